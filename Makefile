@@ -1,0 +1,51 @@
+# Archivist. `make run` and `make test` do all set-up themselves.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint typecheck unit contract integration api test-postgres bench clean help
+
+help:
+	@echo "make run            serve on http://127.0.0.1:8000 (embedded PostgreSQL unless DATABASE_URL)"
+	@echo "make test           lint, types and every test suite (throwaway PostgreSQL unless TEST_DATABASE_URL)"
+	@echo "make unit|contract|integration|api   one suite"
+	@echo "make test-postgres  only the suites that need PostgreSQL"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/archivist serve --host 127.0.0.1 --port 8000
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench migrations
+	$(BIN)/ruff format --check src tests bench migrations
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/pytest -q
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+contract: $(STAMP)
+	$(BIN)/pytest -q tests/contract
+
+integration: $(STAMP)
+	$(BIN)/pytest -q tests/integration
+
+api: $(STAMP)
+	$(BIN)/pytest -q tests/api
+
+test-postgres: $(STAMP)
+	$(BIN)/pytest -q -m postgres
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,56 @@
+"""Domain errors. The HTTP layer maps each class to one status in one table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DomainError(Exception):
+    """Base of every error the domain and application raise on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class ValidationFailed(DomainError):
+    """Input breaks a rule of the domain (a bad email, a level out of range)."""
+
+    def __init__(self, message: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(message)
+        self.errors: list[FieldError] = errors or []
+
+    @classmethod
+    def on(cls, field_name: str, message: str) -> ValidationFailed:
+        return cls(f"{field_name}: {message}", [FieldError(field_name, message)])
+
+
+class NotFound(DomainError):
+    """The thing does not exist, or the caller may not know that it does."""
+
+    def __init__(self, resource: str, identifier: object) -> None:
+        super().__init__(f"{resource} {identifier} was not found")
+        self.resource = resource
+        self.identifier = identifier
+
+
+class Conflict(DomainError):
+    """The change collides with the current state (a taken email, the last admin)."""
+
+
+class PreconditionFailed(DomainError):
+    """An optimistic-concurrency precondition (If-Match, expected version) does not hold."""
+
+
+class PermissionDenied(DomainError):
+    """The caller is known but may not do this."""
+
+
+class AuthenticationFailed(DomainError):
+    """No usable credentials: missing, malformed, unknown, expired, revoked or inactive."""

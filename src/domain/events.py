@@ -1,0 +1,47 @@
+"""The audit trail: append-only events, written in the same unit of work as the change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+from uuid import UUID
+
+USER_CREATED: Final = "user.created"
+USER_UPDATED: Final = "user.updated"
+TOKEN_ISSUED: Final = "token.issued"  # noqa: S105 (an action name)
+TOKEN_REVOKED: Final = "token.revoked"  # noqa: S105 (an action name)
+SETTING_UPDATED: Final = "setting.updated"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    occurred_at: datetime
+    actor_id: UUID | None
+    action: str
+    subject_type: str
+    subject_id: str
+    data: dict[str, Any] = field(default_factory=dict)
+    client_ip: str | None = None
+    user_agent: str | None = None
+    id: int | None = None  # assigned by the store, in append order
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    actor_id: UUID | None = None
+    action: str | None = None
+    subject_type: str | None = None
+    subject_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def matches(self, event: Event) -> bool:
+        return (
+            (self.actor_id is None or event.actor_id == self.actor_id)
+            and (self.action is None or event.action == self.action)
+            and (self.subject_type is None or event.subject_type == self.subject_type)
+            and (self.subject_id is None or event.subject_id == self.subject_id)
+            and (self.since is None or event.occurred_at >= self.since)
+            and (self.until is None or event.occurred_at < self.until)
+        )

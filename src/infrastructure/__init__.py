@@ -1,0 +1,1 @@
+"""Adapters: SQLAlchemy (PostgreSQL), in-memory fakes, settings, and the DI container."""

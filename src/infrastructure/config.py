@@ -1,0 +1,38 @@
+"""Configuration from the environment and `.env` (documented in `.env.example`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class AppSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ARCHIVIST_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "ARCHIVIST_DATABASE_URL"),
+        description="PostgreSQL URL; unset starts the embedded server in data_dir.",
+    )
+    data_dir: Path = Path(".data")
+    blob_dir: Path | None = None
+    storage: Literal["postgres", "memory"] = "postgres"
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    db_pool_timeout: float = Field(default=10.0, gt=0)
+    sql_echo: bool = False
+    slow_query_ms: int = Field(default=100, ge=0)
+    initial_admin_email: str = "admin@archivist.localhost"
+
+    @property
+    def blobs_path(self) -> Path:
+        return self.blob_dir if self.blob_dir is not None else self.data_dir / "blobs"
+
+    @property
+    def admin_token_path(self) -> Path:
+        return self.data_dir / "admin-token"

@@ -1,0 +1,174 @@
+"""In-memory repositories over `StagedTable`s: same results, order, pages and errors as SQL."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+from uuid import UUID
+
+from domain.errors import Conflict
+from domain.events import Event, EventFilter
+from domain.pagination import CreatedKey, Page, PageRequest, SequenceKey
+from domain.settings import Setting
+from domain.tokens import ApiToken
+from domain.users import User, UserFilter
+from infrastructure.memory.store import InMemoryStore
+from infrastructure.memory.table import StagedTable
+
+
+class _Keyed(Protocol):
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def id(self) -> UUID: ...
+
+
+R = TypeVar("R", bound=_Keyed)
+
+
+def keyset_page(rows: Iterable[R], page: PageRequest) -> Page[R]:
+    """Ascending `(created_at, id)` keyset page, exactly as the SQL adapters order it."""
+    ordered = sorted(rows, key=lambda r: (r.created_at, r.id))
+    if page.cursor is not None:
+        after = CreatedKey.decode(page.cursor)
+        ordered = [r for r in ordered if (r.created_at, r.id) > (after.created_at, after.id)]
+    items = ordered[: page.limit]
+    more = len(ordered) > page.limit
+    return Page(items, CreatedKey(items[-1].created_at, items[-1].id).encode() if more else None)
+
+
+def _unique(table: StagedTable[UUID, Any], row: Any, column: str, message: str) -> None:
+    """Raise `Conflict` if another row already holds `row.<column>`."""
+    value = getattr(row, column)
+    clash = table.find(lambda other: other.id != row.id and getattr(other, column) == value)
+    if clash is not None:
+        raise Conflict(message)
+
+
+class InMemoryUserRepository:
+    def __init__(self, table: StagedTable[UUID, User]) -> None:
+        self._t = table
+
+    async def add(self, user: User) -> None:
+        if self._t.exists(user.id):
+            raise Conflict("conflicts with existing data (pk_users)")
+        _unique(self._t, user, "email", "a user with this email already exists")
+        self._t.put(user.id, user)
+
+    async def get(self, user_id: UUID) -> User | None:
+        return self._t.get(user_id)
+
+    async def get_by_email(self, email: str) -> User | None:
+        wanted = email.lower()
+        return self._t.find(lambda u: u.email == wanted)
+
+    async def list(self, filters: UserFilter, page: PageRequest) -> Page[User]:
+        return keyset_page((u for u in self._t.values() if filters.matches(u)), page)
+
+    async def update(self, user: User) -> None:
+        _unique(self._t, user, "email", "a user with this email already exists")
+        columns = {f.name: getattr(user, f.name) for f in dataclasses.fields(user)}
+        del columns["id"], columns["created_at"]
+        self._t.patch(user.id, **columns)
+
+    async def record_login(self, user_id: UUID, at: datetime, ip: str | None) -> None:
+        self._t.patch(user_id, last_login_at=at, last_login_ip=ip)
+
+    async def count_active_admins(self) -> int:
+        return sum(1 for u in self._t.values() if u.is_active_admin)
+
+    async def any_exist(self) -> bool:
+        return next(iter(self._t.keys()), None) is not None
+
+
+class InMemoryApiTokenRepository:
+    def __init__(self, table: StagedTable[UUID, ApiToken], users: StagedTable[UUID, User]) -> None:
+        self._t = table
+        self._users = users
+
+    async def add(self, token: ApiToken) -> None:
+        if not self._users.exists(token.user_id):
+            raise Conflict("conflicts with existing data (fk_api_tokens_user_id_users)")
+        _unique(self._t, token, "token_hash", "token collision; issue again")
+        self._t.put(token.id, token)
+
+    async def get(self, token_id: UUID) -> ApiToken | None:
+        return self._t.get(token_id)
+
+    async def find_with_user(self, token_hash: str) -> tuple[ApiToken, User] | None:
+        token = self._t.find(lambda tk: tk.token_hash == token_hash)
+        if token is None:
+            return None
+        user = self._users.get(token.user_id)
+        return (token, user) if user is not None else None
+
+    async def list(self, user_id: UUID | None, page: PageRequest) -> Page[ApiToken]:
+        rows = (tk for tk in self._t.values() if user_id is None or tk.user_id == user_id)
+        return keyset_page(rows, page)
+
+    async def update(self, token: ApiToken) -> None:
+        columns = {f.name: getattr(token, f.name) for f in dataclasses.fields(token)}
+        del columns["id"], columns["created_at"]
+        self._t.patch(token.id, **columns)
+
+    async def touch(self, token_id: UUID, now: datetime, stale_before: datetime) -> bool:
+        token = self._t.get(token_id)
+        if token is None or (token.last_used_at is not None and token.last_used_at >= stale_before):
+            return False
+        return self._t.patch(token_id, last_used_at=now)
+
+
+class InMemoryEventRepository:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self.pending: list[Event] = []
+
+    async def add(self, event: Event) -> None:
+        self.pending.append(copy.deepcopy(event))
+
+    async def list(self, filters: EventFilter, page: PageRequest) -> Page[Event]:
+        # Pending events have no id yet and are invisible, as are uncommitted rows in SQL
+        # to anyone else; a unit of work listing its own unflushed audit rows is not a use.
+        rows: list[Event] = [e for e in reversed(self._store.events) if filters.matches(e)]
+        if page.cursor is not None:
+            before = SequenceKey.decode(page.cursor).id
+            rows = [e for e in rows if e.id is not None and e.id < before]
+        items = [copy.deepcopy(e) for e in rows[: page.limit]]
+        more = len(rows) > page.limit
+        last_id = items[-1].id if items else None
+        return Page(items, SequenceKey(last_id).encode() if more and last_id else None)
+
+    def commit_into(self, store: InMemoryStore) -> None:
+        for event in self.pending:
+            store.last_event_id += 1
+            store.events.append(dataclasses.replace(event, id=store.last_event_id))
+        self.pending.clear()
+
+
+class InMemorySettingRepository:
+    def __init__(self, table: StagedTable[str, Setting]) -> None:
+        self._t = table
+
+    async def get(self, key: str) -> Setting | None:
+        return self._t.get(key)
+
+    async def list(self) -> Sequence[Setting]:
+        return sorted(self._t.values(), key=lambda s: s.key)
+
+    async def put(self, setting: Setting) -> None:
+        self._t.put(setting.key, setting)
+
+
+def check_unique_on_commit(
+    table: StagedTable[UUID, Any], committed: dict[UUID, Any], column: str, message: str
+) -> None:
+    """Re-check a unique column against what others committed since this unit of work read."""
+    for key, row in table.pending():
+        value = getattr(row, column)
+        for other_key, other in committed.items():
+            if other_key != key and getattr(other, column) == value:
+                raise Conflict(message)

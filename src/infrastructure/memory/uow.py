@@ -1,0 +1,81 @@
+"""The in-memory unit of work: stages every write, applies all of it on commit or none."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from infrastructure.memory.repositories import (
+    InMemoryApiTokenRepository,
+    InMemoryEventRepository,
+    InMemorySettingRepository,
+    InMemoryUserRepository,
+    check_unique_on_commit,
+)
+from infrastructure.memory.store import InMemoryStore
+from infrastructure.memory.table import StagedTable
+
+
+class InMemoryUnitOfWork:
+    users: InMemoryUserRepository
+    tokens: InMemoryApiTokenRepository
+    events: InMemoryEventRepository
+    settings: InMemorySettingRepository
+
+    def __init__(self, store: InMemoryStore, *, read_only: bool = False) -> None:
+        self._store = store
+        self._read_only = read_only
+        self._open = False
+
+    async def __aenter__(self) -> Self:
+        self._users = StagedTable(self._store.users)
+        self._tokens = StagedTable(self._store.tokens)
+        self._settings = StagedTable(self._store.settings)
+        self.users = InMemoryUserRepository(self._users)
+        self.tokens = InMemoryApiTokenRepository(self._tokens, self._users)
+        self.events = InMemoryEventRepository(self._store)
+        self.settings = InMemorySettingRepository(self._settings)
+        self._open = True
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.rollback()
+        self._open = False
+
+    async def commit(self) -> None:
+        if not self._open:
+            raise RuntimeError("commit() outside the unit of work")
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
+        # Check everything first, then apply without an await in between: all or nothing.
+        check_unique_on_commit(
+            self._users, self._store.users, "email", "a user with this email already exists"
+        )
+        check_unique_on_commit(
+            self._tokens, self._store.tokens, "token_hash", "token collision; issue again"
+        )
+        self._users.apply()
+        self._tokens.apply()
+        self._settings.apply()
+        self.events.commit_into(self._store)
+
+    async def rollback(self) -> None:
+        if not self._open:
+            return
+        self._users.discard()
+        self._tokens.discard()
+        self._settings.discard()
+        self.events.pending.clear()
+
+
+class InMemoryUnitOfWorkFactory:
+    def __init__(self, store: InMemoryStore) -> None:
+        self.store = store
+
+    def __call__(self, *, read_only: bool = False) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self.store, read_only=read_only)

@@ -1,0 +1,1 @@
+"""PostgreSQL adapters on SQLAlchemy 2 Core over asyncpg."""

@@ -1,0 +1,68 @@
+"""Engine construction and URL handling. Nothing here runs at import."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from infrastructure.config import AppSettings
+
+log = logging.getLogger("archivist.sql")
+
+
+def async_url(url: str) -> URL:
+    """Accept postgres://, postgresql:// or postgresql+asyncpg:// and return the asyncpg form."""
+    parsed = make_url(url)
+    if parsed.drivername in {"postgres", "postgresql", "postgresql+psycopg2", "postgresql+psycopg"}:
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    if parsed.drivername != "postgresql+asyncpg":
+        raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}: use postgresql")
+    return parsed
+
+
+def safe_url(url: str | URL) -> str:
+    """The URL with its password masked, for logs and messages."""
+    return (make_url(url) if isinstance(url, str) else url).render_as_string(hide_password=True)
+
+
+def create_engine(url: str, settings: AppSettings) -> AsyncEngine:
+    engine = create_async_engine(
+        async_url(url),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+        echo=settings.sql_echo,
+        # Parameters can carry emails and token hashes: never in logs or error messages.
+        hide_parameters=True,
+        connect_args={"server_settings": {"application_name": "archivist"}},
+    )
+    if settings.slow_query_ms > 0:
+        _log_slow_queries(engine, settings.slow_query_ms / 1000)
+    return engine
+
+
+def _log_slow_queries(engine: AsyncEngine, threshold_s: float) -> None:
+    """Log statements slower than the threshold. Parameters are never logged: they can
+    hold secrets (token hashes, emails)."""
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _start(
+        conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
+    ) -> None:
+        conn.info.setdefault("archivist_t0", []).append(time.perf_counter())
+
+    @event.listens_for(engine.sync_engine, "after_cursor_execute")
+    def _stop(
+        conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
+    ) -> None:
+        stack = conn.info.get("archivist_t0")
+        if not stack:
+            return
+        elapsed = time.perf_counter() - stack.pop()
+        if elapsed >= threshold_s:
+            log.warning("slow query (%.1f ms): %s", elapsed * 1000, " ".join(statement.split()))

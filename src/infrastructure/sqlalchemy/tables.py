@@ -1,0 +1,114 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations own it in the database;
+`tests/integration/test_migrations.py` proves these and the migrations do not drift."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import CHAR, INET, JSONB, UUID
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _created_at() -> Column[object]:
+    return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("email", String(255), nullable=False, index=True, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("department", String(50), nullable=True, index=True),
+    Column("access_level", Integer, nullable=False, server_default=text("1")),
+    Column("role", String(10), nullable=False, server_default=text("'member'")),
+    Column("is_active", Boolean, nullable=False, server_default=text("true")),
+    Column("last_login_at", DateTime(timezone=True), nullable=True),
+    Column("last_login_ip", INET, nullable=True),
+    _created_at(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("access_level BETWEEN 1 AND 3", name="access_level_range"),
+    CheckConstraint("role IN ('guest', 'member', 'admin')", name="role_known"),
+    CheckConstraint("email = lower(email)", name="email_lower_case"),
+    Index("ix_users_created_at_id", "created_at", "id"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "user_id",
+        UUID(as_uuid=True),
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", String(100), nullable=False),
+    Column("prefix", String(16), nullable=False, index=True),
+    Column("token_hash", CHAR(64), nullable=False, unique=True),
+    _created_at(),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Index("ix_api_tokens_user_id_created_at", "user_id", "created_at", "id"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("occurred_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column(
+        "actor_id",
+        UUID(as_uuid=True),
+        ForeignKey("users.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    Column("action", String(64), nullable=False),
+    Column("subject_type", String(32), nullable=False),
+    Column("subject_id", String(100), nullable=False),
+    Column("client_ip", INET, nullable=True),
+    Column("user_agent", String(500), nullable=True),
+    Column("data", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Index(
+        "ix_events_subject_type_subject_id_occurred_at", "subject_type", "subject_id", "occurred_at"
+    ),
+    Index("ix_events_actor_id_occurred_at", "actor_id", "occurred_at"),
+    Index("ix_events_action_occurred_at", "action", "occurred_at"),
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", JSONB, nullable=False),
+    Column("type", String(10), nullable=False),
+    Column("description", Text, nullable=False, server_default=text("''")),
+    Column("is_public", Boolean, nullable=False, server_default=text("false")),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("type IN ('string', 'integer', 'boolean', 'json')", name="type_known"),
+)

@@ -1,0 +1,86 @@
+"""The SQLAlchemy unit of work: one connection, one transaction, repositories bound to it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from infrastructure.sqlalchemy.repositories import (
+    SqlAlchemyApiTokenRepository,
+    SqlAlchemyEventRepository,
+    SqlAlchemySettingRepository,
+    SqlAlchemyUserRepository,
+)
+
+
+class SqlAlchemyUnitOfWork:
+    """Rolls back unless `commit()` was called.
+
+    A read-only unit of work runs its statements in autocommit mode: no BEGIN and no
+    ROLLBACK round trips, which is what keeps the authenticated hot path at one query.
+    Core, not the ORM session: use cases return plain domain objects and the repositories
+    map rows explicitly, so an identity map would buy nothing but cost (PERFORMANCE.md).
+    """
+
+    users: SqlAlchemyUserRepository
+    tokens: SqlAlchemyApiTokenRepository
+    events: SqlAlchemyEventRepository
+    settings: SqlAlchemySettingRepository
+
+    def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
+        self._engine = engine
+        self._read_only = read_only
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> Self:
+        conn = await self._engine.connect()
+        try:
+            if self._read_only:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+            else:
+                await conn.begin()
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn = conn
+        self.users = SqlAlchemyUserRepository(conn)
+        self.tokens = SqlAlchemyApiTokenRepository(conn)
+        self.events = SqlAlchemyEventRepository(conn)
+        self.settings = SqlAlchemySettingRepository(conn)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if not self._read_only and conn.in_transaction():
+                await conn.rollback()
+        finally:
+            await conn.close()
+
+    async def commit(self) -> None:
+        if self._conn is None:
+            raise RuntimeError("commit() outside the unit of work")
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
+        await self._conn.commit()
+
+    async def rollback(self) -> None:
+        if self._conn is not None and self._conn.in_transaction():
+            await self._conn.rollback()
+
+
+class SqlAlchemyUnitOfWorkFactory:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    def __call__(self, *, read_only: bool = False) -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(self._engine, read_only=read_only)

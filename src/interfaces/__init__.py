@@ -1,0 +1,1 @@
+"""Entry points: the Litestar HTTP API and the `archivist` command line."""

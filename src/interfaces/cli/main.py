@@ -1,0 +1,181 @@
+"""`archivist`: serve, migrate, admin. Output meant for scripts goes to stdout; logs and
+messages go to stderr."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from domain.errors import DomainError
+from infrastructure.config import AppSettings
+from infrastructure.container import Container, build_container, shutdown_container
+from infrastructure.sqlalchemy import migrations
+from infrastructure.sqlalchemy.embedded import resolve_database_url
+from infrastructure.sqlalchemy.engine import safe_url
+
+log = logging.getLogger("archivist")
+
+
+def _database_url(settings: AppSettings) -> str:
+    return resolve_database_url(settings.database_url, settings.data_dir)
+
+
+def write_secret_file(path: Path, secret: str) -> None:
+    """Write `secret` to `path` readable by the owner only (0600), even if it existed."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, (secret + "\n").encode())
+    finally:
+        os.close(fd)
+
+
+async def _bootstrap_admin(container: Container, settings: AppSettings) -> bool:
+    try:
+        created = await container.bootstrap().ensure_initial_admin(
+            settings.initial_admin_email, "Administrator"
+        )
+        if created is None:
+            return False
+        write_secret_file(settings.admin_token_path, created.issued.secret)
+        return True
+    finally:
+        await shutdown_container(container)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from interfaces.http.app import create_app
+
+    settings = AppSettings()
+    if settings.storage == "memory":
+        url = None
+        log.warning("storage=memory: nothing is persisted; for tests and demos only")
+    else:
+        url = _database_url(settings)
+        log.info("database %s", safe_url(url))
+        migrations.upgrade(url)
+    container = build_container(settings, url)
+    if asyncio.run(_bootstrap_admin(container, settings)):
+        print(
+            f"Created the first administrator ({settings.initial_admin_email}); "
+            f"its API token is in {settings.admin_token_path} (mode 0600).",
+            file=sys.stderr,
+        )
+    uvicorn.run(
+        create_app(build_container(settings, url)),
+        host=args.host,
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=not args.no_access_log,
+        log_level="info",
+    )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from alembic import command
+    from alembic.util.exc import CommandError
+
+    settings = AppSettings()
+    url = _database_url(settings)
+    cfg = migrations.alembic_config(url)
+    try:
+        if args.action == "upgrade":
+            command.upgrade(cfg, args.revision or "head")
+        elif args.action == "downgrade":
+            if not args.revision:
+                print(
+                    "archivist migrate downgrade needs a revision (e.g. -1 or base)",
+                    file=sys.stderr,
+                )
+                return 2
+            command.downgrade(cfg, args.revision)
+        elif args.action == "current":
+            command.current(cfg, verbose=False)
+        elif args.action == "history":
+            command.history(cfg)
+        elif args.action == "check":
+            command.check(cfg)
+            print("models and migrations agree", file=sys.stderr)
+    except CommandError as err:
+        print(f"archivist migrate {args.action}: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_admin_create(args: argparse.Namespace) -> int:
+    settings = AppSettings()
+    url = None if settings.storage == "memory" else _database_url(settings)
+
+    async def run() -> str:
+        container = build_container(settings, url)
+        try:
+            ready, detail = await container.readiness().check()
+            if not ready:
+                raise SystemExit(f"archivist: {detail}; run 'archivist migrate upgrade' first")
+            created = await container.bootstrap().create_admin(
+                args.email, args.name, args.department
+            )
+            return created.issued.secret
+        finally:
+            await shutdown_container(container)
+
+    try:
+        secret = asyncio.run(run())
+    except DomainError as err:
+        print(f"archivist: {err.message}", file=sys.stderr)
+        return 1
+    print(secret)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="archivist", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate, then serve the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-access-log", action="store_true", help="skip per-request log lines")
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="Alembic migrations (plain `alembic` works too)")
+    migrate.add_argument(
+        "action",
+        nargs="?",
+        default="upgrade",
+        choices=["upgrade", "downgrade", "current", "check", "history"],
+    )
+    migrate.add_argument("revision", nargs="?", help="target revision (default head)")
+    migrate.set_defaults(func=cmd_migrate)
+
+    admin = sub.add_parser("admin", help="administrators")
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
+    create = admin_sub.add_parser("create", help="create an admin; prints only its new token")
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--department")
+    create.set_defaults(func=cmd_admin_create)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # its INFO is a page per start
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,107 @@
+"""The Litestar application factory. No module-level app, container or engine."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from litestar import Litestar, Router
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from infrastructure.config import AppSettings
+from infrastructure.container import Container, build_container, shutdown_container
+from infrastructure.sqlalchemy.embedded import resolve_database_url
+from interfaces.http.auth import BearerAuthenticationMiddleware
+from interfaces.http.controllers.me import MeController
+from interfaces.http.controllers.settings import SettingController
+from interfaces.http.controllers.system import SystemController
+from interfaces.http.controllers.tokens import TokenController
+from interfaces.http.controllers.users import UserController
+from interfaces.http.dependencies import DEPENDENCIES
+from interfaces.http.headers import SecurityHeadersMiddleware
+from interfaces.http.problems import EXCEPTION_HANDLERS
+
+API_PREFIX = "/api/v1"
+BEARER = "BearerToken"
+
+log = logging.getLogger("archivist")
+
+
+def _version() -> str:
+    try:
+        return version("archivist")
+    except PackageNotFoundError:  # running from a source tree without install
+        return "0.0.0"
+
+
+def default_container() -> Container:
+    """The container `archivist serve` would build: settings from the environment, the
+    embedded PostgreSQL started when DATABASE_URL is unset."""
+    settings = AppSettings()
+    url = None
+    if settings.storage == "postgres":
+        url = resolve_database_url(settings.database_url, settings.data_dir)
+    return build_container(settings, url)
+
+
+def api_router() -> Router:
+    return Router(
+        path=API_PREFIX,
+        route_handlers=[MeController, UserController, TokenController, SettingController],
+        middleware=[DefineMiddleware(BearerAuthenticationMiddleware)],
+        dependencies=DEPENDENCIES,
+        security=[{BEARER: []}],
+    )
+
+
+class MetricsController(PrometheusController):
+    path = "/metrics"
+    include_in_schema = False
+
+
+def create_app(container: Container | None = None) -> Litestar:
+    container = container or default_container()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            await shutdown_container(container)
+
+    prometheus = PrometheusConfig(
+        app_name="archivist",
+        prefix="archivist",
+        group_path=True,
+        exclude=["^/metrics", "^/health", "^/schema"],
+    )
+    app = Litestar(
+        route_handlers=[SystemController, MetricsController, api_router()],
+        middleware=[SecurityHeadersMiddleware, prometheus.middleware],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="Archivist",
+            version=_version(),
+            description="Keeps an organization's documents: storage, access control, search, "
+            "taxonomy and audit. Every /api/v1 route takes `Authorization: Bearer <token>`.",
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    BEARER: SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="An API token from POST /api/v1/tokens or the CLI.",
+                    )
+                }
+            ),
+        ),
+        debug=False,
+    )
+    app.state.container = container
+    return app

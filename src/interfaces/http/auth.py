@@ -1,0 +1,52 @@
+"""Bearer-token authentication and the admin guard."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware.authentication import (
+    AbstractAuthenticationMiddleware,
+    AuthenticationResult,
+)
+
+from application.context import Principal
+from application.tokens import TokenService
+from domain.errors import AuthenticationFailed
+from domain.policy import require_admin
+
+
+def client_ip(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """The peer address when it is an IP address (test clients send names)."""
+    host = connection.client.host if connection.client else None
+    if not host:
+        return None
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
+
+
+class BearerAuthenticationMiddleware(AbstractAuthenticationMiddleware):
+    """Turns `Authorization: Bearer <token>` into `request.user` (a `Principal`)."""
+
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        header = connection.headers.get("authorization")
+        if not header:
+            raise AuthenticationFailed("missing bearer token")
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise AuthenticationFailed("the Authorization header must be 'Bearer <token>'")
+        tokens: TokenService = connection.app.state.container.tokens()
+        principal = await tokens.authenticate(secret.strip(), client_ip(connection))
+        return AuthenticationResult(user=principal, auth=principal.token_id)
+
+
+def admin_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Admin-only routes: 403 for everyone else (authentication ran before)."""
+    principal: Principal = connection.user
+    require_admin(principal.user)

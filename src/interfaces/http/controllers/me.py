@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from litestar import Controller, get
+
+from application.context import Principal
+from interfaces.http.problems import problems
+from interfaces.http.schemas import Me
+
+
+class MeController(Controller):
+    path = "/me"
+    tags = ["me"]
+
+    @get(operation_id="getMe", summary="The authenticated user", responses=problems(401))
+    async def get_me(self, principal: Principal) -> Me:
+        return Me.of_principal(principal)

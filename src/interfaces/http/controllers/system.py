@@ -1,0 +1,37 @@
+"""Unauthenticated probes: liveness and readiness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Response, get
+from litestar.datastructures import State
+from pydantic import BaseModel
+
+
+class Health(BaseModel):
+    status: str
+    detail: str | None = None
+
+
+class SystemController(Controller):
+    path = "/"
+    tags = ["system"]
+
+    @get("/health", operation_id="health", summary="The process is up", security=[])
+    async def health(self) -> Health:
+        return Health(status="ok")
+
+    @get(
+        "/ready",
+        operation_id="ready",
+        summary="The database answers and its schema is at the migrations' head",
+        security=[],
+        responses={503: None},  # type: ignore[dict-item]
+    )
+    async def ready(self, state: State) -> Response[Any]:
+        ok, detail = await state.container.readiness().check()
+        return Response(
+            Health(status="ok" if ok else "unavailable", detail=detail),
+            status_code=200 if ok else 503,
+        )

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, delete, get, post
+from litestar.params import Parameter
+
+from application.context import RequestContext
+from application.tokens import TokenIssue, TokenService
+from domain.pagination import MAX_LIMIT, PageRequest
+from interfaces.http.problems import problems
+from interfaces.http.schemas import ListOf, Token, TokenCreate, TokenCreated
+
+
+class TokenController(Controller):
+    path = "/tokens"
+    tags = ["tokens"]
+
+    @post(
+        operation_id="createToken",
+        summary="Issue a token; the secret is in the response once",
+        responses=problems(400, 401, 403, 404, 409, 422),
+    )
+    async def create_token(
+        self, data: TokenCreate, ctx: RequestContext, token_service: TokenService
+    ) -> TokenCreated:
+        issued = await token_service.issue(
+            ctx, TokenIssue(data.name, data.expires_in_days, data.user_id)
+        )
+        return TokenCreated(**Token.of(issued.token).model_dump(), token=issued.secret)
+
+    @get(
+        operation_id="listTokens",
+        summary="Your tokens (admins: ?user_id= for another user's)",
+        responses=problems(401, 403, 422),
+    )
+    async def list_tokens(
+        self,
+        ctx: RequestContext,
+        token_service: TokenService,
+        user_id: UUID | None = None,
+        limit: int = Parameter(default=50, ge=1, le=MAX_LIMIT),
+        cursor: str | None = Parameter(default=None, max_length=512),
+    ) -> ListOf[Token]:
+        page = await token_service.list(ctx, PageRequest(limit, cursor), user_id)
+        return ListOf[Token](items=[Token.of(t) for t in page.items], next_cursor=page.next_cursor)
+
+    @delete(
+        "/{token_id:uuid}",
+        operation_id="revokeToken",
+        summary="Revoke a token (idempotent)",
+        responses=problems(401, 404),
+    )
+    async def revoke_token(
+        self, token_id: UUID, ctx: RequestContext, token_service: TokenService
+    ) -> None:
+        await token_service.revoke(ctx, token_id)

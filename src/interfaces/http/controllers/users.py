@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, get, patch, post
+from litestar.params import Parameter
+
+from application.context import RequestContext
+from application.users import UserCreate as CreateCommand
+from application.users import UserService
+from domain.pagination import MAX_LIMIT, PageRequest
+from domain.users import UserChanges, UserFilter
+from domain.values import DEPARTMENT_MAX, Role
+from interfaces.http.auth import admin_guard
+from interfaces.http.problems import problems
+from interfaces.http.schemas import ListOf, User, UserCreate, UserUpdate
+
+
+class UserController(Controller):
+    path = "/users"
+    tags = ["users"]
+    guards = [admin_guard]
+
+    @post(
+        operation_id="createUser",
+        summary="Register a user (admin)",
+        responses=problems(400, 401, 403, 409, 422),
+    )
+    async def create_user(
+        self, data: UserCreate, ctx: RequestContext, user_service: UserService
+    ) -> User:
+        user = await user_service.create(ctx, CreateCommand(**data.model_dump()))
+        return User.of(user)
+
+    @get(operation_id="listUsers", summary="List users (admin)", responses=problems(401, 403, 422))
+    async def list_users(
+        self,
+        ctx: RequestContext,
+        user_service: UserService,
+        role: Role | None = None,
+        department: str | None = Parameter(default=None, max_length=DEPARTMENT_MAX),
+        is_active: bool | None = None,
+        limit: int = Parameter(default=50, ge=1, le=MAX_LIMIT),
+        cursor: str | None = Parameter(default=None, max_length=512),
+    ) -> ListOf[User]:
+        page = await user_service.list(
+            ctx,
+            UserFilter(role=role, department=department, is_active=is_active),
+            PageRequest(limit, cursor),
+        )
+        return ListOf[User](items=[User.of(u) for u in page.items], next_cursor=page.next_cursor)
+
+    @get(
+        "/{user_id:uuid}",
+        operation_id="getUser",
+        summary="One user (admin)",
+        responses=problems(401, 403, 404),
+    )
+    async def get_user(self, user_id: UUID, ctx: RequestContext, user_service: UserService) -> User:
+        return User.of(await user_service.get(ctx, user_id))
+
+    @patch(
+        "/{user_id:uuid}",
+        operation_id="updateUser",
+        summary="Change a user; is_active=false deactivates (admin)",
+        responses=problems(400, 401, 403, 404, 409, 422),
+    )
+    async def update_user(
+        self, user_id: UUID, data: UserUpdate, ctx: RequestContext, user_service: UserService
+    ) -> User:
+        user = await user_service.update(ctx, user_id, UserChanges(data.changes()))
+        return User.of(user)

@@ -1,0 +1,97 @@
+"""Fixtures shared by every suite.
+
+Storage is chosen per test: `memory` always runs; `postgres` is marked `postgres` and runs on
+a database built by `alembic upgrade head` (never `create_all`), emptied before each test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from infrastructure.config import AppSettings
+from infrastructure.container import Container, build_container
+from infrastructure.memory.store import InMemoryStore
+from infrastructure.memory.uow import InMemoryUnitOfWorkFactory
+from infrastructure.sqlalchemy.database import Database
+from infrastructure.sqlalchemy.tables import metadata
+from infrastructure.sqlalchemy.uow import SqlAlchemyUnitOfWorkFactory
+from tests.support.databases import alembic_on, create_database, drop_database
+
+STORAGES = [
+    pytest.param("memory", id="memory"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+]
+
+# Tables holding rows a migration seeds: emptied of test rows, never truncated wholesale.
+SEEDED_TABLES: frozenset[str] = frozenset()
+
+
+@pytest.fixture(scope="session")
+async def pg_url() -> AsyncIterator[str]:
+    """A migrated database for this test session."""
+    name, url = await create_database()
+    database = Database(url, AppSettings(slow_query_ms=0))
+    async with database.engine.begin() as conn:
+        await alembic_on(conn, "upgrade", "head")
+    await database.dispose()
+    yield url
+    await drop_database(name)
+
+
+@pytest.fixture(scope="session")
+async def pg_database(pg_url: str) -> AsyncIterator[Database]:
+    database = Database(pg_url, AppSettings(slow_query_ms=0))
+    yield database
+    await database.dispose()
+
+
+async def truncate_all(engine: AsyncEngine) -> None:
+    names = ", ".join(t.name for t in metadata.sorted_tables if t.name not in SEEDED_TABLES)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def pg_engine(pg_database: Database) -> AsyncEngine:
+    await truncate_all(pg_database.engine)
+    return pg_database.engine
+
+
+@pytest.fixture(params=STORAGES)
+def storage(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def pg(storage: str, request: pytest.FixtureRequest) -> Database | None:
+    """The session's PostgreSQL database when the test runs on postgres, else None.
+    (Requested lazily, so memory-only runs never start a server.)"""
+    if storage != "postgres":
+        return None
+    database: Database = request.getfixturevalue("pg_database")
+    return database
+
+
+@pytest.fixture
+async def uow_factory(
+    pg: Database | None,
+) -> InMemoryUnitOfWorkFactory | SqlAlchemyUnitOfWorkFactory:
+    """A unit-of-work factory on a fresh, empty store of the parametrized kind."""
+    if pg is None:
+        return InMemoryUnitOfWorkFactory(InMemoryStore())
+    await truncate_all(pg.engine)
+    return SqlAlchemyUnitOfWorkFactory(pg.engine)
+
+
+@pytest.fixture
+async def container(pg: Database | None) -> Container:
+    """An application container on a fresh store of the parametrized kind."""
+    if pg is None:
+        return build_container(AppSettings(storage="memory"))
+    await truncate_all(pg.engine)
+    built = build_container(AppSettings(storage="postgres", slow_query_ms=0), pg.url)
+    built.database.override(pg)
+    return built
