@@ -41,7 +41,7 @@ def _configure(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         compare_type=True,
-        compare_server_default=False,
+        compare_server_default=True,
         transaction_per_migration=True,
     )
 

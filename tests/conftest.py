@@ -26,7 +26,7 @@ STORAGES = [
 ]
 
 # Tables holding rows a migration seeds: emptied of test rows, never truncated wholesale.
-SEEDED_TABLES: frozenset[str] = frozenset()
+SEEDED_TABLES: frozenset[str] = frozenset({"file_types"})
 
 
 @pytest.fixture(scope="session")

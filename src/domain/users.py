@@ -94,6 +94,8 @@ class UserChanges:
         for key, value in self.values.items():
             if key not in USER_CHANGEABLE_FIELDS:
                 raise ValidationFailed.on(key, "cannot be changed")
+            if value is None and key != "department":
+                raise ValidationFailed.on(key, "must not be null")
             if key == "email":
                 out[key] = normalize_email(value)
             elif key == "name":

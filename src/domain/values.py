@@ -21,6 +21,8 @@ DEPARTMENT_MAX: Final = 50
 
 def normalize_email(raw: str, field_name: str = "email") -> str:
     """Return the address lower-cased and stripped, or raise `ValidationFailed`."""
+    if not isinstance(raw, str):
+        raise ValidationFailed.on(field_name, "must be a string")
     value = raw.strip().lower()
     if not value:
         raise ValidationFailed.on(field_name, "must not be empty")
@@ -34,6 +36,8 @@ def normalize_email(raw: str, field_name: str = "email") -> str:
 
 def bounded_text(raw: str, field_name: str, max_length: int, *, allow_empty: bool = False) -> str:
     """Strip `raw`, refuse control characters, empties (unless allowed) and overlong values."""
+    if not isinstance(raw, str):
+        raise ValidationFailed.on(field_name, "must be a string")
     value = raw.strip()
     if not value and not allow_empty:
         raise ValidationFailed.on(field_name, "must not be empty")
@@ -62,7 +66,7 @@ class Role(enum.StrEnum):
     def parse(cls, raw: str, field_name: str = "role") -> Role:
         try:
             return cls(raw)
-        except ValueError:
+        except (ValueError, TypeError):
             allowed = ", ".join(r.value for r in cls)
             raise ValidationFailed.on(field_name, f"must be one of {allowed}") from None
 

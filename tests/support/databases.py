@@ -5,7 +5,9 @@ so suites never touch data they did not create."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -34,7 +36,11 @@ def server_url() -> str:
                 .render_as_string(hide_password=False)
             )
         else:
-            pgdata = Path(tempfile.mkdtemp(prefix="archivist-test-pg-")) / "pgdata"
+            parent = Path(tempfile.mkdtemp(prefix="archivist-test-pg-"))
+            # atexit runs last-in first-out: pgserver (registered next) stops the server and
+            # deletes pgdata first, then this removes the emptied parent.
+            atexit.register(shutil.rmtree, parent, ignore_errors=True)
+            pgdata = parent / "pgdata"
             _server_url = start_embedded(pgdata, database="postgres", throwaway=True)
     return _server_url
 

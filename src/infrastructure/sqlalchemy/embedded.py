@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
 import warnings
 from pathlib import Path
@@ -15,6 +17,37 @@ DATABASE_NAME = "archivist"
 # Keeps the server handles alive for the life of the process; pgserver stops a server when
 # its last handle in the last process using it goes away.
 _servers: dict[Path, Any] = {}
+
+
+def _forget_dead_holders(pgdata: Path) -> None:
+    """pgserver stops the server when the last process holding it exits, and keeps the
+    holders' pids in `<pgdata>/.handle_pids.json`. A holder that died without its exit
+    handlers (SIGKILL, OOM, an unhandled signal) stays listed for ever, and then no later
+    process ever stops the server. Drop the pids of processes that no longer exist."""
+    holders = pgdata / ".handle_pids.json"
+    if not holders.exists():
+        return
+    from pgserver.postgres_server import PostgresServer
+
+    with PostgresServer._lock:
+        try:
+            pids = [int(p) for p in json.loads(holders.read_text())]
+        except (OSError, ValueError, TypeError):
+            return
+        alive = [pid for pid in pids if _process_exists(pid)]
+        if alive != pids:
+            holders.write_text(json.dumps(alive))
+            log.info("forgot %d stale embedded PostgreSQL holder(s)", len(pids) - len(alive))
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
 
 
 def start_embedded(pgdata: Path, *, database: str = DATABASE_NAME, throwaway: bool = False) -> str:
@@ -30,6 +63,7 @@ def start_embedded(pgdata: Path, *, database: str = DATABASE_NAME, throwaway: bo
             from pgserver import get_server  # type: ignore[attr-defined]
 
             pgdata.parent.mkdir(parents=True, exist_ok=True)
+            _forget_dead_holders(pgdata)
             server = get_server(pgdata, cleanup_mode="delete" if throwaway else "stop")
         _servers[pgdata] = server
         log.info("embedded PostgreSQL running in %s", pgdata)

@@ -7,9 +7,12 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from sqlalchemy.exc import DBAPIError
 
 from domain.errors import DomainError
 from infrastructure.config import AppSettings
@@ -23,6 +26,14 @@ log = logging.getLogger("archivist")
 
 def _database_url(settings: AppSettings) -> str:
     return resolve_database_url(settings.database_url, settings.data_dir)
+
+
+def _database_failure(err: Exception, url: str) -> int:
+    """Report an unreachable or unusable database in one line (no traceback, no password)."""
+    cause = getattr(err, "orig", None) or err
+    detail = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    print(f"archivist: cannot use the database {safe_url(url)}: {detail}", file=sys.stderr)
+    return 1
 
 
 def write_secret_file(path: Path, secret: str) -> None:
@@ -49,6 +60,17 @@ async def _bootstrap_admin(container: Container, settings: AppSettings) -> bool:
         await shutdown_container(container)
 
 
+def _exit_normally_on_sigterm() -> None:
+    """After a graceful shutdown uvicorn re-raises the SIGTERM it caught. Under the default
+    disposition that kills the process before `atexit` runs, so pgserver never stops the
+    embedded PostgreSQL and it outlives `archivist serve`. Exit through SystemExit instead."""
+
+    def _exit(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _exit)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -61,7 +83,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     else:
         url = _database_url(settings)
         log.info("database %s", safe_url(url))
-        migrations.upgrade(url)
+        try:
+            migrations.upgrade(url)
+        except (DBAPIError, OSError) as err:
+            return _database_failure(err, url)
     container = build_container(settings, url)
     if asyncio.run(_bootstrap_admin(container, settings)):
         print(
@@ -69,6 +94,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"its API token is in {settings.admin_token_path} (mode 0600).",
             file=sys.stderr,
         )
+    _exit_normally_on_sigterm()
     uvicorn.run(
         create_app(build_container(settings, url)),
         host=args.host,
@@ -109,6 +135,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     except CommandError as err:
         print(f"archivist migrate {args.action}: {err}", file=sys.stderr)
         return 1
+    except (DBAPIError, OSError) as err:
+        return _database_failure(err, url)
     return 0
 
 

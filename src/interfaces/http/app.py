@@ -23,7 +23,7 @@ from interfaces.http.controllers.system import SystemController
 from interfaces.http.controllers.tokens import TokenController
 from interfaces.http.controllers.users import UserController
 from interfaces.http.dependencies import DEPENDENCIES
-from interfaces.http.headers import SecurityHeadersMiddleware
+from interfaces.http.headers import add_security_headers
 from interfaces.http.problems import EXCEPTION_HANDLERS
 
 API_PREFIX = "/api/v1"
@@ -82,7 +82,8 @@ def create_app(container: Container | None = None) -> Litestar:
     )
     app = Litestar(
         route_handlers=[SystemController, MetricsController, api_router()],
-        middleware=[SecurityHeadersMiddleware, prometheus.middleware],
+        middleware=[prometheus.middleware],
+        before_send=[add_security_headers],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(

@@ -6,6 +6,7 @@ import ipaddress
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.authentication import (
     AbstractAuthenticationMiddleware,
@@ -14,7 +15,6 @@ from litestar.middleware.authentication import (
 
 from application.context import Principal
 from application.tokens import TokenService
-from domain.errors import AuthenticationFailed
 from domain.policy import require_admin
 
 
@@ -35,12 +35,14 @@ class BearerAuthenticationMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
+        # No bearer credentials at all: a plain challenge, without an error code (RFC 6750 §3.1).
+        # A bearer token that does not work is an AuthenticationFailed: error="invalid_token".
         header = connection.headers.get("authorization")
         if not header:
-            raise AuthenticationFailed("missing bearer token")
+            raise NotAuthorizedException("missing bearer token")
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
-            raise AuthenticationFailed("the Authorization header must be 'Bearer <token>'")
+            raise NotAuthorizedException("the Authorization header must be 'Bearer <token>'")
         tokens: TokenService = connection.app.state.container.tokens()
         principal = await tokens.authenticate(secret.strip(), client_ip(connection))
         return AuthenticationResult(user=principal, auth=principal.token_id)

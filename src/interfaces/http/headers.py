@@ -1,9 +1,12 @@
-"""Security headers on every response (a pure ASGI middleware: no per-request objects)."""
+"""Security headers on every response.
+
+A before-send hook, not a middleware: Litestar runs route middleware inside its exception
+handling, so responses made from exceptions (401 from authentication, 404 for an unknown path,
+500) would bypass a middleware. Hooks wrap the app's `send` itself and see every response."""
 
 from __future__ import annotations
 
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 _API_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -17,27 +20,16 @@ _STRICT_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors
 _NO_STORE = (b"cache-control", b"no-store")
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await self.app(scope, receive, send)
-            return
-        path: str = scope["path"]
-        extra = list(_API_HEADERS)
-        if not path.startswith("/schema"):
-            extra.append(_STRICT_CSP)
-        if path.startswith("/api/"):
-            extra.append(_NO_STORE)
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                headers.extend(h for h in extra if h[0] not in present)
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+async def add_security_headers(message: Message, scope: Scope) -> None:
+    if message["type"] != "http.response.start":
+        return
+    path: str = scope["path"]
+    extra = list(_API_HEADERS)
+    if not path.startswith("/schema"):
+        extra.append(_STRICT_CSP)
+    if path.startswith("/api/"):
+        extra.append(_NO_STORE)
+    headers = list(message.get("headers", []))
+    present = {name.lower() for name, _ in headers}
+    headers.extend(h for h in extra if h[0] not in present)
+    message["headers"] = headers

@@ -52,6 +52,7 @@ _CODE_OF_STATUS: Final = {
     415: "unsupported_media_type",
     422: "validation_failed",
     429: "too_many_requests",
+    500: "internal_error",
 }
 
 
@@ -93,7 +94,8 @@ def problem_response(
     if errors:
         body["errors"] = errors
     if status == 401:
-        headers = {**(headers or {}), "WWW-Authenticate": WWW_AUTHENTICATE}
+        # Keep a more specific challenge (error="invalid_token") when the caller gave one.
+        headers = {"WWW-Authenticate": WWW_AUTHENTICATE, **(headers or {})}
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -104,28 +106,48 @@ def _status_of(exc: DomainError) -> tuple[int, str]:
     return 400, "bad_request"
 
 
+def _source_of(request: Request[Any, Any, Any], field: str) -> str:
+    """Where a field the domain refused came from: the path, the query string or the body."""
+    if field in request.path_params:
+        return "path"
+    if field in request.query_params:
+        return "query"
+    return "body"
+
+
 def domain_error_handler(
     request: Request[Any, Any, Any], exc: DomainError
 ) -> Response[dict[str, Any]]:
     status, code = _status_of(exc)
     errors = None
     if isinstance(exc, ValidationFailed):
-        errors = [{"field": e.field, "message": e.message, "source": "body"} for e in exc.errors]
+        errors = [
+            {"field": e.field, "message": e.message, "source": _source_of(request, e.field)}
+            for e in exc.errors
+        ]
     headers = None
     if isinstance(exc, AuthenticationFailed):
         headers = {"WWW-Authenticate": f'{WWW_AUTHENTICATE}, error="invalid_token"'}
     return problem_response(request, status, exc.message, code=code, errors=errors, headers=headers)
 
 
+_PYDANTIC_VALUE_ERROR: Final = "Value error, "
+
+
 def _field_errors(exc: ValidationException) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
+            message = str(item.get("message") or item.get("msg") or "is invalid")
             out.append(
                 {
                     "field": str(item.get("key") or item.get("loc") or ""),
-                    "message": str(item.get("message") or item.get("msg") or "is invalid"),
-                    "source": item.get("source"),
+                    # Our validators raise ValueError("is not a valid email address"); pydantic
+                    # prefixes it with "Value error, ", which is noise to an API client.
+                    "message": message.removeprefix(_PYDANTIC_VALUE_ERROR),
+                    # Litestar labels path, query, header and cookie errors; the unlabelled
+                    # ones come from validating the pydantic body model.
+                    "source": item.get("source") or "body",
                 }
             )
     return out

@@ -31,7 +31,7 @@ class SettingController(Controller):
         "/{key:str}",
         operation_id="getSetting",
         summary="One setting",
-        responses=problems(401, 404, 422),
+        responses=problems(400, 401, 404, 422),
     )
     async def get_setting(
         self, ctx: RequestContext, settings_service: SettingsService, key: str = _KEY

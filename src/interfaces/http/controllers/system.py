@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Controller, Response, get
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from pydantic import BaseModel
 
 
@@ -27,7 +28,11 @@ class SystemController(Controller):
         operation_id="ready",
         summary="The database answers and its schema is at the migrations' head",
         security=[],
-        responses={503: None},  # type: ignore[dict-item]
+        responses={
+            503: ResponseSpec(
+                data_container=Health, description="Not ready", generate_examples=False
+            )
+        },
     )
     async def ready(self, state: State) -> Response[Any]:
         ok, detail = await state.container.readiness().check()

@@ -32,7 +32,7 @@ class TokenController(Controller):
     @get(
         operation_id="listTokens",
         summary="Your tokens (admins: ?user_id= for another user's)",
-        responses=problems(401, 403, 422),
+        responses=problems(400, 401, 403, 422),
     )
     async def list_tokens(
         self,
@@ -49,7 +49,7 @@ class TokenController(Controller):
         "/{token_id:uuid}",
         operation_id="revokeToken",
         summary="Revoke a token (idempotent)",
-        responses=problems(401, 404),
+        responses=problems(400, 401, 404),
     )
     async def revoke_token(
         self, token_id: UUID, ctx: RequestContext, token_service: TokenService

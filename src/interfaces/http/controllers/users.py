@@ -32,7 +32,11 @@ class UserController(Controller):
         user = await user_service.create(ctx, CreateCommand(**data.model_dump()))
         return User.of(user)
 
-    @get(operation_id="listUsers", summary="List users (admin)", responses=problems(401, 403, 422))
+    @get(
+        operation_id="listUsers",
+        summary="List users (admin)",
+        responses=problems(400, 401, 403, 422),
+    )
     async def list_users(
         self,
         ctx: RequestContext,
@@ -54,7 +58,7 @@ class UserController(Controller):
         "/{user_id:uuid}",
         operation_id="getUser",
         summary="One user (admin)",
-        responses=problems(401, 403, 404),
+        responses=problems(400, 401, 403, 404),
     )
     async def get_user(self, user_id: UUID, ctx: RequestContext, user_service: UserService) -> User:
         return User.of(await user_service.get(ctx, user_id))
