@@ -54,3 +54,15 @@ class PermissionDenied(DomainError):
 
 class AuthenticationFailed(DomainError):
     """No usable credentials: missing, malformed, unknown, expired, revoked or inactive."""
+
+
+class UnsupportedType(DomainError):
+    """The file's extension is unknown or not allowed (HTTP 415)."""
+
+
+class TooLarge(DomainError):
+    """The body is larger than its file type allows (HTTP 413)."""
+
+
+class ContentMismatch(DomainError):
+    """The bytes are not what the extension claims (a `.pdf` that is really text)."""

@@ -78,3 +78,48 @@ class SequenceKey:
         if not raw.startswith("s") or not raw[1:].isdigit() or len(raw) > 20:
             raise ValidationFailed.on("cursor", "is not a cursor this service issued")
         return cls(int(raw[1:]))
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    """Position in a listing sorted by one column then id: the cursor remembers the sort it
+    belongs to, so a cursor from one sort is refused by another."""
+
+    sort: str
+    value: str | int | datetime
+    id: UUID
+
+    def encode(self) -> str:
+        if isinstance(self.value, datetime):
+            raw: list[object] = [self.sort, "t", self.value.isoformat(), str(self.id)]
+        elif isinstance(self.value, int):
+            raw = [self.sort, "i", self.value, str(self.id)]
+        else:
+            raw = [self.sort, "s", self.value, str(self.id)]
+        return base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, cursor: str, sort: str) -> SortKey:
+        bad = ValidationFailed.on("cursor", "is not a cursor of this listing")
+        try:
+            padded = cursor + "=" * (-len(cursor) % 4)
+            got_sort, kind, value, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
+            parsed: str | int | datetime
+            if kind == "t":
+                parsed = datetime.fromisoformat(value)
+                if parsed.tzinfo is None:
+                    raise bad
+            elif _is_int(value) if kind == "i" else (kind == "s" and isinstance(value, str)):
+                parsed = value
+            else:
+                raise bad
+            key = cls(got_sort, parsed, UUID(ident))
+        except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+            raise bad from None
+        if key.sort != sort:
+            raise bad
+        return key
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

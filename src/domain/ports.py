@@ -13,6 +13,13 @@ from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
+from domain.document_ports import (
+    CategoryRepository,
+    DocumentRepository,
+    FileTypeRepository,
+    PermissionRepository,
+    TagRepository,
+)
 from domain.events import Event, EventFilter
 from domain.pagination import Page, PageRequest
 from domain.settings import Setting
@@ -103,6 +110,11 @@ class UnitOfWork(Protocol):
     tokens: ApiTokenRepository
     events: EventRepository
     settings: SettingRepository
+    documents: DocumentRepository
+    categories: CategoryRepository
+    tags: TagRepository
+    file_types: FileTypeRepository
+    permissions: PermissionRepository
 
     async def __aenter__(self) -> Self: ...
 

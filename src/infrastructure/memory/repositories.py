@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
@@ -82,7 +82,7 @@ class InMemoryUserRepository:
         return sum(1 for u in self._t.values() if u.is_active_admin)
 
     async def any_exist(self) -> bool:
-        return next(iter(self._t.keys()), None) is not None
+        return next(iter(self._t.all_keys()), None) is not None
 
 
 class InMemoryApiTokenRepository:
@@ -164,11 +164,15 @@ class InMemorySettingRepository:
 
 
 def check_unique_on_commit(
-    table: StagedTable[UUID, Any], committed: dict[UUID, Any], column: str, message: str
+    table: StagedTable[Any, Any],
+    committed: dict[Any, Any],
+    column: str,
+    message: str,
+    normalize: Callable[[Any], Any] = lambda value: value,
 ) -> None:
     """Re-check a unique column against what others committed since this unit of work read."""
     for key, row in table.pending():
-        value = getattr(row, column)
+        value = normalize(getattr(row, column))
         for other_key, other in committed.items():
-            if other_key != key and getattr(other, column) == value:
+            if other_key != key and normalize(getattr(other, column)) == value:
                 raise Conflict(message)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
+from datetime import datetime
 from uuid import UUID
 
+from domain.documents import DEFAULT_FILE_TYPES, Category, Document, FileType, Permission, Tag
 from domain.events import Event
 from domain.settings import Setting
 from domain.tokens import ApiToken
@@ -18,3 +21,12 @@ class InMemoryStore:
     events: list[Event] = field(default_factory=list)
     settings: dict[str, Setting] = field(default_factory=dict)
     last_event_id: int = 0
+    documents: dict[UUID, Document] = field(default_factory=dict)
+    doc_tags: dict[tuple[UUID, UUID], datetime] = field(default_factory=dict)
+    tags: dict[UUID, Tag] = field(default_factory=dict)
+    categories: dict[UUID, Category] = field(default_factory=dict)
+    permissions: dict[tuple[UUID, UUID], Permission] = field(default_factory=dict)
+    # Seeded like migration 0002 seeds the table.
+    file_types: dict[str, FileType] = field(
+        default_factory=lambda: {f.extension: copy.deepcopy(f) for f in DEFAULT_FILE_TYPES}
+    )

@@ -23,8 +23,11 @@ class StagedTable(Generic[K, V]):
         self._committed = committed
         self._inserted: dict[K, V] = {}
         self._patches: dict[K, dict[str, Any]] = {}
+        self._deleted: set[K] = set()
 
     def get(self, key: K) -> V | None:
+        if key in self._deleted:
+            return None
         row = self._inserted.get(key)
         if row is None:
             row = self._committed.get(key)
@@ -35,12 +38,14 @@ class StagedTable(Generic[K, V]):
             row = dataclasses.replace(row, **patch)  # type: ignore[type-var]
         return copy.deepcopy(row)
 
-    def keys(self) -> Iterator[K]:
-        yield from self._committed
+    def all_keys(self) -> Iterator[K]:
+        for key in list(self._committed):
+            if key not in self._deleted:
+                yield key
         yield from (k for k in self._inserted if k not in self._committed)
 
     def values(self) -> Iterator[V]:
-        for key in list(self.keys()):
+        for key in list(self.all_keys()):
             row = self.get(key)
             if row is not None:
                 yield row
@@ -49,18 +54,28 @@ class StagedTable(Generic[K, V]):
         return next((row for row in self.values() if predicate(row)), None)
 
     def exists(self, key: K) -> bool:
-        return key in self._inserted or key in self._committed
+        return key in self._inserted or (key in self._committed and key not in self._deleted)
 
     def put(self, key: K, row: V) -> None:
         """Insert, or replace the whole row (an upsert)."""
         self._inserted[key] = copy.deepcopy(row)
         self._patches.pop(key, None)
+        self._deleted.discard(key)
 
     def patch(self, key: K, **columns: Any) -> bool:
         if not self.exists(key):
             return False
         self._patches.setdefault(key, {}).update(copy.deepcopy(columns))
         return True
+
+    def remove(self, key: K) -> bool:
+        """Delete a row; True if there was one."""
+        existed = self.exists(key)
+        self._inserted.pop(key, None)
+        self._patches.pop(key, None)
+        if key in self._committed:
+            self._deleted.add(key)
+        return existed
 
     def pending(self) -> Iterator[tuple[K, V]]:
         """The rows this unit of work would write, as they would be after commit."""
@@ -70,6 +85,8 @@ class StagedTable(Generic[K, V]):
                 yield key, row
 
     def apply(self) -> None:
+        for key in self._deleted:
+            self._committed.pop(key, None)
         for key, row in self._inserted.items():
             self._committed[key] = row
         for key, patch in self._patches.items():
@@ -82,3 +99,4 @@ class StagedTable(Generic[K, V]):
     def discard(self) -> None:
         self._inserted.clear()
         self._patches.clear()
+        self._deleted.clear()

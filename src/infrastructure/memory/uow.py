@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
+from infrastructure.memory.document_repositories import (
+    InMemoryCategoryRepository,
+    InMemoryDocumentRepository,
+    InMemoryFileTypeRepository,
+    InMemoryPermissionRepository,
+    InMemoryTagRepository,
+)
 from infrastructure.memory.repositories import (
     InMemoryApiTokenRepository,
     InMemoryEventRepository,
@@ -21,6 +28,11 @@ class InMemoryUnitOfWork:
     tokens: InMemoryApiTokenRepository
     events: InMemoryEventRepository
     settings: InMemorySettingRepository
+    documents: InMemoryDocumentRepository
+    categories: InMemoryCategoryRepository
+    tags: InMemoryTagRepository
+    file_types: InMemoryFileTypeRepository
+    permissions: InMemoryPermissionRepository
 
     def __init__(self, store: InMemoryStore, *, read_only: bool = False) -> None:
         self._store = store
@@ -35,6 +47,26 @@ class InMemoryUnitOfWork:
         self.tokens = InMemoryApiTokenRepository(self._tokens, self._users)
         self.events = InMemoryEventRepository(self._store)
         self.settings = InMemorySettingRepository(self._settings)
+        self._documents = StagedTable(self._store.documents)
+        self._doc_tags = StagedTable(self._store.doc_tags)
+        self._tags = StagedTable(self._store.tags)
+        self._categories = StagedTable(self._store.categories)
+        self._permissions = StagedTable(self._store.permissions)
+        self._file_types = StagedTable(self._store.file_types)
+        self.documents = InMemoryDocumentRepository(
+            self._documents,
+            self._doc_tags,
+            self._tags,
+            self._permissions,
+            self._users,
+            self._categories,
+        )
+        self.categories = InMemoryCategoryRepository(self._categories)
+        self.tags = InMemoryTagRepository(self._tags, self._doc_tags, self.documents)
+        self.file_types = InMemoryFileTypeRepository(self._file_types)
+        self.permissions = InMemoryPermissionRepository(
+            self._permissions, self._users, self._documents
+        )
         self._open = True
         return self
 
@@ -59,17 +91,38 @@ class InMemoryUnitOfWork:
         check_unique_on_commit(
             self._tokens, self._store.tokens, "token_hash", "token collision; issue again"
         )
-        self._users.apply()
-        self._tokens.apply()
-        self._settings.apply()
+        check_unique_on_commit(
+            self._categories, self._store.categories, "name", "conflicts with existing data"
+        )
+        check_unique_on_commit(
+            self._tags,
+            self._store.tags,
+            "name",
+            "conflicts with existing data (uq_tags_name_lower)",
+            normalize=str.lower,
+        )
+        for table in self._tables():
+            table.apply()
         self.events.commit_into(self._store)
+
+    def _tables(self) -> list[StagedTable[Any, Any]]:
+        return [
+            self._users,
+            self._tokens,
+            self._settings,
+            self._categories,
+            self._tags,
+            self._documents,
+            self._doc_tags,
+            self._permissions,
+            self._file_types,
+        ]
 
     async def rollback(self) -> None:
         if not self._open:
             return
-        self._users.discard()
-        self._tokens.discard()
-        self._settings.discard()
+        for table in self._tables():
+            table.discard()
         self.events.pending.clear()
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -111,4 +112,137 @@ settings = Table(
     Column("is_public", Boolean, nullable=False, server_default=text("false")),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint("type IN ('string', 'integer', 'boolean', 'json')", name="type_known"),
+)
+
+categories = Table(
+    "categories",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("description", Text, nullable=False, server_default=text("''")),
+    Column("is_active", Boolean, nullable=False, server_default=text("true")),
+    _created_at(),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("name", String(50), nullable=False),
+    Column("color", String(7), nullable=False, server_default=text("'#007bff'")),
+    Column("description", Text, nullable=False, server_default=text("''")),
+    Column("is_active", Boolean, nullable=False, server_default=text("true")),
+    _created_at(),
+    CheckConstraint("color ~ '^#[0-9a-f]{6}$'", name="color_hex"),
+    # Unique case-insensitively: an expression index (the naming convention has no token
+    # for expressions, so it is named by hand in the same style).
+    Index("uq_tags_name_lower", func.lower(text("name")), unique=True),
+)
+
+file_types = Table(
+    "file_types",
+    metadata,
+    Column("extension", String(10), primary_key=True),
+    Column("mime_type", String(100), nullable=False),
+    Column("is_allowed", Boolean, nullable=False, server_default=text("true")),
+    Column("max_size_bytes", BigInteger, nullable=False, server_default=text("10485760")),
+    Column("description", Text, nullable=False, server_default=text("''")),
+    CheckConstraint("extension ~ '^[a-z0-9]{1,10}$'", name="extension_plain"),
+    CheckConstraint("max_size_bytes > 0", name="max_size_positive"),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("title", String(500), nullable=False),
+    Column("content", Text, nullable=False, server_default=text("''")),
+    Column("document_type", String(10), nullable=False),
+    Column("source", String(500), nullable=False, server_default=text("''")),
+    Column("access_level", Integer, nullable=False, server_default=text("1"), index=True),
+    Column("department", String(50), nullable=True, index=True),
+    Column("metadata", JSONB, nullable=True),
+    Column(
+        "owner_id",
+        UUID(as_uuid=True),
+        ForeignKey("users.id", ondelete="RESTRICT"),
+        nullable=False,
+        index=True,
+    ),
+    Column(
+        "category_id",
+        UUID(as_uuid=True),
+        ForeignKey("categories.id", ondelete="SET NULL"),
+        nullable=True,
+        index=True,
+    ),
+    Column("original_filename", String(255), nullable=False),
+    Column("extension", String(10), nullable=False),
+    Column("mime_type", String(100), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("sha256", CHAR(64), nullable=False, index=True),
+    Column("storage_key", String(500), nullable=False),
+    Column("thumbnail_key", String(500), nullable=True),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    Column("deleted_at", DateTime(timezone=True), nullable=True),
+    _created_at(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("access_level BETWEEN 1 AND 3", name="access_level_range"),
+    CheckConstraint(
+        "document_type IN ('PDF', 'DOCX', 'TXT', 'MARKDOWN')", name="document_type_known"
+    ),
+    CheckConstraint("version >= 1", name="version_positive"),
+    CheckConstraint("size_bytes >= 0", name="size_non_negative"),
+    Index(
+        "idx_documents_metadata",
+        "metadata",
+        postgresql_using="gin",
+        postgresql_ops={"metadata": "jsonb_path_ops"},
+    ),
+    Index("ix_documents_deleted_at_created_at", "deleted_at", "created_at"),
+    Index("ix_documents_extension_deleted_at_created_at", "extension", "deleted_at", "created_at"),
+    Index("ix_documents_created_at_id", "created_at", "id"),
+    Index("ix_documents_storage_key", "storage_key"),
+)
+
+document_tags = Table(
+    "document_tags",
+    metadata,
+    Column(
+        "document_id",
+        UUID(as_uuid=True),
+        ForeignKey("documents.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "tag_id", UUID(as_uuid=True), ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True
+    ),
+    _created_at(),
+    Index("ix_document_tags_tag_id_document_id", "tag_id", "document_id"),
+)
+
+permissions = Table(
+    "permissions",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "user_id", UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column(
+        "document_id",
+        UUID(as_uuid=True),
+        ForeignKey("documents.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("access", String(10), nullable=False),
+    Column(
+        "granted_by",
+        UUID(as_uuid=True),
+        ForeignKey("users.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    Column("granted_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("access IN ('read', 'write', 'delete')", name="access_known"),
+    UniqueConstraint("user_id", "document_id"),
 )

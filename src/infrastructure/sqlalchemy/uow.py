@@ -7,6 +7,13 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from infrastructure.sqlalchemy.document_repositories import (
+    SqlAlchemyCategoryRepository,
+    SqlAlchemyDocumentRepository,
+    SqlAlchemyFileTypeRepository,
+    SqlAlchemyPermissionRepository,
+    SqlAlchemyTagRepository,
+)
 from infrastructure.sqlalchemy.repositories import (
     SqlAlchemyApiTokenRepository,
     SqlAlchemyEventRepository,
@@ -28,6 +35,11 @@ class SqlAlchemyUnitOfWork:
     tokens: SqlAlchemyApiTokenRepository
     events: SqlAlchemyEventRepository
     settings: SqlAlchemySettingRepository
+    documents: SqlAlchemyDocumentRepository
+    categories: SqlAlchemyCategoryRepository
+    tags: SqlAlchemyTagRepository
+    file_types: SqlAlchemyFileTypeRepository
+    permissions: SqlAlchemyPermissionRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -49,6 +61,11 @@ class SqlAlchemyUnitOfWork:
         self.tokens = SqlAlchemyApiTokenRepository(conn)
         self.events = SqlAlchemyEventRepository(conn)
         self.settings = SqlAlchemySettingRepository(conn)
+        self.documents = SqlAlchemyDocumentRepository(conn)
+        self.categories = SqlAlchemyCategoryRepository(conn)
+        self.tags = SqlAlchemyTagRepository(conn)
+        self.file_types = SqlAlchemyFileTypeRepository(conn)
+        self.permissions = SqlAlchemyPermissionRepository(conn)
         return self
 
     async def __aexit__(

@@ -1,0 +1,166 @@
+"""Ports of the documents area. Every read that a caller's rights limit takes the reader
+and filters inside the store's query (SPEC.md principle 5), never after a LIMIT."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from domain.documents import Access, Category, Document, DocumentType, FileType, Permission, Tag
+from domain.pagination import Page, PageRequest
+from domain.users import User
+
+
+class DocumentSort(enum.StrEnum):
+    CREATED = "created_at"
+    CREATED_DESC = "-created_at"
+    TITLE = "title"
+    SIZE = "size_bytes"
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentFilter:
+    tags: tuple[str, ...] = ()  # every one must be on the document (names, any case)
+    category_id: UUID | None = None
+    document_type: DocumentType | None = None
+    department: str | None = None
+    access_level: int | None = None
+    owner_id: UUID | None = None
+    metadata: dict[str, Any] | None = None  # JSON containment
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    deleted: bool = False  # True: the trash (owner's and, for admins, everyone's)
+
+
+@dataclass(frozen=True, slots=True)
+class Readable:
+    """A document the reader may read, with the reader's grant on it (if any)."""
+
+    document: Document
+    grant: Access | None
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateGroup:
+    sha256: str
+    documents: Sequence[Document] = field(default_factory=tuple)
+
+
+class DocumentRepository(Protocol):
+    async def add(self, doc: Document) -> None:
+        """Insert a document with its tag links (`doc.tags` must name existing tags)."""
+        ...
+
+    async def get_readable(
+        self, doc_id: UUID, reader: User, *, include_trash: bool = True
+    ) -> Readable | None:
+        """The document if `reader` may read it (trash included for its owner and admins),
+        else None — whether it is missing or hidden is not told apart."""
+        ...
+
+    async def list_readable(
+        self, reader: User, filters: DocumentFilter, sort: DocumentSort, page: PageRequest
+    ) -> Page[Document]:
+        """A keyset page of the documents `reader` may read that match `filters`."""
+        ...
+
+    async def update(self, doc: Document, expected_version: int) -> bool:
+        """Store `doc` (its version already raised) if the stored version is still
+        `expected_version`; False if someone else changed it first."""
+        ...
+
+    async def set_tags(self, doc_id: UUID, tag_ids: Sequence[UUID]) -> None:
+        """Replace the document's tag links."""
+        ...
+
+    async def purge(self, doc_id: UUID) -> None:
+        """Delete the row for good (grants and tag links cascade)."""
+        ...
+
+    async def readable_with_sha256(self, sha256: str, reader: User) -> Sequence[Document]:
+        """Live (not trashed) documents with these bytes that `reader` may read."""
+        ...
+
+    async def duplicate_groups(self, reader: User, limit: int) -> Sequence[DuplicateGroup]:
+        """Groups of two or more readable live documents sharing bytes, largest first."""
+        ...
+
+    async def count_referencing(self, storage_key: str) -> int:
+        """How many rows (trash included) reference a blob."""
+        ...
+
+    async def storage_keys(self) -> set[str]:
+        """Every blob key any row references (for sweeping unreferenced blobs)."""
+        ...
+
+    async def trashed_before(self, cutoff: datetime, limit: int) -> Sequence[Document]:
+        """Documents in the trash since before `cutoff` (for purge)."""
+        ...
+
+
+class CategoryRepository(Protocol):
+    async def add(self, category: Category) -> None:
+        """Raises `Conflict` on a taken name."""
+        ...
+
+    async def get(self, category_id: UUID) -> Category | None: ...
+
+    async def get_by_name(self, name: str) -> Category | None: ...
+
+    async def list(self) -> Sequence[Category]:
+        """Every category, by name."""
+        ...
+
+    async def update(self, category: Category) -> None: ...
+
+    async def delete(self, category_id: UUID) -> None:
+        """Remove it; documents in it keep existing with no category."""
+        ...
+
+
+class TagRepository(Protocol):
+    async def add(self, tag: Tag) -> None:
+        """Raises `Conflict` on a name taken in any case."""
+        ...
+
+    async def get(self, tag_id: UUID) -> Tag | None: ...
+
+    async def get_by_names(self, names: Sequence[str]) -> Sequence[Tag]:
+        """The tags with these names (compared case-insensitively)."""
+        ...
+
+    async def list(self) -> Sequence[Tag]:
+        """Every tag, by name."""
+        ...
+
+    async def popular(self, reader: User, limit: int) -> Sequence[tuple[Tag, int]]:
+        """Tags with how many live documents `reader` may read carry them, most first."""
+        ...
+
+    async def update(self, tag: Tag) -> None: ...
+
+    async def delete(self, tag_id: UUID) -> None: ...
+
+
+class FileTypeRepository(Protocol):
+    async def get(self, extension: str) -> FileType | None: ...
+
+    async def list(self) -> Sequence[FileType]: ...
+
+    async def put(self, file_type: FileType) -> None: ...
+
+
+class PermissionRepository(Protocol):
+    async def get(self, user_id: UUID, document_id: UUID) -> Permission | None: ...
+
+    async def list_for(self, document_id: UUID) -> Sequence[Permission]: ...
+
+    async def put(self, permission: Permission) -> None:
+        """Create or replace the grant of (user, document)."""
+        ...
+
+    async def delete(self, user_id: UUID, document_id: UUID) -> bool: ...

@@ -1,0 +1,64 @@
+"""PDF text via pypdf, with every failure of a hostile or damaged file turned into a 4xx."""
+
+from __future__ import annotations
+
+import re
+from io import BytesIO
+from typing import Final
+
+from pypdf import PasswordType, PdfReader
+
+from domain.errors import ContentMismatch, ValidationFailed
+from infrastructure.extraction.limits import ExtractionLimits, clean_text
+
+# Readers accept the header after some leading junk whitespace; Acrobat allows 1 KiB of it.
+_HEADER: Final = re.compile(rb"[\x00\t\n\f\r ]{0,1024}%PDF-")
+# A PDF ends with %%EOF; readers look for it in the last KiB. Without it the file was cut off,
+# and pypdf's recovery would happily return the text of whatever half arrived.
+_EOF_MARKER: Final = b"%%EOF"
+_TAIL: Final = 1024
+
+
+def extract_pdf(data: bytes, limits: ExtractionLimits) -> str:
+    """The text of the first `max_pdf_pages` pages, pages with text separated by a blank line.
+    Raises `ContentMismatch` without a PDF header, `ValidationFailed` for a truncated, damaged
+    or password-protected PDF."""
+    if _HEADER.match(data) is None:
+        raise ContentMismatch("file: claims to be a PDF but does not start with %PDF-")
+    if _EOF_MARKER not in data[-_TAIL:]:
+        raise ValidationFailed.on("file", "is a truncated PDF (no %%EOF marker at its end)")
+    try:
+        pages = _page_texts(data, limits)
+    except ValidationFailed:
+        raise
+    except Exception as exc:
+        # Broad on purpose: on hostile input pypdf raises its own errors but also KeyError,
+        # ValueError, TypeError, AssertionError, RecursionError, zlib.error... all mean the
+        # same thing to the uploader.
+        raise ValidationFailed.on(
+            "file", f"is a damaged PDF that cannot be read ({_brief(exc)})"
+        ) from None
+    return clean_text("\n\n".join(pages), limits.max_text_chars)
+
+
+def _page_texts(data: bytes, limits: ExtractionLimits) -> list[str]:
+    reader = PdfReader(BytesIO(data), strict=False)
+    if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
+        # Many PDFs are "encrypted" with an empty user password only to restrict printing;
+        # those open above. This one needs a password we do not have.
+        raise ValidationFailed.on("file", "is a password-protected PDF; remove the password first")
+    texts: list[str] = []
+    length = 0
+    for index, page in enumerate(reader.pages):
+        if index >= limits.max_pdf_pages or length >= limits.max_text_chars:
+            break
+        text = (page.extract_text() or "").strip("\r\n")
+        if text:  # a page without text (a scan, a blank) adds no blank lines
+            texts.append(text)
+            length += len(text) + 2
+    return texts
+
+
+def _brief(exc: Exception) -> str:
+    detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__

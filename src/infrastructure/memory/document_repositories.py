@@ -1,0 +1,353 @@
+"""In-memory repositories of the documents area: the domain policy decides what a reader sees,
+with the same order, pages and errors as the SQL adapters."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from domain import policy
+from domain.document_ports import DocumentFilter, DocumentSort, DuplicateGroup, Readable
+from domain.documents import Category, Document, FileType, Permission, Tag
+from domain.errors import Conflict
+from domain.pagination import Page, PageRequest, SortKey
+from domain.users import User
+from infrastructure.memory.json_containment import contains
+from infrastructure.memory.table import StagedTable
+
+DocTagKey = tuple[UUID, UUID]  # (document_id, tag_id)
+PermKey = tuple[UUID, UUID]  # (user_id, document_id)
+
+
+def _utf8(text: str) -> bytes:
+    # PostgreSQL's "C" collation orders by bytes; UTF-8 bytes order as code points do.
+    return text.encode()
+
+
+class InMemoryDocumentRepository:
+    def __init__(
+        self,
+        documents: StagedTable[UUID, Document],
+        doc_tags: StagedTable[DocTagKey, datetime],
+        tags: StagedTable[UUID, Tag],
+        permissions: StagedTable[PermKey, Permission],
+        users: StagedTable[UUID, Any],
+        categories: StagedTable[UUID, Category],
+    ) -> None:
+        self._docs = documents
+        self._doc_tags = doc_tags
+        self._tags = tags
+        self._perms = permissions
+        self._users = users
+        self._categories = categories
+
+    def _tag_names(self, doc_id: UUID) -> list[str]:
+        names = []
+        for doc, tag_id in self._doc_tags.all_keys():
+            if doc == doc_id and self._doc_tags.get((doc, tag_id)) is not None:
+                tag = self._tags.get(tag_id)
+                if tag is not None:
+                    names.append(tag.name)
+        return sorted(names, key=_utf8)
+
+    def _grant(self, reader: User, doc_id: UUID) -> Any:
+        permission = self._perms.get((reader.id, doc_id))
+        return permission.access if permission is not None else None
+
+    def _with_tags(self, doc: Document, *, content: bool = True) -> Document:
+        return dataclasses.replace(
+            doc, tags=self._tag_names(doc.id), content=doc.content if content else None
+        )
+
+    async def add(self, doc: Document) -> None:
+        if self._docs.exists(doc.id):
+            raise Conflict("conflicts with existing data (pk_documents)")
+        if not self._users.exists(doc.owner_id):
+            raise Conflict("conflicts with existing data (fk_documents_owner_id_users)")
+        if doc.category_id is not None and not self._categories.exists(doc.category_id):
+            raise Conflict("conflicts with existing data (fk_documents_category_id_categories)")
+        self._docs.put(doc.id, dataclasses.replace(doc, tags=[], content=doc.content or ""))
+
+    async def get_readable(
+        self, doc_id: UUID, reader: User, *, include_trash: bool = True
+    ) -> Readable | None:
+        doc = self._docs.get(doc_id)
+        if doc is None or (doc.in_trash and not include_trash):
+            return None
+        grant = self._grant(reader, doc_id)
+        if not policy.can_read(reader, doc, grant):
+            return None
+        return Readable(self._with_tags(doc), grant)
+
+    def _visible(self, reader: User, doc: Document, trash: bool) -> bool:
+        if trash:
+            return (
+                doc.in_trash and reader.is_active and (reader.is_admin or doc.owner_id == reader.id)
+            )
+        return not doc.in_trash and policy.can_read(reader, doc, self._grant(reader, doc.id))
+
+    def _matches(self, doc: Document, f: DocumentFilter) -> bool:
+        if f.tags:
+            have = {name.lower() for name in self._tag_names(doc.id)}
+            if not all(name.lower() in have for name in f.tags):
+                return False
+        return (
+            (f.category_id is None or doc.category_id == f.category_id)
+            and (f.document_type is None or doc.document_type is f.document_type)
+            and (f.department is None or doc.department == f.department)
+            and (f.access_level is None or doc.access_level == f.access_level)
+            and (f.owner_id is None or doc.owner_id == f.owner_id)
+            and (
+                f.metadata is None
+                or (doc.metadata is not None and contains(doc.metadata, f.metadata))
+            )
+            and (f.created_after is None or doc.created_at >= f.created_after)
+            and (f.created_before is None or doc.created_at < f.created_before)
+        )
+
+    async def list_readable(
+        self, reader: User, filters: DocumentFilter, sort: DocumentSort, page: PageRequest
+    ) -> Page[Document]:
+        rows = [
+            doc
+            for doc in self._docs.values()
+            if self._visible(reader, doc, filters.deleted) and self._matches(doc, filters)
+        ]
+        key = _sort_key(sort)
+        descending = sort is DocumentSort.CREATED_DESC
+        rows.sort(key=key, reverse=descending)
+        if page.cursor is not None:
+            after = SortKey.decode(page.cursor, sort.value)
+            mark = (_comparable(after.value), after.id)
+            rows = [r for r in rows if (key(r) < mark if descending else key(r) > mark)]
+        items = [self._with_tags(r, content=False) for r in rows[: page.limit]]
+        next_cursor = None
+        if len(rows) > page.limit:
+            last = items[-1]
+            value = _raw_sort_value(last, sort)
+            next_cursor = SortKey(sort.value, value, last.id).encode()
+        return Page(items, next_cursor)
+
+    async def update(self, doc: Document, expected_version: int) -> bool:
+        stored = self._docs.get(doc.id)
+        if stored is None or stored.version != expected_version:
+            return False
+        columns = {f.name: getattr(doc, f.name) for f in dataclasses.fields(doc)}
+        for name in ("id", "created_at", "tags"):
+            del columns[name]
+        if columns["content"] is None:
+            del columns["content"]
+        return self._docs.patch(doc.id, **columns)
+
+    async def set_tags(self, doc_id: UUID, tag_ids: Sequence[UUID]) -> None:
+        for key in [k for k in self._doc_tags.all_keys() if k[0] == doc_id]:
+            self._doc_tags.remove(key)
+        for tag_id in dict.fromkeys(tag_ids):
+            if not self._tags.exists(tag_id):
+                raise Conflict("conflicts with existing data (fk_document_tags_tag_id_tags)")
+            self._doc_tags.put((doc_id, tag_id), datetime.now().astimezone())
+
+    async def purge(self, doc_id: UUID) -> None:
+        self._docs.remove(doc_id)
+        for key in [k for k in self._doc_tags.all_keys() if k[0] == doc_id]:
+            self._doc_tags.remove(key)
+        for key in [k for k in self._perms.all_keys() if k[1] == doc_id]:
+            self._perms.remove(key)
+
+    async def readable_with_sha256(self, sha256: str, reader: User) -> Sequence[Document]:
+        rows = [
+            dataclasses.replace(d, content=None, tags=[])
+            for d in self._docs.values()
+            if d.sha256 == sha256 and self._visible(reader, d, trash=False)
+        ]
+        return sorted(rows, key=lambda d: (d.created_at, d.id))
+
+    async def duplicate_groups(self, reader: User, limit: int) -> Sequence[DuplicateGroup]:
+        groups: dict[str, list[Document]] = defaultdict(list)
+        for doc in self._docs.values():
+            if self._visible(reader, doc, trash=False):
+                groups[doc.sha256].append(dataclasses.replace(doc, content=None, tags=[]))
+        shared = [(sha, docs) for sha, docs in groups.items() if len(docs) > 1]
+        shared.sort(key=lambda kv: (-len(kv[1]), kv[0]))
+        return [
+            DuplicateGroup(sha, tuple(sorted(docs, key=lambda d: (d.created_at, d.id))))
+            for sha, docs in shared[:limit]
+        ]
+
+    async def count_referencing(self, storage_key: str) -> int:
+        return sum(1 for d in self._docs.values() if d.storage_key == storage_key)
+
+    async def storage_keys(self) -> set[str]:
+        return {d.storage_key for d in self._docs.values()}
+
+    async def trashed_before(self, cutoff: datetime, limit: int) -> Sequence[Document]:
+        rows = [
+            dataclasses.replace(d, content=None, tags=[])
+            for d in self._docs.values()
+            if d.deleted_at is not None and d.deleted_at < cutoff
+        ]
+        rows.sort(key=lambda d: (d.deleted_at, d.id))
+        return rows[:limit]
+
+
+def _comparable(value: str | int | datetime) -> Any:
+    return _utf8(value) if isinstance(value, str) else value
+
+
+def _raw_sort_value(doc: Document, sort: DocumentSort) -> str | int | datetime:
+    if sort is DocumentSort.TITLE:
+        return doc.title
+    if sort is DocumentSort.SIZE:
+        return doc.size_bytes
+    return doc.created_at
+
+
+def _sort_key(sort: DocumentSort) -> Any:
+    def key(doc: Document) -> tuple[Any, UUID]:
+        return (_comparable(_raw_sort_value(doc, sort)), doc.id)
+
+    return key
+
+
+class InMemoryCategoryRepository:
+    def __init__(self, table: StagedTable[UUID, Category]) -> None:
+        self._t = table
+
+    async def add(self, category: Category) -> None:
+        if self._t.find(lambda c: c.name == category.name) is not None:
+            raise Conflict("conflicts with existing data (uq_categories_name)")
+        self._t.put(category.id, category)
+
+    async def get(self, category_id: UUID) -> Category | None:
+        return self._t.get(category_id)
+
+    async def get_by_name(self, name: str) -> Category | None:
+        return self._t.find(lambda c: c.name == name)
+
+    async def list(self) -> Sequence[Category]:
+        return sorted(self._t.values(), key=lambda c: _utf8(c.name))
+
+    async def update(self, category: Category) -> None:
+        clash = self._t.find(lambda c: c.name == category.name and c.id != category.id)
+        if clash is not None:
+            raise Conflict("conflicts with existing data (uq_categories_name)")
+        self._t.patch(
+            category.id,
+            name=category.name,
+            description=category.description,
+            is_active=category.is_active,
+        )
+
+    async def delete(self, category_id: UUID) -> None:
+        self._t.remove(category_id)
+
+
+class InMemoryTagRepository:
+    def __init__(
+        self,
+        table: StagedTable[UUID, Tag],
+        doc_tags: StagedTable[DocTagKey, datetime],
+        documents: InMemoryDocumentRepository,
+    ) -> None:
+        self._t = table
+        self._doc_tags = doc_tags
+        self._documents = documents
+
+    def _clash(self, tag: Tag) -> bool:
+        lowered = tag.name.lower()
+        return self._t.find(lambda t: t.name.lower() == lowered and t.id != tag.id) is not None
+
+    async def add(self, tag: Tag) -> None:
+        if self._clash(tag):
+            raise Conflict("conflicts with existing data (uq_tags_name_lower)")
+        self._t.put(tag.id, tag)
+
+    async def get(self, tag_id: UUID) -> Tag | None:
+        return self._t.get(tag_id)
+
+    async def get_by_names(self, names: Sequence[str]) -> Sequence[Tag]:
+        lowered = {n.lower() for n in names}
+        return sorted(
+            (t for t in self._t.values() if t.name.lower() in lowered), key=lambda t: _utf8(t.name)
+        )
+
+    async def list(self) -> Sequence[Tag]:
+        return sorted(self._t.values(), key=lambda t: _utf8(t.name))
+
+    async def popular(self, reader: User, limit: int) -> Sequence[tuple[Tag, int]]:
+        uses: Counter[UUID] = Counter()
+        for doc_id, tag_id in list(self._doc_tags.all_keys()):
+            if self._doc_tags.get((doc_id, tag_id)) is None:
+                continue
+            readable = await self._documents.get_readable(doc_id, reader, include_trash=False)
+            if readable is not None:
+                uses[tag_id] += 1
+        ranked = [(tag, uses[tag.id]) for tag in self._t.values() if uses[tag.id] > 0]
+        ranked.sort(key=lambda pair: (-pair[1], _utf8(pair[0].name)))
+        return ranked[:limit]
+
+    async def update(self, tag: Tag) -> None:
+        if self._clash(tag):
+            raise Conflict("conflicts with existing data (uq_tags_name_lower)")
+        self._t.patch(
+            tag.id,
+            name=tag.name,
+            color=tag.color,
+            description=tag.description,
+            is_active=tag.is_active,
+        )
+
+    async def delete(self, tag_id: UUID) -> None:
+        self._t.remove(tag_id)
+        for key in [k for k in self._doc_tags.all_keys() if k[1] == tag_id]:
+            self._doc_tags.remove(key)
+
+
+class InMemoryFileTypeRepository:
+    def __init__(self, table: StagedTable[str, FileType]) -> None:
+        self._t = table
+
+    async def get(self, extension: str) -> FileType | None:
+        return self._t.get(extension)
+
+    async def list(self) -> Sequence[FileType]:
+        return sorted(self._t.values(), key=lambda f: f.extension)
+
+    async def put(self, file_type: FileType) -> None:
+        self._t.put(file_type.extension, file_type)
+
+
+class InMemoryPermissionRepository:
+    def __init__(
+        self,
+        table: StagedTable[PermKey, Permission],
+        users: StagedTable[UUID, Any],
+        documents: StagedTable[UUID, Document],
+    ) -> None:
+        self._t = table
+        self._users = users
+        self._docs = documents
+
+    async def get(self, user_id: UUID, document_id: UUID) -> Permission | None:
+        return self._t.get((user_id, document_id))
+
+    async def list_for(self, document_id: UUID) -> Sequence[Permission]:
+        rows = [p for p in self._t.values() if p.document_id == document_id]
+        return sorted(rows, key=lambda p: (p.granted_at, p.id))
+
+    async def put(self, permission: Permission) -> None:
+        if not self._users.exists(permission.user_id):
+            raise Conflict("conflicts with existing data (fk_permissions_user_id_users)")
+        if not self._docs.exists(permission.document_id):
+            raise Conflict("conflicts with existing data (fk_permissions_document_id_documents)")
+        existing = self._t.get((permission.user_id, permission.document_id))
+        if existing is not None:  # an upsert keeps the row's id, as ON CONFLICT DO UPDATE does
+            permission = dataclasses.replace(permission, id=existing.id)
+        self._t.put((permission.user_id, permission.document_id), permission)
+
+    async def delete(self, user_id: UUID, document_id: UUID) -> bool:
+        return self._t.remove((user_id, document_id))

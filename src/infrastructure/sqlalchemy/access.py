@@ -1,0 +1,47 @@
+"""`domain.policy.can_read` as an SQL predicate, composed into every document read.
+
+The reader is known when the statement is built, so the rule is specialised in Python (an
+admin needs no clearance test, an inactive user sees nothing) and the rest stays in SQL.
+`tests/contract` and `tests/integration` prove this equals the domain function."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, true
+
+from domain.users import User
+from infrastructure.sqlalchemy.tables import documents, permissions
+
+d = documents.c
+
+
+def has_grant(reader: User) -> ColumnElement[bool]:
+    return exists().where(permissions.c.document_id == d.id, permissions.c.user_id == reader.id)
+
+
+def readable_by(reader: User, *, include_trash: bool = True) -> ColumnElement[bool]:
+    """Rows of `documents` that `reader` may read. With `include_trash`, trashed documents
+    count for their owner and admins (as `can_read` says); without, only live ones."""
+    if not reader.is_active:
+        return false()
+    live = d.deleted_at.is_(None)
+    if reader.is_admin:
+        return true() if include_trash else live
+    owner = d.owner_id == reader.id
+    department = (
+        d.department.is_(None)
+        if reader.department is None
+        else or_(d.department.is_(None), d.department == reader.department)
+    )
+    clearance = and_(d.access_level <= int(reader.access_level), department)
+    live_rule = and_(live, or_(owner, has_grant(reader), clearance))
+    if include_trash:
+        return or_(live_rule, and_(d.deleted_at.is_not(None), owner))
+    return live_rule
+
+
+def in_trash_of(reader: User) -> ColumnElement[bool]:
+    """The trash as `reader` sees it: their own trashed documents (every one for admins)."""
+    trashed = d.deleted_at.is_not(None)
+    if not reader.is_active:
+        return false()
+    return trashed if reader.is_admin else and_(trashed, d.owner_id == reader.id)
