@@ -12,6 +12,22 @@ USER_UPDATED: Final = "user.updated"
 TOKEN_ISSUED: Final = "token.issued"  # noqa: S105 (an action name)
 TOKEN_REVOKED: Final = "token.revoked"  # noqa: S105 (an action name)
 SETTING_UPDATED: Final = "setting.updated"
+DOCUMENT_UPLOADED: Final = "document.uploaded"
+DOCUMENT_VIEWED: Final = "document.viewed"
+DOCUMENT_DOWNLOADED: Final = "document.downloaded"
+DOCUMENT_UPDATED: Final = "document.updated"
+DOCUMENT_DELETED: Final = "document.deleted"
+DOCUMENT_RESTORED: Final = "document.restored"
+DOCUMENT_PURGED: Final = "document.purged"
+PERMISSION_GRANTED: Final = "permission.granted"
+PERMISSION_REVOKED: Final = "permission.revoked"
+CATEGORY_CREATED: Final = "category.created"
+CATEGORY_UPDATED: Final = "category.updated"
+CATEGORY_DELETED: Final = "category.deleted"
+TAG_CREATED: Final = "tag.created"
+TAG_UPDATED: Final = "tag.updated"
+TAG_DELETED: Final = "tag.deleted"
+FILE_TYPE_UPDATED: Final = "file_type.updated"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,602 @@
+"""Documents: upload, create from text, read, download, list, change, tag, trash, purge.
+
+Every use case reads what the caller may read through the repository's access-filtered
+queries, decides with `domain.policy`, and writes the change and its event in one unit of
+work. A file's bytes are in the blob store before the row that references them commits."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+from uuid import UUID, uuid4
+
+from application.context import RequestContext
+from domain import events, policy
+from domain.blobs import BlobStore, TextExtractor
+from domain.clock import Clock
+from domain.document_ports import DocumentFilter, DocumentSort, DuplicateGroup, Readable
+from domain.documents import (
+    TYPE_OF_EXTENSION,
+    Document,
+    DocumentType,
+    FileType,
+    Tag,
+    check_metadata,
+    extension_of,
+    safe_filename,
+    tag_color,
+    tag_name,
+)
+from domain.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+    TooLarge,
+    UnsupportedType,
+    ValidationFailed,
+)
+from domain.events import EventFilter
+from domain.pagination import Page, PageRequest
+from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.users import User
+from domain.values import AccessLevel
+
+SPOOL_IN_MEMORY = 1024 * 1024  # bytes held in memory before an upload spills to a temp file
+MAX_TAGS = 50
+TEXT_EXTENSIONS = {DocumentType.TXT: "txt", DocumentType.MARKDOWN: "md"}
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentFields:
+    """The optional fields of an upload (and of a document created from text)."""
+
+    title: str | None = None
+    access_level: int = 1
+    department: str | None = None
+    category: str | None = None  # a category name
+    tags: tuple[str, ...] = ()
+    metadata: dict[str, Any] | None = None
+    source: str | None = None
+    on_duplicate: Literal["reject", "allow"] = "reject"
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentChanges:
+    """A partial update; only keys present in `values` change."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    document: Document
+    chunks: AsyncIterator[bytes]
+
+
+def _actor(ctx: RequestContext) -> User:
+    if ctx.actor is None:
+        raise PermissionDenied("documents are handled on behalf of a user")
+    return ctx.actor
+
+
+class DocumentService:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        blobs: BlobStore,
+        extractor: TextExtractor,
+    ) -> None:
+        self._uow = uow_factory
+        self._clock = clock
+        self._blobs = blobs
+        self._extractor = extractor
+        # In-process guard so a purge never deletes a blob an upload of the same bytes is
+        # about to reference (see docs/decisions.md for the multi-process caveat).
+        self._blob_locks: dict[str, asyncio.Lock] = {}
+
+    # --- creating ---------------------------------------------------------------------------
+
+    async def upload_policy(self, filename: str) -> FileType:
+        """The file type an upload of `filename` falls under. Raises `ValidationFailed` for a
+        bad name, `UnsupportedType` for an unknown, disallowed or unreadable extension."""
+        extension = extension_of(safe_filename(filename))
+        async with self._uow(read_only=True) as uow:
+            file_type = await uow.file_types.get(extension)
+        if file_type is None or not file_type.is_allowed:
+            raise UnsupportedType(f".{extension} files are not accepted")
+        if extension not in TYPE_OF_EXTENSION:
+            raise UnsupportedType(f".{extension} files cannot be read for text")
+        return file_type
+
+    async def upload(
+        self,
+        ctx: RequestContext,
+        filename: str,
+        chunks: AsyncIterator[bytes],
+        fields: DocumentFields,
+    ) -> Document:
+        """Store an uploaded file as a new document.
+
+        Size is enforced while the bytes stream in (`TooLarge`), before anything is stored;
+        the bytes must be what the extension claims (`ContentMismatch`) and readable
+        (`ValidationFailed`); a duplicate of a document the caller can read is a `Conflict`
+        unless `on_duplicate="allow"`. On any error nothing is left behind."""
+        user = _actor(ctx)
+        self._check_create(user, fields)
+        name = safe_filename(filename)
+        file_type = await self.upload_policy(name)
+        document_type = TYPE_OF_EXTENSION[file_type.extension]
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+            size = 0
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > file_type.max_size_bytes:
+                    raise TooLarge(
+                        f".{file_type.extension} files may be at most "
+                        f"{file_type.max_size_bytes} bytes"
+                    )
+                spool.write(chunk)
+            if size == 0:
+                raise ValidationFailed.on("file", "is empty")
+            spool.seek(0)
+            data = spool.read()
+        content = await asyncio.to_thread(self._extractor.extract, data, document_type)
+        return await self._create(
+            ctx,
+            user,
+            data,
+            content=content,
+            document_type=document_type,
+            filename=name,
+            extension=file_type.extension,
+            mime_type=file_type.mime_type,
+            fields=fields,
+        )
+
+    async def create_text(
+        self, ctx: RequestContext, content: str, document_type: DocumentType, fields: DocumentFields
+    ) -> Document:
+        """A document whose file is the given text (TXT or MARKDOWN), stored as UTF-8."""
+        user = _actor(ctx)
+        if document_type not in TEXT_EXTENSIONS:
+            raise ValidationFailed.on("document_type", "must be TXT or MARKDOWN")
+        if fields.title is None:
+            raise ValidationFailed.on("title", "is required")
+        self._check_create(user, fields)
+        data = content.encode()
+        if not data.strip():
+            raise ValidationFailed.on("content", "must not be empty")
+        extension = TEXT_EXTENSIONS[document_type]
+        file_type = await self.upload_policy(f"x.{extension}")
+        if len(data) > file_type.max_size_bytes:
+            raise TooLarge(f"text may be at most {file_type.max_size_bytes} bytes")
+        text = await asyncio.to_thread(self._extractor.extract, data, document_type)
+        filename = f"{Document.clean_title(fields.title)[:200]}.{extension}".replace("/", "_")
+        return await self._create(
+            ctx,
+            user,
+            data,
+            content=text,
+            document_type=document_type,
+            filename=safe_filename(filename.replace("\\", "_")),
+            extension=extension,
+            mime_type=file_type.mime_type,
+            fields=fields,
+        )
+
+    def _check_create(self, user: User, fields: DocumentFields) -> None:
+        level = AccessLevel.parse(fields.access_level)
+        department = Document.clean_department(fields.department)
+        if not policy.can_create(user, level, department):
+            raise PermissionDenied(
+                "guests cannot create documents, and members only up to their own clearance "
+                "and for their own department"
+            )
+
+    async def _create(
+        self,
+        ctx: RequestContext,
+        user: User,
+        data: bytes,
+        *,
+        content: str,
+        document_type: DocumentType,
+        filename: str,
+        extension: str,
+        mime_type: str,
+        fields: DocumentFields,
+    ) -> Document:
+        metadata = check_metadata(fields.metadata)
+        tag_names = self._clean_tags(fields.tags)
+        title = Document.clean_title(fields.title or filename.rsplit(".", 1)[0])
+        source = Document.clean_source(fields.source)
+        department = Document.clean_department(fields.department)
+
+        async def once() -> AsyncIterator[bytes]:
+            yield data
+
+        stored = await self._blobs.put(once(), max_bytes=len(data))
+        async with self._blob_lock(stored.key):
+            now = self._clock.now()
+            async with self._uow() as uow:
+                if fields.on_duplicate == "reject":
+                    same = await uow.documents.readable_with_sha256(stored.sha256, user)
+                    if same:
+                        raise Conflict(
+                            f"the same file is already document {same[0].id} "
+                            f"({same[0].title!r}); send on_duplicate=allow to keep both"
+                        )
+                category_id = await self._category_id(uow, fields.category)
+                tags = await self._ensure_tags(uow, ctx, tag_names, now)
+                doc = Document(
+                    id=uuid4(),
+                    title=title,
+                    content=content,
+                    document_type=document_type,
+                    source=source,
+                    access_level=AccessLevel.parse(fields.access_level),
+                    department=department,
+                    metadata=metadata,
+                    owner_id=user.id,
+                    category_id=category_id,
+                    original_filename=filename,
+                    extension=extension,
+                    mime_type=mime_type,
+                    size_bytes=stored.size_bytes,
+                    sha256=stored.sha256,
+                    storage_key=stored.key,
+                    created_at=now,
+                    updated_at=now,
+                    tags=sorted((t.name for t in tags), key=str.encode),
+                )
+                await uow.documents.add(doc)
+                await uow.documents.set_tags(doc.id, [t.id for t in tags])
+                await uow.events.add(
+                    ctx.event(
+                        events.DOCUMENT_UPLOADED,
+                        "document",
+                        doc.id,
+                        now,
+                        {"title": doc.title, "sha256": doc.sha256, "size_bytes": doc.size_bytes},
+                    )
+                )
+                await uow.commit()
+        return doc
+
+    # --- reading ----------------------------------------------------------------------------
+
+    async def get(self, ctx: RequestContext, doc_id: UUID) -> Readable:
+        """A document the caller may read (trash included for owner and admins); records
+        `document.viewed`. Raises `NotFound` otherwise."""
+        user = _actor(ctx)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            found = await uow.documents.get_readable(doc_id, user)
+            if found is None:
+                raise NotFound("document", doc_id)
+            await uow.events.add(ctx.event(events.DOCUMENT_VIEWED, "document", doc_id, now))
+            await uow.commit()
+        return found
+
+    async def download(self, ctx: RequestContext, doc_id: UUID) -> Download:
+        """The original bytes, streamed; records `document.downloaded`."""
+        user = _actor(ctx)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            found = await uow.documents.get_readable(doc_id, user)
+            if found is None:
+                raise NotFound("document", doc_id)
+            chunks = await self._blobs.open(found.document.storage_key)
+            await uow.events.add(ctx.event(events.DOCUMENT_DOWNLOADED, "document", doc_id, now))
+            await uow.commit()
+        return Download(found.document, chunks)
+
+    async def list_documents(
+        self,
+        ctx: RequestContext,
+        filters: DocumentFilter,
+        sort: DocumentSort,
+        page: PageRequest,
+    ) -> Page[Document]:
+        """A keyset page of the documents the caller may read that match `filters`
+        (`filters.deleted`: the caller's trash)."""
+        user = _actor(ctx)
+        for name in filters.tags:
+            tag_name(name)
+        async with self._uow(read_only=True) as uow:
+            return await uow.documents.list_readable(user, filters, sort, page)
+
+    async def duplicates(self, ctx: RequestContext, limit: int = 50) -> Sequence[DuplicateGroup]:
+        """Groups of readable live documents sharing the same bytes."""
+        user = _actor(ctx)
+        async with self._uow(read_only=True) as uow:
+            return await uow.documents.duplicate_groups(user, limit)
+
+    async def events(
+        self, ctx: RequestContext, doc_id: UUID, page: PageRequest
+    ) -> Page[events.Event]:
+        """The audit trail of a document the caller may read, newest first."""
+        user = _actor(ctx)
+        async with self._uow(read_only=True) as uow:
+            if await uow.documents.get_readable(doc_id, user) is None:
+                raise NotFound("document", doc_id)
+            return await uow.events.list(
+                EventFilter(subject_type="document", subject_id=str(doc_id)), page
+            )
+
+    # --- changing ---------------------------------------------------------------------------
+
+    async def update(
+        self,
+        ctx: RequestContext,
+        doc_id: UUID,
+        changes: DocumentChanges,
+        expected_version: int | None = None,
+    ) -> Document:
+        """Change title, access level, department, category, metadata or source.
+
+        `NotFound` if unreadable, `PermissionDenied` without write rights, `Conflict` for a
+        document in the trash, `PreconditionFailed` if the version moved on."""
+
+        async def apply(uow: UnitOfWork, doc: Document, user: User) -> dict[str, Any]:
+            changed: dict[str, Any] = {}
+            for key, value in changes.values.items():
+                if key == "title":
+                    value = Document.clean_title(value)
+                elif key == "access_level":
+                    value = AccessLevel.parse(value)
+                elif key == "department":
+                    value = Document.clean_department(value)
+                elif key == "metadata":
+                    value = check_metadata(value)
+                elif key == "source":
+                    value = Document.clean_source(value)
+                elif key == "category":
+                    key, value = "category_id", await self._category_id(uow, value)
+                else:
+                    raise ValidationFailed.on(key, "cannot be changed")
+                if getattr(doc, key) != value:
+                    setattr(doc, key, value)
+                    changed[key] = value.value if hasattr(value, "value") else value
+            if ("access_level" in changed or "department" in changed) and not policy.can_create(
+                user, doc.access_level, doc.department
+            ):
+                raise PermissionDenied("you cannot classify a document above your own clearance")
+            return changed
+
+        return await self._change(ctx, doc_id, expected_version, apply, policy.can_write)
+
+    async def replace_tags(
+        self,
+        ctx: RequestContext,
+        doc_id: UUID,
+        names: Sequence[str],
+        expected_version: int | None = None,
+    ) -> Document:
+        return await self._retag(ctx, doc_id, names, "replace", expected_version)
+
+    async def add_tags(
+        self,
+        ctx: RequestContext,
+        doc_id: UUID,
+        names: Sequence[str],
+        expected_version: int | None = None,
+    ) -> Document:
+        return await self._retag(ctx, doc_id, names, "add", expected_version)
+
+    async def remove_tag(
+        self, ctx: RequestContext, doc_id: UUID, name: str, expected_version: int | None = None
+    ) -> Document:
+        return await self._retag(ctx, doc_id, [name], "remove", expected_version)
+
+    async def _retag(
+        self,
+        ctx: RequestContext,
+        doc_id: UUID,
+        names: Sequence[str],
+        mode: Literal["replace", "add", "remove"],
+        expected_version: int | None,
+    ) -> Document:
+        wanted = self._clean_tags(names)
+
+        async def apply(uow: UnitOfWork, doc: Document, user: User) -> dict[str, Any]:
+            current = {n.lower(): n for n in doc.tags}
+            if mode == "replace":
+                target = list(wanted)
+            elif mode == "add":
+                target = list(doc.tags) + [n for n in wanted if n.lower() not in current]
+            else:
+                gone = {n.lower() for n in wanted}
+                if not gone & set(current):
+                    raise NotFound("tag on document", wanted[0])
+                target = [n for n in doc.tags if n.lower() not in gone]
+            tags = await self._ensure_tags(uow, ctx, target, self._clock.now())
+            new_names = sorted((t.name for t in tags), key=str.encode)
+            if [n.lower() for n in new_names] == sorted(current, key=str.encode):
+                return {}
+            await uow.documents.set_tags(doc.id, [t.id for t in tags])
+            doc.tags = new_names
+            return {"tags": new_names}
+
+        return await self._change(ctx, doc_id, expected_version, apply, policy.can_write)
+
+    async def _change(
+        self,
+        ctx: RequestContext,
+        doc_id: UUID,
+        expected_version: int | None,
+        apply: Any,
+        allowed: Any,
+    ) -> Document:
+        user = _actor(ctx)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            found = await uow.documents.get_readable(doc_id, user)
+            if found is None:
+                raise NotFound("document", doc_id)
+            doc = found.document
+            if not allowed(user, doc, found.grant):
+                raise PermissionDenied("you may read this document but not change it")
+            if doc.in_trash:
+                raise Conflict("the document is in the trash; restore it first")
+            if expected_version is not None and expected_version != doc.version:
+                raise PreconditionFailed(
+                    f"the document is at version {doc.version}, not {expected_version}"
+                )
+            base_version = doc.version
+            changed = await apply(uow, doc, user)
+            if not changed:
+                return doc
+            doc.version = base_version + 1
+            doc.updated_at = now
+            if not await uow.documents.update(doc, base_version):
+                raise PreconditionFailed("the document was changed by someone else meanwhile")
+            await uow.events.add(
+                ctx.event(
+                    events.DOCUMENT_UPDATED,
+                    "document",
+                    doc.id,
+                    now,
+                    {"changes": _jsonable(changed), "version": doc.version},
+                )
+            )
+            await uow.commit()
+        return doc
+
+    # --- trash --------------------------------------------------------------------------------
+
+    async def delete(
+        self, ctx: RequestContext, doc_id: UUID, expected_version: int | None = None
+    ) -> None:
+        """Move to the trash (idempotent for a document already there)."""
+        await self._trash(ctx, doc_id, expected_version, to_trash=True)
+
+    async def restore(
+        self, ctx: RequestContext, doc_id: UUID, expected_version: int | None = None
+    ) -> Document:
+        """Take out of the trash. `Conflict` if it is not in the trash."""
+        return await self._trash(ctx, doc_id, expected_version, to_trash=False)
+
+    async def _trash(
+        self, ctx: RequestContext, doc_id: UUID, expected_version: int | None, *, to_trash: bool
+    ) -> Document:
+        user = _actor(ctx)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            found = await uow.documents.get_readable(doc_id, user)
+            if found is None:
+                raise NotFound("document", doc_id)
+            doc = found.document
+            if not policy.can_delete(user, doc, found.grant):
+                raise PermissionDenied("deleting and restoring need delete rights")
+            if expected_version is not None and expected_version != doc.version:
+                raise PreconditionFailed(
+                    f"the document is at version {doc.version}, not {expected_version}"
+                )
+            if doc.in_trash == to_trash:
+                if to_trash:
+                    return doc
+                raise Conflict("the document is not in the trash")
+            base = doc.version
+            doc = replace(
+                doc, deleted_at=now if to_trash else None, version=base + 1, updated_at=now
+            )
+            if not await uow.documents.update(doc, base):
+                raise PreconditionFailed("the document was changed by someone else meanwhile")
+            action = events.DOCUMENT_DELETED if to_trash else events.DOCUMENT_RESTORED
+            await uow.events.add(ctx.event(action, "document", doc.id, now))
+            await uow.commit()
+        return doc
+
+    async def purge(
+        self, ctx: RequestContext, doc_id: UUID, expected_version: int | None = None
+    ) -> None:
+        """Delete for good (owner or admin), then remove the blob if no row references it."""
+        user = _actor(ctx)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            found = await uow.documents.get_readable(doc_id, user)
+            if found is None:
+                raise NotFound("document", doc_id)
+            doc = found.document
+            if not policy.can_purge(user, doc):
+                raise PermissionDenied("only the owner or an administrator may purge")
+            if expected_version is not None and expected_version != doc.version:
+                raise PreconditionFailed(
+                    f"the document is at version {doc.version}, not {expected_version}"
+                )
+            await uow.documents.purge(doc.id)
+            await uow.events.add(
+                ctx.event(
+                    events.DOCUMENT_PURGED,
+                    "document",
+                    doc.id,
+                    now,
+                    {"title": doc.title, "sha256": doc.sha256},
+                )
+            )
+            await uow.commit()
+        await self.release_blob(doc.storage_key)
+
+    async def release_blob(self, key: str) -> bool:
+        """Delete a blob once no row references it; True if it was deleted."""
+        async with self._blob_lock(key):
+            async with self._uow(read_only=True) as uow:
+                if await uow.documents.count_referencing(key) > 0:
+                    return False
+            await self._blobs.delete(key)
+            return True
+
+    def _blob_lock(self, key: str) -> asyncio.Lock:
+        lock = self._blob_locks.get(key)
+        if lock is None:
+            lock = self._blob_locks[key] = asyncio.Lock()
+        return lock
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _clean_tags(self, names: Sequence[str]) -> list[str]:
+        cleaned: dict[str, str] = {}
+        for raw in names:
+            name = tag_name(raw)
+            cleaned.setdefault(name.lower(), name)
+        if len(cleaned) > MAX_TAGS:
+            raise ValidationFailed.on("tags", f"at most {MAX_TAGS} tags")
+        return list(cleaned.values())
+
+    async def _ensure_tags(
+        self, uow: UnitOfWork, ctx: RequestContext, names: Sequence[str], now: Any
+    ) -> list[Tag]:
+        """The tags with these names, creating the unknown ones (SPEC.md §2.4)."""
+        if not names:
+            return []
+        existing = {t.name.lower(): t for t in await uow.tags.get_by_names(names)}
+        out = []
+        for name in names:
+            tag = existing.get(name.lower())
+            if tag is None:
+                tag = Tag(uuid4(), name, tag_color(None), "", True, now)
+                await uow.tags.add(tag)
+                existing[name.lower()] = tag
+                await uow.events.add(
+                    ctx.event(events.TAG_CREATED, "tag", tag.id, now, {"name": name})
+                )
+            out.append(tag)
+        return out
+
+    async def _category_id(self, uow: UnitOfWork, name: str | None) -> UUID | None:
+        if name is None:
+            return None
+        category = await uow.categories.get_by_name(name)
+        if category is None:
+            raise ValidationFailed.on("category", f"no category named {name!r}")
+        return category.id
+
+
+def _jsonable(changes: dict[str, Any]) -> dict[str, Any]:
+    return {k: str(v) if isinstance(v, UUID) else v for k, v in changes.items()}

@@ -1,0 +1,74 @@
+"""Grants: who, besides the policy's defaults, may read, write or delete a document."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID, uuid4
+
+from application.context import RequestContext
+from domain import events, policy
+from domain.clock import Clock
+from domain.documents import Access, Document, Permission
+from domain.errors import NotFound, PermissionDenied
+from domain.ports import UnitOfWork, UnitOfWorkFactory
+
+
+class GrantService:
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow_factory
+        self._clock = clock
+
+    async def _managed(self, uow: UnitOfWork, ctx: RequestContext, doc_id: UUID) -> Document:
+        """The document if the caller manages its grants: `NotFound` when they cannot even
+        read it, `PermissionDenied` when they can read but not manage."""
+        if ctx.actor is None:
+            raise PermissionDenied("grants are managed on behalf of a user")
+        found = await uow.documents.get_readable(doc_id, ctx.actor)
+        if found is None:
+            raise NotFound("document", doc_id)
+        if not policy.can_manage_grants(ctx.actor, found.document):
+            raise PermissionDenied("only the owner or an administrator manages grants")
+        return found.document
+
+    async def list(self, ctx: RequestContext, doc_id: UUID) -> Sequence[Permission]:
+        async with self._uow(read_only=True) as uow:
+            await self._managed(uow, ctx, doc_id)
+            return await uow.permissions.list_for(doc_id)
+
+    async def grant(
+        self, ctx: RequestContext, doc_id: UUID, user_id: UUID, access: str
+    ) -> Permission:
+        """Create or change the grant of `user_id` on the document."""
+        level = Access.parse(access)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            doc = await self._managed(uow, ctx, doc_id)
+            if await uow.users.get(user_id) is None:
+                raise NotFound("user", user_id)
+            permission = Permission(uuid4(), user_id, doc.id, level, ctx.actor_id, now)
+            await uow.permissions.put(permission)
+            stored = await uow.permissions.get(user_id, doc.id)
+            await uow.events.add(
+                ctx.event(
+                    events.PERMISSION_GRANTED,
+                    "document",
+                    doc.id,
+                    now,
+                    {"user_id": str(user_id), "access": level.label},
+                )
+            )
+            await uow.commit()
+        return stored or permission
+
+    async def revoke(self, ctx: RequestContext, doc_id: UUID, user_id: UUID) -> None:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            doc = await self._managed(uow, ctx, doc_id)
+            if not await uow.permissions.delete(user_id, doc.id):
+                raise NotFound("grant", user_id)
+            await uow.events.add(
+                ctx.event(
+                    events.PERMISSION_REVOKED, "document", doc.id, now, {"user_id": str(user_id)}
+                )
+            )
+            await uow.commit()

@@ -1,0 +1,97 @@
+"""Concurrency on a real PostgreSQL (acceptance item 4 of issue #3): optimistic locking lets
+exactly one of many simultaneous changes through, and simultaneous uploads of the same bytes
+share one blob."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from dependency_injector import providers
+
+from application.context import RequestContext
+from application.documents import DocumentChanges, DocumentFields
+from application.users import UserCreate
+from domain.document_ports import DocumentFilter, DocumentSort
+from domain.documents import DocumentType
+from domain.errors import PreconditionFailed
+from domain.pagination import PageRequest
+from infrastructure.blobs import FilesystemBlobStore
+from infrastructure.config import AppSettings
+from infrastructure.container import Container, build_container
+from infrastructure.sqlalchemy.database import Database
+from tests.conftest import truncate_all
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+async def app(pg_database: Database, tmp_path: Path) -> Container:
+    await truncate_all(pg_database.engine)
+    container = build_container(
+        AppSettings(storage="postgres", slow_query_ms=0, blob_dir=tmp_path), pg_database.url
+    )
+    container.database.override(pg_database)
+    container.blobs.override(providers.Object(FilesystemBlobStore(tmp_path / "blobs")))
+    return container
+
+
+async def _member(app: Container) -> RequestContext:
+    user = await app.users().create(
+        RequestContext.system(), UserCreate(email="m@example.com", name="M", access_level=2)
+    )
+    return RequestContext(actor=user)
+
+
+async def test_of_twenty_simultaneous_changes_from_one_version_exactly_one_wins(
+    app: Container,
+) -> None:
+    ctx = await _member(app)
+    doc = await app.documents().create_text(
+        ctx, "hello", DocumentType.TXT, DocumentFields(title="Original")
+    )
+
+    async def rename(n: int) -> str:
+        try:
+            await app.documents().update(
+                ctx, doc.id, DocumentChanges({"title": f"Title {n}"}), expected_version=1
+            )
+        except PreconditionFailed:
+            return "412"
+        return "200"
+
+    outcomes = await asyncio.gather(*(rename(n) for n in range(20)))
+    after = await app.documents().get(ctx, doc.id)
+
+    assert sorted(outcomes) == ["200"] + ["412"] * 19
+    assert after.document.version == 2
+
+
+async def test_ten_simultaneous_uploads_of_the_same_bytes_make_ten_documents_and_one_blob(
+    app: Container, tmp_path: Path
+) -> None:
+    ctx = await _member(app)
+    data = b"the same bytes, ten times\n"
+
+    async def upload(n: int) -> None:
+        async def chunks() -> AsyncIterator[bytes]:
+            yield data[:10]
+            yield data[10:]
+
+        await app.documents().upload(
+            ctx, f"copy{n}.txt", chunks(), DocumentFields(on_duplicate="allow")
+        )
+
+    await asyncio.gather(*(upload(n) for n in range(10)))
+    page = await app.documents().list_documents(
+        ctx, DocumentFilter(), DocumentSort.CREATED, PageRequest(50)
+    )
+    blob_files = [
+        p for p in (tmp_path / "blobs").rglob("*") if p.is_file() and ".tmp" not in p.parts
+    ]
+
+    assert len(page.items) == 10
+    assert len({d.storage_key for d in page.items}) == 1
+    assert len(blob_files) == 1

@@ -1,0 +1,195 @@
+"""Document use cases on the in-memory adapters (real extractor, in-memory blobs)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from dependency_injector import providers
+
+from application.context import RequestContext
+from application.documents import DocumentChanges, DocumentFields
+from application.users import UserCreate
+from domain.document_ports import DocumentFilter, DocumentSort
+from domain.documents import DocumentType
+from domain.errors import (
+    Conflict,
+    ContentMismatch,
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+    TooLarge,
+    UnsupportedType,
+    ValidationFailed,
+)
+from domain.events import EventFilter
+from domain.pagination import PageRequest
+from infrastructure.config import AppSettings
+from infrastructure.container import Container, build_container
+from tests.support.clock import SteppingClock
+
+SYSTEM = RequestContext.system()
+
+
+@pytest.fixture
+def app() -> Container:
+    container = build_container(AppSettings(storage="memory"))
+    container.clock.override(providers.Object(SteppingClock()))
+    return container
+
+
+async def _ctx(app: Container, email: str, **kw: object) -> RequestContext:
+    user = await app.users().create(SYSTEM, UserCreate(email=email, name=email[:3], **kw))  # type: ignore[arg-type]
+    return RequestContext(actor=user)
+
+
+def _chunks(*parts: bytes) -> AsyncIterator[bytes]:
+    async def gen() -> AsyncIterator[bytes]:
+        for part in parts:
+            yield part
+
+    return gen()
+
+
+async def _nothing_stored(app: Container) -> bool:
+    async with app.uow_factory()(read_only=True) as uow:
+        actions = [e.action for e in (await uow.events.list(EventFilter(), PageRequest(200))).items]
+        keys = await uow.documents.storage_keys()
+    blobs = await app.blobs().keys_older_than(-1)
+    return not keys and not blobs and "document.uploaded" not in actions
+
+
+async def test_an_upload_stores_text_bytes_tags_and_an_event(app: Container) -> None:
+    ctx = await _ctx(app, "ann@example.com", access_level=2, department="Eng")
+    doc = await app.documents().upload(
+        ctx,
+        "notes.md",
+        _chunks(b"# Notes\n", b"hello world\n"),
+        DocumentFields(tags=("Alpha", "beta", "ALPHA"), metadata={"k": 1}, access_level=2),
+    )
+    got = await app.documents().get(ctx, doc.id)
+    stored = await app.blobs().read(doc.storage_key)
+    assert got.document.content == "# Notes\nhello world\n"
+    assert (got.document.title, got.document.document_type, got.document.tags) == (
+        "notes",
+        DocumentType.MARKDOWN,
+        ["Alpha", "beta"],
+    )
+    assert stored == b"# Notes\nhello world\n"
+    events = await app.documents().events(ctx, doc.id, PageRequest())
+    assert [e.action for e in events.items] == ["document.viewed", "document.uploaded"]
+
+
+async def test_the_same_bytes_twice_is_a_conflict_unless_allowed(app: Container) -> None:
+    ctx = await _ctx(app, "ann@example.com")
+    first = await app.documents().upload(ctx, "a.txt", _chunks(b"same"), DocumentFields())
+    with pytest.raises(Conflict, match=str(first.id)):
+        await app.documents().upload(ctx, "b.txt", _chunks(b"same"), DocumentFields())
+    second = await app.documents().upload(
+        ctx, "b.txt", _chunks(b"same"), DocumentFields(on_duplicate="allow")
+    )
+    assert second.storage_key == first.storage_key
+
+
+@pytest.mark.parametrize(
+    ("filename", "data", "error"),
+    [
+        ("a.exe", b"MZ", UnsupportedType),
+        ("a.pdf", b"just text", ContentMismatch),
+        ("a.txt", b"", ValidationFailed),
+        ("a.txt", "caf\xe9".encode("latin-1"), ValidationFailed),
+        ("../a.txt", b"x", ValidationFailed),
+        ("a\x00.txt", b"x", ValidationFailed),
+    ],
+)
+async def test_bad_uploads_leave_nothing_behind(
+    app: Container, filename: str, data: bytes, error: type[Exception]
+) -> None:
+    ctx = await _ctx(app, "ann@example.com")
+    with pytest.raises(error):
+        await app.documents().upload(ctx, filename, _chunks(data), DocumentFields())
+    assert await _nothing_stored(app)
+
+
+async def test_size_is_enforced_while_streaming(app: Container) -> None:
+    ctx = await _ctx(app, "ann@example.com")
+    await app.catalog().put_file_type(SYSTEM, "txt", "text/plain", True, 10)
+    consumed = []
+
+    async def endless() -> AsyncIterator[bytes]:
+        for n in range(1000):
+            consumed.append(n)
+            yield b"123456"
+
+    with pytest.raises(TooLarge):
+        await app.documents().upload(ctx, "big.txt", endless(), DocumentFields())
+    assert len(consumed) == 2
+    assert await _nothing_stored(app)
+
+
+@pytest.mark.parametrize(
+    ("who", "fields"),
+    [
+        ({"role": "guest"}, DocumentFields()),
+        ({"access_level": 1}, DocumentFields(access_level=2)),
+        ({"department": "Eng"}, DocumentFields(department="Ops")),
+    ],
+)
+async def test_who_may_create_what(
+    app: Container, who: dict[str, object], fields: DocumentFields
+) -> None:
+    ctx = await _ctx(app, "ann@example.com", **who)
+    with pytest.raises(PermissionDenied):
+        await app.documents().upload(ctx, "a.txt", _chunks(b"x"), fields)
+
+
+async def test_changes_need_write_rights_and_the_current_version(app: Container) -> None:
+    owner = await _ctx(app, "own@example.com")
+    reader = await _ctx(app, "read@example.com")
+    doc = await app.documents().create_text(owner, "x", DocumentType.TXT, DocumentFields(title="T"))
+    with pytest.raises(PermissionDenied):
+        await app.documents().update(reader, doc.id, DocumentChanges({"title": "Mine"}))
+    with pytest.raises(PreconditionFailed):
+        await app.documents().update(owner, doc.id, DocumentChanges({"title": "New"}), 7)
+    changed = await app.documents().update(owner, doc.id, DocumentChanges({"title": "New"}), 1)
+    retagged = await app.documents().add_tags(owner, doc.id, ["x", "y"])
+    untagged = await app.documents().remove_tag(owner, doc.id, "X")
+    assert (changed.title, changed.version) == ("New", 2)
+    assert (retagged.tags, retagged.version) == (["x", "y"], 3)
+    assert (untagged.tags, untagged.version) == (["y"], 4)
+    with pytest.raises(NotFound):
+        await app.documents().remove_tag(owner, doc.id, "nope")
+
+
+async def test_trash_restore_and_purge(app: Container) -> None:
+    owner = await _ctx(app, "own@example.com")
+    other = await _ctx(app, "oth@example.com")
+    doc = await app.documents().create_text(owner, "x", DocumentType.TXT, DocumentFields(title="T"))
+    twin = await app.documents().upload(
+        owner, "t.txt", _chunks(b"x"), DocumentFields(on_duplicate="allow")
+    )
+    await app.documents().delete(owner, doc.id)
+    with pytest.raises(NotFound):
+        await app.documents().get(other, doc.id)
+    trash = await app.documents().list_documents(
+        owner, DocumentFilter(deleted=True), DocumentSort.CREATED, PageRequest()
+    )
+    assert [d.id for d in trash.items] == [doc.id]
+    restored = await app.documents().restore(owner, doc.id)
+    assert restored.deleted_at is None and restored.version == 3
+    await app.documents().purge(owner, doc.id)
+    assert await app.blobs().exists(doc.storage_key)  # the twin still needs the bytes
+    await app.documents().purge(owner, twin.id)
+    assert not await app.blobs().exists(doc.storage_key)
+
+
+async def test_a_member_cannot_raise_a_document_above_their_clearance(app: Container) -> None:
+    admin = await _ctx(app, "adm@example.com", role="admin", access_level=3)
+    member = await _ctx(app, "mem@example.com")
+    doc = await app.documents().create_text(
+        member, "x", DocumentType.TXT, DocumentFields(title="T")
+    )
+    with pytest.raises(PermissionDenied):
+        await app.documents().update(member, doc.id, DocumentChanges({"access_level": 3}))
+    raised = await app.documents().update(admin, doc.id, DocumentChanges({"access_level": 3}))
+    assert raised.access_level == 3
