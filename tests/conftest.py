@@ -6,6 +6,7 @@ a database built by `alembic upgrade head` (never `create_all`), emptied before 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -87,11 +88,13 @@ async def uow_factory(
 
 
 @pytest.fixture
-async def container(pg: Database | None) -> Container:
-    """An application container on a fresh store of the parametrized kind."""
+async def container(pg: Database | None, tmp_path: Path) -> Container:
+    """An application container on a fresh store of the parametrized kind (blobs in a
+    temporary directory for postgres, in memory for memory)."""
     if pg is None:
         return build_container(AppSettings(storage="memory"))
     await truncate_all(pg.engine)
-    built = build_container(AppSettings(storage="postgres", slow_query_ms=0), pg.url)
+    settings = AppSettings(storage="postgres", slow_query_ms=0, blob_dir=tmp_path / "blobs")
+    built = build_container(settings, pg.url)
     built.database.override(pg)
     return built

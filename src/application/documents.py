@@ -14,6 +14,7 @@ from typing import Any, Literal
 from uuid import UUID, uuid4
 
 from application.context import RequestContext
+from application.taxonomy import TaxonomyService
 from domain import events, policy
 from domain.blobs import BlobStore, TextExtractor
 from domain.clock import Clock
@@ -42,6 +43,7 @@ from domain.errors import (
 from domain.events import EventFilter
 from domain.pagination import Page, PageRequest
 from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.taxonomy import parse_confidence, parse_path
 from domain.users import User
 from domain.values import AccessLevel
 
@@ -62,6 +64,9 @@ class DocumentFields:
     metadata: dict[str, Any] | None = None
     source: str | None = None
     on_duplicate: Literal["reject", "allow"] = "reject"
+    taxonomy_path: str | None = None  # classify at upload, in the same unit of work
+    taxonomy_version: str | None = None  # default: the latest published version
+    taxonomy_confidence: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +95,9 @@ class DocumentService:
         clock: Clock,
         blobs: BlobStore,
         extractor: TextExtractor,
+        taxonomy: TaxonomyService,
     ) -> None:
+        self._taxonomy = taxonomy
         self._uow = uow_factory
         self._clock = clock
         self._blobs = blobs
@@ -213,6 +220,12 @@ class DocumentService:
     ) -> Document:
         metadata = check_metadata(fields.metadata)
         tag_names = self._clean_tags(fields.tags)
+        path = None
+        if fields.taxonomy_path is not None:
+            # Checked before any byte is stored, so a bad path leaves nothing behind.
+            path = parse_path(fields.taxonomy_path, "taxonomy_path")
+            parse_confidence(fields.taxonomy_confidence)
+            await self._taxonomy.resolve(fields.taxonomy_path, fields.taxonomy_version)
         title = Document.clean_title(fields.title or filename.rsplit(".", 1)[0])
         source = Document.clean_source(fields.source)
         department = Document.clean_department(fields.department)
@@ -256,6 +269,17 @@ class DocumentService:
                 )
                 await uow.documents.add(doc)
                 await uow.documents.set_tags(doc.id, [t.id for t in tags])
+                if path is not None:
+                    await self._taxonomy.classify_in(
+                        uow,
+                        ctx,
+                        doc.id,
+                        path,
+                        fields.taxonomy_version,
+                        parse_confidence(fields.taxonomy_confidence),
+                        False,
+                        now,
+                    )
                 await uow.events.add(
                     ctx.event(
                         events.DOCUMENT_UPLOADED,
@@ -309,6 +333,11 @@ class DocumentService:
         for name in filters.tags:
             tag_name(name)
         async with self._uow(read_only=True) as uow:
+            if filters.taxonomy_path is not None:
+                version = await self._taxonomy.resolver.version_or_latest(
+                    uow, filters.taxonomy_version
+                )
+                filters = replace(filters, taxonomy_version=version.version)
             return await uow.documents.list_readable(user, filters, sort, page)
 
     async def duplicates(self, ctx: RequestContext, limit: int = 50) -> Sequence[DuplicateGroup]:

@@ -34,6 +34,9 @@ class DocumentFilter:
     created_after: datetime | None = None
     created_before: datetime | None = None
     deleted: bool = False  # True: the trash (owner's and, for admins, everyone's)
+    # Classified at or below this path in this version (the use case fills the version in).
+    taxonomy_path: tuple[str, ...] | None = None
+    taxonomy_version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -142,6 +142,7 @@ class Document:
     version: int = 1
     deleted_at: datetime | None = None
     tags: list[str] = field(default_factory=list)
+    category_name: str | None = None  # read model: the category's name, joined on read
 
     @property
     def in_trash(self) -> bool:

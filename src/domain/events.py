@@ -28,6 +28,12 @@ TAG_CREATED: Final = "tag.created"
 TAG_UPDATED: Final = "tag.updated"
 TAG_DELETED: Final = "tag.deleted"
 FILE_TYPE_UPDATED: Final = "file_type.updated"
+TAXONOMY_CREATED: Final = "taxonomy.created"
+TAXONOMY_NODE_ADDED: Final = "taxonomy.node_added"
+TAXONOMY_PUBLISHED: Final = "taxonomy.published"
+CLASSIFICATION_ADDED: Final = "classification.added"
+CLASSIFICATION_REMOVED: Final = "classification.removed"
+CLASSIFICATION_APPROVED: Final = "classification.approved"
 
 
 @dataclass(frozen=True, slots=True)

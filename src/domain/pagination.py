@@ -123,3 +123,28 @@ class SortKey:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewKey:
+    """Position in the review queue: `(created_at, doc_id, node_id)` ascending."""
+
+    created_at: datetime
+    doc_id: UUID
+    node_id: UUID
+
+    def encode(self) -> str:
+        raw = json.dumps([self.created_at.isoformat(), str(self.doc_id), str(self.node_id)])
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, cursor: str) -> ReviewKey:
+        try:
+            padded = cursor + "=" * (-len(cursor) % 4)
+            at, doc, node = json.loads(base64.urlsafe_b64decode(padded.encode()))
+            key = cls(datetime.fromisoformat(at), UUID(doc), UUID(node))
+        except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+            raise ValidationFailed.on("cursor", "is not a cursor of this listing") from None
+        if key.created_at.tzinfo is None:
+            raise ValidationFailed.on("cursor", "is not a cursor of this listing")
+        return key

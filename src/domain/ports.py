@@ -23,6 +23,7 @@ from domain.document_ports import (
 from domain.events import Event, EventFilter
 from domain.pagination import Page, PageRequest
 from domain.settings import Setting
+from domain.taxonomy_ports import ClassificationRepository, TaxonomyRepository
 from domain.tokens import ApiToken
 from domain.users import User, UserFilter
 
@@ -115,6 +116,8 @@ class UnitOfWork(Protocol):
     tags: TagRepository
     file_types: FileTypeRepository
     permissions: PermissionRepository
+    taxonomy: TaxonomyRepository
+    classifications: ClassificationRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -37,6 +37,7 @@ class InMemoryDocumentRepository:
         permissions: StagedTable[PermKey, Permission],
         users: StagedTable[UUID, Any],
         categories: StagedTable[UUID, Category],
+        classifications: StagedTable[Any, Any],
     ) -> None:
         self._docs = documents
         self._doc_tags = doc_tags
@@ -44,6 +45,7 @@ class InMemoryDocumentRepository:
         self._perms = permissions
         self._users = users
         self._categories = categories
+        self._classifications = classifications
 
     def _tag_names(self, doc_id: UUID) -> list[str]:
         names = []
@@ -58,9 +60,22 @@ class InMemoryDocumentRepository:
         permission = self._perms.get((reader.id, doc_id))
         return permission.access if permission is not None else None
 
+    def _category_name(self, doc: Document) -> str | None:
+        category = self._categories.get(doc.category_id) if doc.category_id else None
+        return category.name if category is not None else None
+
     def _with_tags(self, doc: Document, *, content: bool = True) -> Document:
         return dataclasses.replace(
-            doc, tags=self._tag_names(doc.id), content=doc.content if content else None
+            doc,
+            tags=self._tag_names(doc.id),
+            content=doc.content if content else None,
+            category_name=self._category_name(doc),
+        )
+
+    def _summary(self, doc: Document) -> Document:
+        """As listings without tags return it: no text, the category's name joined."""
+        return dataclasses.replace(
+            doc, content=None, tags=[], category_name=self._category_name(doc)
         )
 
     async def add(self, doc: Document) -> None:
@@ -70,7 +85,8 @@ class InMemoryDocumentRepository:
             raise Conflict("conflicts with existing data (fk_documents_owner_id_users)")
         if doc.category_id is not None and not self._categories.exists(doc.category_id):
             raise Conflict("conflicts with existing data (fk_documents_category_id_categories)")
-        self._docs.put(doc.id, dataclasses.replace(doc, tags=[], content=doc.content or ""))
+        stored = dataclasses.replace(doc, tags=[], content=doc.content or "", category_name=None)
+        self._docs.put(doc.id, stored)
 
     async def get_readable(
         self, doc_id: UUID, reader: User, *, include_trash: bool = True
@@ -107,6 +123,16 @@ class InMemoryDocumentRepository:
             )
             and (f.created_after is None or doc.created_at >= f.created_after)
             and (f.created_before is None or doc.created_at < f.created_before)
+            and (f.taxonomy_path is None or self._in_subtree(doc.id, f))
+        )
+
+    def _in_subtree(self, doc_id: UUID, f: DocumentFilter) -> bool:
+        prefix = f.taxonomy_path or ()
+        return any(
+            c.doc_id == doc_id
+            and c.version == f.taxonomy_version
+            and tuple(c.path[: len(prefix)]) == prefix
+            for c in self._classifications.values()
         )
 
     async def list_readable(
@@ -137,7 +163,7 @@ class InMemoryDocumentRepository:
         if stored is None or stored.version != expected_version:
             return False
         columns = {f.name: getattr(doc, f.name) for f in dataclasses.fields(doc)}
-        for name in ("id", "created_at", "tags"):
+        for name in ("id", "created_at", "tags", "category_name"):
             del columns[name]
         if columns["content"] is None:
             del columns["content"]
@@ -157,10 +183,12 @@ class InMemoryDocumentRepository:
             self._doc_tags.remove(key)
         for key in [k for k in self._perms.all_keys() if k[1] == doc_id]:
             self._perms.remove(key)
+        for key in [k for k in self._classifications.all_keys() if k[0] == doc_id]:
+            self._classifications.remove(key)
 
     async def readable_with_sha256(self, sha256: str, reader: User) -> Sequence[Document]:
         rows = [
-            dataclasses.replace(d, content=None, tags=[])
+            self._summary(d)
             for d in self._docs.values()
             if d.sha256 == sha256 and self._visible(reader, d, trash=False)
         ]
@@ -170,7 +198,7 @@ class InMemoryDocumentRepository:
         groups: dict[str, list[Document]] = defaultdict(list)
         for doc in self._docs.values():
             if self._visible(reader, doc, trash=False):
-                groups[doc.sha256].append(dataclasses.replace(doc, content=None, tags=[]))
+                groups[doc.sha256].append(self._summary(doc))
         shared = [(sha, docs) for sha, docs in groups.items() if len(docs) > 1]
         shared.sort(key=lambda kv: (-len(kv[1]), kv[0]))
         return [
@@ -186,7 +214,7 @@ class InMemoryDocumentRepository:
 
     async def trashed_before(self, cutoff: datetime, limit: int) -> Sequence[Document]:
         rows = [
-            dataclasses.replace(d, content=None, tags=[])
+            self._summary(d)
             for d in self._docs.values()
             if d.deleted_at is not None and d.deleted_at < cutoff
         ]

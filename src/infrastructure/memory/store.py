@@ -10,6 +10,7 @@ from uuid import UUID
 from domain.documents import DEFAULT_FILE_TYPES, Category, Document, FileType, Permission, Tag
 from domain.events import Event
 from domain.settings import Setting
+from domain.taxonomy import Classification, TaxonomyNode, TaxonomyVersion
 from domain.tokens import ApiToken
 from domain.users import User
 
@@ -26,6 +27,9 @@ class InMemoryStore:
     tags: dict[UUID, Tag] = field(default_factory=dict)
     categories: dict[UUID, Category] = field(default_factory=dict)
     permissions: dict[tuple[UUID, UUID], Permission] = field(default_factory=dict)
+    taxonomy_versions: dict[str, TaxonomyVersion] = field(default_factory=dict)
+    taxonomy_nodes: dict[UUID, TaxonomyNode] = field(default_factory=dict)
+    classifications: dict[tuple[UUID, UUID, str], Classification] = field(default_factory=dict)
     # Seeded like migration 0002 seeds the table.
     file_types: dict[str, FileType] = field(
         default_factory=lambda: {f.extension: copy.deepcopy(f) for f in DEFAULT_FILE_TYPES}

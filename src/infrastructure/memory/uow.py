@@ -21,6 +21,10 @@ from infrastructure.memory.repositories import (
 )
 from infrastructure.memory.store import InMemoryStore
 from infrastructure.memory.table import StagedTable
+from infrastructure.memory.taxonomy_repositories import (
+    InMemoryClassificationRepository,
+    InMemoryTaxonomyRepository,
+)
 
 
 class InMemoryUnitOfWork:
@@ -33,6 +37,8 @@ class InMemoryUnitOfWork:
     tags: InMemoryTagRepository
     file_types: InMemoryFileTypeRepository
     permissions: InMemoryPermissionRepository
+    taxonomy: InMemoryTaxonomyRepository
+    classifications: InMemoryClassificationRepository
 
     def __init__(self, store: InMemoryStore, *, read_only: bool = False) -> None:
         self._store = store
@@ -53,6 +59,9 @@ class InMemoryUnitOfWork:
         self._categories = StagedTable(self._store.categories)
         self._permissions = StagedTable(self._store.permissions)
         self._file_types = StagedTable(self._store.file_types)
+        self._taxonomy_versions = StagedTable(self._store.taxonomy_versions)
+        self._taxonomy_nodes = StagedTable(self._store.taxonomy_nodes)
+        self._classifications = StagedTable(self._store.classifications)
         self.documents = InMemoryDocumentRepository(
             self._documents,
             self._doc_tags,
@@ -60,12 +69,17 @@ class InMemoryUnitOfWork:
             self._permissions,
             self._users,
             self._categories,
+            self._classifications,
         )
         self.categories = InMemoryCategoryRepository(self._categories)
         self.tags = InMemoryTagRepository(self._tags, self._doc_tags, self.documents)
         self.file_types = InMemoryFileTypeRepository(self._file_types)
         self.permissions = InMemoryPermissionRepository(
             self._permissions, self._users, self._documents
+        )
+        self.taxonomy = InMemoryTaxonomyRepository(self._taxonomy_versions, self._taxonomy_nodes)
+        self.classifications = InMemoryClassificationRepository(
+            self._classifications, self._documents, self._taxonomy_nodes, self._permissions
         )
         self._open = True
         return self
@@ -116,6 +130,9 @@ class InMemoryUnitOfWork:
             self._doc_tags,
             self._permissions,
             self._file_types,
+            self._taxonomy_versions,
+            self._taxonomy_nodes,
+            self._classifications,
         ]
 
     async def rollback(self) -> None:

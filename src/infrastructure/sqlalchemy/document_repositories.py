@@ -10,6 +10,7 @@ from uuid import UUID
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     bindparam,
     delete,
     exists,
@@ -46,7 +47,9 @@ from infrastructure.sqlalchemy.access import in_trash_of, readable_by
 from infrastructure.sqlalchemy.errors import translate_integrity_error
 
 d = t.documents.c
-_LIST_COLUMNS = [c for c in t.documents.c if c.name != "content"]
+_CATEGORY_NAME = t.categories.c.name.label("category_name")
+_LIST_COLUMNS = [*(c for c in t.documents.c if c.name != "content"), _CATEGORY_NAME]
+_WITH_CATEGORY = t.documents.outerjoin(t.categories, t.categories.c.id == d.category_id)
 
 
 def _document(row: Any, tags: list[str] | None = None) -> Document:
@@ -74,6 +77,7 @@ def _document(row: Any, tags: list[str] | None = None) -> Document:
         created_at=m["created_at"],
         updated_at=m["updated_at"],
         tags=tags if tags is not None else [],
+        category_name=m.get("category_name"),
     )
 
 
@@ -153,7 +157,22 @@ def _filter_conditions(filters: DocumentFilter) -> list[ColumnElement[bool]]:
         conds.append(d.created_at >= filters.created_after)
     if filters.created_before is not None:
         conds.append(d.created_at < filters.created_before)
+    if filters.taxonomy_path is not None:
+        conds.append(d.id.in_(_subtree_documents(filters.taxonomy_version, filters.taxonomy_path)))
     return conds
+
+
+def _subtree_documents(version: str | None, prefix: tuple[str, ...]) -> Select[Any]:
+    """Ids of documents classified at `prefix` or below it in `version`: the subtree's nodes
+    come from the GIN index on canonical_path (`@>`), then documents by node."""
+    n = t.taxonomy_nodes.c
+    labels = list(prefix)
+    subtree = select(n.node_id).where(
+        n.version == version,
+        n.canonical_path.contains(labels),
+        n.canonical_path[1 : len(labels)] == labels,
+    )
+    return select(t.doc_taxonomy.c.doc_id).where(t.doc_taxonomy.c.node_id.in_(subtree))
 
 
 class SqlAlchemyDocumentRepository:
@@ -181,8 +200,10 @@ class SqlAlchemyDocumentRepository:
             .where(t.permissions.c.document_id == d.id, t.permissions.c.user_id == reader.id)
             .scalar_subquery()
         )
-        stmt = select(t.documents, grant.label("grant_access")).where(
-            d.id == doc_id, readable_by(reader, include_trash=include_trash)
+        stmt = (
+            select(t.documents, _CATEGORY_NAME, grant.label("grant_access"))
+            .select_from(_WITH_CATEGORY)
+            .where(d.id == doc_id, readable_by(reader, include_trash=include_trash))
         )
         row = (await self._conn.execute(stmt)).first()
         if row is None:
@@ -198,7 +219,11 @@ class SqlAlchemyDocumentRepository:
             in_trash_of(reader) if filters.deleted else readable_by(reader, include_trash=False)
         )
         column, descending = _SORT_COLUMNS[sort]
-        stmt = select(*_LIST_COLUMNS).where(visible, *_filter_conditions(filters))
+        stmt = (
+            select(*_LIST_COLUMNS)
+            .select_from(_WITH_CATEGORY)
+            .where(visible, *_filter_conditions(filters))
+        )
         if page.cursor is not None:
             key = SortKey.decode(page.cursor, sort.value)
             position = tuple_(column, d.id)
@@ -239,6 +264,7 @@ class SqlAlchemyDocumentRepository:
     async def readable_with_sha256(self, sha256: str, reader: User) -> Sequence[Document]:
         stmt = (
             select(*_LIST_COLUMNS)
+            .select_from(_WITH_CATEGORY)
             .where(d.sha256 == sha256, readable_by(reader, include_trash=False))
             .order_by(d.created_at, d.id)
         )
@@ -257,6 +283,7 @@ class SqlAlchemyDocumentRepository:
         ).subquery()
         stmt = (
             select(*_LIST_COLUMNS)
+            .select_from(_WITH_CATEGORY)
             .where(visible, d.sha256.in_(select(shared.c.sha256)))
             .order_by(d.sha256, d.created_at, d.id)
         )
@@ -277,6 +304,7 @@ class SqlAlchemyDocumentRepository:
     async def trashed_before(self, cutoff: datetime, limit: int) -> Sequence[Document]:
         stmt = (
             select(*_LIST_COLUMNS)
+            .select_from(_WITH_CATEGORY)
             .where(d.deleted_at.is_not(None), d.deleted_at < cutoff)
             .order_by(d.deleted_at, d.id)
             .limit(limit)

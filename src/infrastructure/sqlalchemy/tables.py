@@ -9,6 +9,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Identity,
     Index,
@@ -21,7 +22,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import CHAR, INET, JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, CHAR, INET, JSONB, UUID
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -245,4 +246,84 @@ permissions = Table(
     Column("granted_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint("access IN ('read', 'write', 'delete')", name="access_known"),
     UniqueConstraint("user_id", "document_id"),
+)
+
+taxonomy_versions = Table(
+    "taxonomy_versions",
+    metadata,
+    Column("version", String(20), primary_key=True),
+    Column("status", String(10), nullable=False, server_default=text("'draft'")),
+    _created_at(),
+    Column("published_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("status IN ('draft', 'published')", name="status_known"),
+    CheckConstraint(
+        "(status = 'published') = (published_at IS NOT NULL)", name="published_has_time"
+    ),
+)
+
+taxonomy_nodes = Table(
+    "taxonomy_nodes",
+    metadata,
+    Column("node_id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "version",
+        String(20),
+        ForeignKey("taxonomy_versions.version", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("label", String(100), nullable=False),
+    Column("canonical_path", ARRAY(Text), nullable=False),
+    Column(
+        "parent_id",
+        UUID(as_uuid=True),
+        ForeignKey("taxonomy_nodes.node_id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    _created_at(),
+    UniqueConstraint("version", "canonical_path"),
+    CheckConstraint("cardinality(canonical_path) BETWEEN 1 AND 20", name="path_depth"),
+    Index("ix_taxonomy_nodes_canonical_path", "canonical_path", postgresql_using="gin"),
+    Index("ix_taxonomy_nodes_parent_id", "parent_id"),
+)
+
+doc_taxonomy = Table(
+    "doc_taxonomy",
+    metadata,
+    Column(
+        "doc_id",
+        UUID(as_uuid=True),
+        ForeignKey("documents.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "node_id",
+        UUID(as_uuid=True),
+        ForeignKey("taxonomy_nodes.node_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "version",
+        String(20),
+        ForeignKey("taxonomy_versions.version", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("path", ARRAY(Text), nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("hitl_required", Boolean, nullable=False, server_default=text("false")),
+    Column(
+        "reviewed_by",
+        UUID(as_uuid=True),
+        ForeignKey("users.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    Column("reviewed_at", DateTime(timezone=True), nullable=True),
+    _created_at(),
+    CheckConstraint("confidence >= 0 AND confidence <= 1", name="confidence_range"),
+    # Subtree listing goes node -> documents; the review queue reads only pending rows.
+    Index("ix_doc_taxonomy_node_id_doc_id", "node_id", "doc_id"),
+    Index(
+        "ix_doc_taxonomy_created_at_review",
+        "created_at",
+        postgresql_where=text("hitl_required"),
+    ),
 )

@@ -1,0 +1,69 @@
+"""Listing documents costs a fixed number of SQL statements, whatever the page size
+(acceptance item 3 of issue #3): no N+1 over tags or categories."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.document_ports import DocumentFilter, DocumentSort
+from domain.documents import Category, Tag
+from domain.pagination import PageRequest
+from infrastructure.sqlalchemy.uow import SqlAlchemyUnitOfWorkFactory
+from tests.support import factories
+
+pytestmark = pytest.mark.postgres
+
+
+@contextmanager
+def counting(engine: AsyncEngine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_a_page_of_documents_with_tags_and_category_is_two_statements(
+    pg_engine: AsyncEngine,
+) -> None:
+    uow_factory = SqlAlchemyUnitOfWorkFactory(pg_engine)
+    reader = factories.user(access_level=3, department="Eng")
+    owner = factories.user()
+    category = Category(uuid.uuid4(), "Guides", "", True, factories.BASE)
+    tags = [Tag(uuid.uuid4(), f"t{i}", "#007bff", "", True, factories.BASE) for i in range(3)]
+    docs = [factories.document(owner, category_id=category.id) for _ in range(60)]
+    async with uow_factory() as uow:
+        await uow.users.add(reader)
+        await uow.users.add(owner)
+        await uow.categories.add(category)
+        for tag in tags:
+            await uow.tags.add(tag)
+        for i, doc in enumerate(docs):
+            await uow.documents.add(doc)
+            await uow.documents.set_tags(doc.id, [t.id for t in tags[: 1 + i % 3]])
+        await uow.commit()
+
+    counts = {}
+    for limit in (5, 50):
+        async with uow_factory(read_only=True) as uow:
+            with counting(pg_engine) as statements:
+                page = await uow.documents.list_readable(
+                    reader, DocumentFilter(tags=("t0",)), DocumentSort.CREATED, PageRequest(limit)
+                )
+        assert len(page.items) == limit
+        assert all(d.tags and d.category_name == "Guides" for d in page.items)
+        counts[limit] = len(statements)
+
+    assert counts == {5: 2, 50: 2}
