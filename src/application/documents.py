@@ -7,8 +7,10 @@ work. A file's bytes are in the blob store before the row that references them c
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import tempfile
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from uuid import UUID, uuid4
@@ -16,7 +18,7 @@ from uuid import UUID, uuid4
 from application.context import RequestContext
 from application.taxonomy import TaxonomyService
 from domain import events, policy
-from domain.blobs import BlobStore, TextExtractor
+from domain.blobs import BlobStore, StoredBlob, TextExtractor
 from domain.clock import Clock
 from domain.document_ports import DocumentFilter, DocumentSort, DuplicateGroup, Readable
 from domain.documents import (
@@ -103,8 +105,8 @@ class DocumentService:
         self._blobs = blobs
         self._extractor = extractor
         # In-process guard so a purge never deletes a blob an upload of the same bytes is
-        # about to reference (see docs/decisions.md for the multi-process caveat).
-        self._blob_locks: dict[str, asyncio.Lock] = {}
+        # about to reference (docs/decisions.md, "Blobs", says what it does not cover).
+        self._blob_locks: dict[str, list[Any]] = {}  # key -> [lock, holders and waiters]
 
     # --- creating ---------------------------------------------------------------------------
 
@@ -233,63 +235,106 @@ class DocumentService:
         async def once() -> AsyncIterator[bytes]:
             yield data
 
-        stored = await self._blobs.put(once(), max_bytes=len(data))
-        async with self._blob_lock(stored.key):
-            now = self._clock.now()
-            async with self._uow() as uow:
-                if fields.on_duplicate == "reject":
-                    same = await uow.documents.readable_with_sha256(stored.sha256, user)
-                    if same:
-                        raise Conflict(
-                            f"the same file is already document {same[0].id} "
-                            f"({same[0].title!r}); send on_duplicate=allow to keep both"
-                        )
-                category_id = await self._category_id(uow, fields.category)
-                tags = await self._ensure_tags(uow, ctx, tag_names, now)
-                doc = Document(
-                    id=uuid4(),
-                    title=title,
-                    content=content,
-                    document_type=document_type,
-                    source=source,
-                    access_level=AccessLevel.parse(fields.access_level),
-                    department=department,
-                    metadata=metadata,
-                    owner_id=user.id,
-                    category_id=category_id,
-                    original_filename=filename,
-                    extension=extension,
-                    mime_type=mime_type,
-                    size_bytes=stored.size_bytes,
-                    sha256=stored.sha256,
-                    storage_key=stored.key,
-                    created_at=now,
-                    updated_at=now,
-                    tags=sorted((t.name for t in tags), key=str.encode),
+        # Same bytes, same lock: a purge or a failed upload never deletes a blob that an
+        # upload of the same bytes has stored but not yet committed a row for.
+        async with self._blob_lock(self._blobs.key_for(hashlib.sha256(data).hexdigest())):
+            stored = await self._blobs.put(once(), max_bytes=len(data))
+            try:
+                doc = await self._insert(
+                    ctx,
+                    user,
+                    stored,
+                    title,
+                    content,
+                    document_type,
+                    source,
+                    department,
+                    metadata,
+                    tag_names,
+                    path,
+                    filename,
+                    extension,
+                    mime_type,
+                    fields,
                 )
-                await uow.documents.add(doc)
-                await uow.documents.set_tags(doc.id, [t.id for t in tags])
-                if path is not None:
-                    await self._taxonomy.classify_in(
-                        uow,
-                        ctx,
-                        doc.id,
-                        path,
-                        fields.taxonomy_version,
-                        parse_confidence(fields.taxonomy_confidence),
-                        False,
-                        now,
+            except BaseException:
+                await self._delete_if_unreferenced(stored.key)
+                raise
+        return doc
+
+    async def _insert(
+        self,
+        ctx: RequestContext,
+        user: User,
+        stored: StoredBlob,
+        title: str,
+        content: str,
+        document_type: DocumentType,
+        source: str,
+        department: str | None,
+        metadata: dict[str, Any] | None,
+        tag_names: list[str],
+        path: tuple[str, ...] | None,
+        filename: str,
+        extension: str,
+        mime_type: str,
+        fields: DocumentFields,
+    ) -> Document:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            if fields.on_duplicate == "reject":
+                same = await uow.documents.readable_with_sha256(stored.sha256, user)
+                if same:
+                    raise Conflict(
+                        f"the same file is already document {same[0].id} "
+                        f"({same[0].title!r}); send on_duplicate=allow to keep both"
                     )
-                await uow.events.add(
-                    ctx.event(
-                        events.DOCUMENT_UPLOADED,
-                        "document",
-                        doc.id,
-                        now,
-                        {"title": doc.title, "sha256": doc.sha256, "size_bytes": doc.size_bytes},
-                    )
+            category_id = await self._category_id(uow, fields.category)
+            tags = await self._ensure_tags(uow, ctx, tag_names, now)
+            doc = Document(
+                id=uuid4(),
+                title=title,
+                content=content,
+                document_type=document_type,
+                source=source,
+                access_level=AccessLevel.parse(fields.access_level),
+                department=department,
+                metadata=metadata,
+                owner_id=user.id,
+                category_id=category_id,
+                original_filename=filename,
+                extension=extension,
+                mime_type=mime_type,
+                size_bytes=stored.size_bytes,
+                sha256=stored.sha256,
+                storage_key=stored.key,
+                created_at=now,
+                updated_at=now,
+                tags=sorted((t.name for t in tags), key=str.encode),
+            )
+            await uow.documents.add(doc)
+            await uow.documents.set_tags(doc.id, [t.id for t in tags])
+            if path is not None:
+                await self._taxonomy.classify_in(
+                    uow,
+                    ctx,
+                    doc.id,
+                    path,
+                    fields.taxonomy_version,
+                    parse_confidence(fields.taxonomy_confidence),
+                    False,
+                    now,
                 )
-                await uow.commit()
+            await uow.events.add(
+                ctx.event(
+                    events.DOCUMENT_UPLOADED,
+                    "document",
+                    doc.id,
+                    now,
+                    {"title": doc.title, "sha256": doc.sha256, "size_bytes": doc.size_bytes},
+                )
+            )
+            await uow.commit()
         return doc
 
     # --- reading ----------------------------------------------------------------------------
@@ -575,17 +620,29 @@ class DocumentService:
     async def release_blob(self, key: str) -> bool:
         """Delete a blob once no row references it; True if it was deleted."""
         async with self._blob_lock(key):
-            async with self._uow(read_only=True) as uow:
-                if await uow.documents.count_referencing(key) > 0:
-                    return False
-            await self._blobs.delete(key)
-            return True
+            return await self._delete_if_unreferenced(key)
 
-    def _blob_lock(self, key: str) -> asyncio.Lock:
-        lock = self._blob_locks.get(key)
-        if lock is None:
-            lock = self._blob_locks[key] = asyncio.Lock()
-        return lock
+    async def _delete_if_unreferenced(self, key: str) -> bool:
+        async with self._uow(read_only=True) as uow:
+            if await uow.documents.count_referencing(key) > 0:
+                return False
+        await self._blobs.delete(key)
+        return True
+
+    @asynccontextmanager
+    async def _blob_lock(self, key: str) -> AsyncIterator[None]:
+        """One lock per blob, dropped when nobody holds or waits for it."""
+        entry = self._blob_locks.get(key)
+        if entry is None:
+            entry = self._blob_locks[key] = [asyncio.Lock(), 0]
+        entry[1] += 1
+        try:
+            async with entry[0]:
+                yield
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del self._blob_locks[key]
 
     # --- helpers ------------------------------------------------------------------------------
 

@@ -20,6 +20,10 @@ class BlobStore(Protocol):
     """Content-addressed storage of file bytes. A blob is never overwritten: writing bytes
     that are already stored is a no-op returning the same key."""
 
+    def key_for(self, sha256: str) -> str:
+        """The key the bytes with this SHA-256 are (or would be) stored under."""
+        ...
+
     async def put(self, chunks: AsyncIterator[bytes], max_bytes: int) -> StoredBlob:
         """Stream `chunks` in, hashing as they come. Raises `TooLarge` as soon as more than
         `max_bytes` arrived (leaving nothing behind), `ValidationFailed` on an empty stream."""

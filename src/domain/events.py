@@ -34,6 +34,8 @@ TAXONOMY_PUBLISHED: Final = "taxonomy.published"
 CLASSIFICATION_ADDED: Final = "classification.added"
 CLASSIFICATION_REMOVED: Final = "classification.removed"
 CLASSIFICATION_APPROVED: Final = "classification.approved"
+SEARCH_PERFORMED: Final = "search.performed"
+SEARCH_RATED: Final = "search.rated"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from domain.document_ports import (
 )
 from domain.events import Event, EventFilter
 from domain.pagination import Page, PageRequest
+from domain.search_ports import SearchRepository
 from domain.settings import Setting
 from domain.taxonomy_ports import ClassificationRepository, TaxonomyRepository
 from domain.tokens import ApiToken
@@ -118,6 +119,7 @@ class UnitOfWork(Protocol):
     permissions: PermissionRepository
     taxonomy: TaxonomyRepository
     classifications: ClassificationRepository
+    search: SearchRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -193,3 +193,22 @@ async def test_a_member_cannot_raise_a_document_above_their_clearance(app: Conta
         await app.documents().update(member, doc.id, DocumentChanges({"access_level": 3}))
     raised = await app.documents().update(admin, doc.id, DocumentChanges({"access_level": 3}))
     assert raised.access_level == 3
+
+
+async def test_an_upload_failing_after_its_bytes_were_stored_leaves_no_blob(app: Container) -> None:
+    ctx = await _ctx(app, "ann@example.com")
+    with pytest.raises(ValidationFailed):
+        await app.documents().create_text(
+            ctx, "hello", DocumentType.TXT, DocumentFields(title="t", category="nope")
+        )
+    assert await _nothing_stored(app)
+
+
+async def test_a_failed_upload_keeps_bytes_another_document_uses(app: Container) -> None:
+    ctx = await _ctx(app, "ann@example.com")
+    kept = await app.documents().upload(ctx, "a.txt", _chunks(b"shared"), DocumentFields())
+    with pytest.raises(ValidationFailed):
+        await app.documents().upload(
+            ctx, "b.txt", _chunks(b"shared"), DocumentFields(on_duplicate="allow", category="nope")
+        )
+    assert await app.blobs().exists(kept.storage_key)

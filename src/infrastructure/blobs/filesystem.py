@@ -63,6 +63,9 @@ class FilesystemBlobStore:
     def root(self) -> Path:
         return self._root
 
+    def key_for(self, sha256: str) -> str:
+        return blob_key(sha256)
+
     async def put(self, chunks: AsyncIterator[bytes], max_bytes: int) -> StoredBlob:
         """Stream `chunks` to disk. Raises `TooLarge` as soon as more than `max_bytes` arrived
         and `ValidationFailed` on an empty stream; either way nothing is left behind."""

@@ -30,6 +30,9 @@ class InMemoryBlobStore:
         self._blobs: dict[str, _Blob] = {}
         self._clock = clock
 
+    def key_for(self, sha256: str) -> str:
+        return blob_key(sha256)
+
     async def put(self, chunks: AsyncIterator[bytes], max_bytes: int) -> StoredBlob:
         """Raises `TooLarge` as soon as more than `max_bytes` arrived, `ValidationFailed` on an
         empty stream; nothing is stored until the whole stream is in."""

@@ -99,6 +99,13 @@ class InMemoryDocumentRepository:
             return None
         return Readable(self._with_tags(doc), grant)
 
+    def visible(self, reader: User, doc: Document) -> bool:
+        """Live and readable by `reader` (what search and listings show)."""
+        return self._visible(reader, doc, trash=False)
+
+    def matches(self, doc: Document, filters: DocumentFilter) -> bool:
+        return self._matches(doc, filters)
+
     def _visible(self, reader: User, doc: Document, trash: bool) -> bool:
         if trash:
             return (

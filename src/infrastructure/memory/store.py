@@ -9,6 +9,7 @@ from uuid import UUID
 
 from domain.documents import DEFAULT_FILE_TYPES, Category, Document, FileType, Permission, Tag
 from domain.events import Event
+from domain.search import Feedback, SearchQueryLog, SearchResponseLog
 from domain.settings import Setting
 from domain.taxonomy import Classification, TaxonomyNode, TaxonomyVersion
 from domain.tokens import ApiToken
@@ -30,6 +31,9 @@ class InMemoryStore:
     taxonomy_versions: dict[str, TaxonomyVersion] = field(default_factory=dict)
     taxonomy_nodes: dict[UUID, TaxonomyNode] = field(default_factory=dict)
     classifications: dict[tuple[UUID, UUID, str], Classification] = field(default_factory=dict)
+    search_queries: dict[UUID, SearchQueryLog] = field(default_factory=dict)
+    search_responses: dict[UUID, SearchResponseLog] = field(default_factory=dict)  # by query
+    feedback: dict[tuple[UUID, UUID], Feedback] = field(default_factory=dict)
     # Seeded like migration 0002 seeds the table.
     file_types: dict[str, FileType] = field(
         default_factory=lambda: {f.extension: copy.deepcopy(f) for f in DEFAULT_FILE_TYPES}

@@ -19,6 +19,7 @@ from infrastructure.memory.repositories import (
     InMemoryUserRepository,
     check_unique_on_commit,
 )
+from infrastructure.memory.search_repository import InMemorySearchRepository
 from infrastructure.memory.store import InMemoryStore
 from infrastructure.memory.table import StagedTable
 from infrastructure.memory.taxonomy_repositories import (
@@ -39,6 +40,7 @@ class InMemoryUnitOfWork:
     permissions: InMemoryPermissionRepository
     taxonomy: InMemoryTaxonomyRepository
     classifications: InMemoryClassificationRepository
+    search: InMemorySearchRepository
 
     def __init__(self, store: InMemoryStore, *, read_only: bool = False) -> None:
         self._store = store
@@ -62,6 +64,9 @@ class InMemoryUnitOfWork:
         self._taxonomy_versions = StagedTable(self._store.taxonomy_versions)
         self._taxonomy_nodes = StagedTable(self._store.taxonomy_nodes)
         self._classifications = StagedTable(self._store.classifications)
+        self._search_queries = StagedTable(self._store.search_queries)
+        self._search_responses = StagedTable(self._store.search_responses)
+        self._feedback = StagedTable(self._store.feedback)
         self.documents = InMemoryDocumentRepository(
             self._documents,
             self._doc_tags,
@@ -80,6 +85,13 @@ class InMemoryUnitOfWork:
         self.taxonomy = InMemoryTaxonomyRepository(self._taxonomy_versions, self._taxonomy_nodes)
         self.classifications = InMemoryClassificationRepository(
             self._classifications, self._documents, self._taxonomy_nodes, self._permissions
+        )
+        self.search = InMemorySearchRepository(
+            self.documents,
+            self._documents,
+            self._search_queries,
+            self._search_responses,
+            self._feedback,
         )
         self._open = True
         return self
@@ -133,6 +145,9 @@ class InMemoryUnitOfWork:
             self._taxonomy_versions,
             self._taxonomy_nodes,
             self._classifications,
+            self._search_queries,
+            self._search_responses,
+            self._feedback,
         ]
 
     async def rollback(self) -> None:

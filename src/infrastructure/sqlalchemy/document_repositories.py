@@ -48,7 +48,9 @@ from infrastructure.sqlalchemy.errors import translate_integrity_error
 
 d = t.documents.c
 _CATEGORY_NAME = t.categories.c.name.label("category_name")
-_LIST_COLUMNS = [*(c for c in t.documents.c if c.name != "content"), _CATEGORY_NAME]
+# Never read the search vector back: it can be large and nothing but the index needs it.
+_DOC_COLUMNS = [c for c in t.documents.c if c.name != "search_vector"]
+_LIST_COLUMNS = [*(c for c in _DOC_COLUMNS if c.name != "content"), _CATEGORY_NAME]
 _WITH_CATEGORY = t.documents.outerjoin(t.categories, t.categories.c.id == d.category_id)
 
 
@@ -201,7 +203,7 @@ class SqlAlchemyDocumentRepository:
             .scalar_subquery()
         )
         stmt = (
-            select(t.documents, _CATEGORY_NAME, grant.label("grant_access"))
+            select(*_DOC_COLUMNS, _CATEGORY_NAME, grant.label("grant_access"))
             .select_from(_WITH_CATEGORY)
             .where(d.id == doc_id, readable_by(reader, include_trash=include_trash))
         )

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Computed,
     DateTime,
     Float,
     ForeignKey,
@@ -22,7 +23,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, CHAR, INET, JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, CHAR, INET, JSONB, TSVECTOR, UUID
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -326,4 +327,83 @@ doc_taxonomy = Table(
         "created_at",
         postgresql_where=text("hitl_required"),
     ),
+)
+
+# Full-text search: the `simple` configuration (every language matches by word, Korean
+# included), title weighted A and content B. Only the first SEARCH_TEXT_CHARS characters of
+# the content are indexed: a tsvector cannot exceed 1 MB, and a longer document must still
+# upload (docs/decisions.md).
+SEARCH_TEXT_CHARS = 300_000
+SEARCH_VECTOR_SQL = (
+    "setweight(to_tsvector('simple'::regconfig, coalesce(title, '')), 'A') || "
+    "setweight(to_tsvector('simple'::regconfig, "
+    f"left(coalesce(content, ''), {SEARCH_TEXT_CHARS})), 'B')"
+)
+documents.append_column(
+    Column("search_vector", TSVECTOR, Computed(SEARCH_VECTOR_SQL, persisted=True), nullable=True)
+)
+Index("ix_documents_search_vector", documents.c.search_vector, postgresql_using="gin")
+
+search_queries = Table(
+    "search_queries",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "user_id",
+        UUID(as_uuid=True),
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("query", Text, nullable=False),
+    Column("session_id", String(100), nullable=True),
+    Column("filters", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column(
+        "timestamp", DateTime(timezone=True), nullable=False, server_default=func.now(), index=True
+    ),
+)
+
+search_responses = Table(
+    "search_responses",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "query_id",
+        UUID(as_uuid=True),
+        ForeignKey("search_queries.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("answer", Text, nullable=False, server_default=text("''")),
+    Column("sources", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("result_count", Integer, nullable=False),
+    Column("response_time_ms", Integer, nullable=False),
+    Column("timestamp", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("result_count >= 0", name="result_count_non_negative"),
+    CheckConstraint("response_time_ms >= 0", name="response_time_non_negative"),
+)
+
+user_feedback = Table(
+    "user_feedback",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "query_id",
+        UUID(as_uuid=True),
+        ForeignKey("search_queries.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column(
+        "user_id",
+        UUID(as_uuid=True),
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("rating", Integer, nullable=False),
+    Column("comment", Text, nullable=True),
+    Column("timestamp", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),
+    UniqueConstraint("query_id", "user_id"),
 )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, insert, literal_column, select, tuple_, update
+from sqlalchemy import ColumnElement, delete, insert, literal_column, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -27,8 +27,10 @@ v = t.taxonomy_versions.c
 n = t.taxonomy_nodes.c
 dt = t.doc_taxonomy.c
 # Paths sort label by label in byte order ("C" collation), as the in-memory adapter sorts.
-_PATH_IN_BYTE_ORDER = literal_column('taxonomy_nodes.canonical_path COLLATE "C"')
-_CLASSIFIED_PATH_IN_BYTE_ORDER = literal_column('doc_taxonomy.path COLLATE "C"')
+_PATH_IN_BYTE_ORDER: ColumnElement[Any] = literal_column(
+    'taxonomy_nodes.canonical_path COLLATE "C"'
+)
+_CLASSIFIED_PATH_IN_BYTE_ORDER: ColumnElement[Any] = literal_column('doc_taxonomy.path COLLATE "C"')
 
 
 def _version(row: Any) -> TaxonomyVersion:
@@ -148,9 +150,7 @@ class SqlAlchemyTaxonomyRepository:
 
     async def nodes(self, version: str) -> Sequence[TaxonomyNode]:
         rows = await self._conn.execute(
-            select(t.taxonomy_nodes)
-            .where(n.version == version)
-            .order_by(_PATH_IN_BYTE_ORDER)
+            select(t.taxonomy_nodes).where(n.version == version).order_by(_PATH_IN_BYTE_ORDER)
         )
         return [_node(r) for r in rows]
 

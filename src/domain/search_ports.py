@@ -1,0 +1,51 @@
+"""Ports of the search area."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from domain.document_ports import DocumentFilter
+from domain.pagination import Page, PageRequest
+from domain.search import (
+    Feedback,
+    HistoryEntry,
+    ParsedQuery,
+    SearchAnalytics,
+    SearchHit,
+    SearchQueryLog,
+    SearchResponseLog,
+)
+from domain.users import User
+
+
+class SearchRepository(Protocol):
+    async def search(
+        self, reader: User, query: ParsedQuery, filters: DocumentFilter, limit: int
+    ) -> Sequence[SearchHit]:
+        """The best-ranked live documents `reader` may read that match `query` and `filters`,
+        with a highlighted snippet each; an empty query matches nothing."""
+        ...
+
+    async def log(self, query: SearchQueryLog, response: SearchResponseLog) -> None: ...
+
+    async def get_query(self, query_id: UUID) -> SearchQueryLog | None: ...
+
+    async def history(self, user_id: UUID | None, page: PageRequest) -> Page[HistoryEntry]:
+        """Searches of `user_id` (everyone's if None), newest first, with response and the
+        searcher's feedback."""
+        ...
+
+    async def put_feedback(self, feedback: Feedback) -> Feedback:
+        """Create or replace the (query, user) rating; returns the stored one."""
+        ...
+
+    async def analytics(self, since: datetime, days: int, top: int) -> SearchAnalytics: ...
+
+    async def purge_before(self, cutoff: datetime) -> int:
+        """Delete queries (with their responses and feedback) older than `cutoff`."""
+        ...
+
+    async def count_before(self, cutoff: datetime) -> int: ...

@@ -1,0 +1,172 @@
+"""Taxonomies (admins shape and publish them; everyone reads them) and classification."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, delete, get, post
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.params import Parameter
+
+from application.context import RequestContext
+from application.taxonomy import Classify, TaxonomyService
+from domain.pagination import MAX_LIMIT, PageRequest
+from interfaces.http.auth import admin_guard
+from interfaces.http.problems import problems
+from interfaces.http.schemas import ListOf
+from interfaces.http.taxonomy_schemas import (
+    Classification,
+    ClassificationCreate,
+    Taxonomy,
+    TaxonomyCreate,
+    TaxonomyNode,
+    TaxonomyNodeCreate,
+)
+
+_VERSION = Parameter(max_length=20, pattern=r"^[0-9A-Za-z][0-9A-Za-z._-]*$")
+
+
+def provide_taxonomy_service(state: State) -> TaxonomyService:
+    return state.container.taxonomy()  # type: ignore[no-any-return]
+
+
+TAXONOMY_SERVICE = {"taxonomy_service": Provide(provide_taxonomy_service, sync_to_thread=False)}
+
+
+class TaxonomyController(Controller):
+    path = "/taxonomies"
+    tags = ["taxonomy"]
+    dependencies = TAXONOMY_SERVICE
+
+    @get(operation_id="listTaxonomies", summary="Every taxonomy version", responses=problems(401))
+    async def list_taxonomies(self, taxonomy_service: TaxonomyService) -> ListOf[Taxonomy]:
+        return ListOf[Taxonomy](items=[Taxonomy.of(v) for v in await taxonomy_service.versions()])
+
+    @post(
+        operation_id="createTaxonomy",
+        summary="A new draft version, empty or copied from another (admin)",
+        guards=[admin_guard],
+        responses=problems(400, 401, 403, 404, 409, 422),
+    )
+    async def create_taxonomy(
+        self, data: TaxonomyCreate, ctx: RequestContext, taxonomy_service: TaxonomyService
+    ) -> Taxonomy:
+        created = await taxonomy_service.create_version(ctx, data.version, data.copy_from)
+        return Taxonomy.of(created)
+
+    @post(
+        "/{version:str}/nodes",
+        operation_id="addTaxonomyNode",
+        summary="Add a node to a draft; its parent must exist (admin)",
+        guards=[admin_guard],
+        responses=problems(400, 401, 403, 404, 409, 422),
+    )
+    async def add_node(
+        self,
+        data: TaxonomyNodeCreate,
+        ctx: RequestContext,
+        taxonomy_service: TaxonomyService,
+        version: str = _VERSION,
+    ) -> TaxonomyNode:
+        return TaxonomyNode.of(await taxonomy_service.add_node(ctx, version, data.path))
+
+    @get(
+        "/{version:str}/nodes",
+        operation_id="listTaxonomyNodes",
+        summary="The tree of a version, in path order",
+        responses=problems(401, 404, 422),
+    )
+    async def list_nodes(
+        self, taxonomy_service: TaxonomyService, version: str = _VERSION
+    ) -> ListOf[TaxonomyNode]:
+        nodes = await taxonomy_service.nodes(version)
+        return ListOf[TaxonomyNode](items=[TaxonomyNode.of(n) for n in nodes])
+
+    @post(
+        "/{version:str}/publish",
+        operation_id="publishTaxonomy",
+        summary="Publish a draft; it is immutable from then on (admin)",
+        guards=[admin_guard],
+        status_code=200,
+        responses=problems(401, 403, 404, 409, 422),
+    )
+    async def publish(
+        self, ctx: RequestContext, taxonomy_service: TaxonomyService, version: str = _VERSION
+    ) -> Taxonomy:
+        return Taxonomy.of(await taxonomy_service.publish(ctx, version))
+
+
+class ClassificationController(Controller):
+    path = "/"
+    tags = ["taxonomy"]
+    dependencies = TAXONOMY_SERVICE
+
+    @post(
+        "/documents/{doc_id:uuid}/classifications",
+        operation_id="classifyDocument",
+        summary="Classify a document (write rights); an unknown path is 404 with suggestions",
+        responses=problems(400, 401, 403, 404, 409, 422),
+    )
+    async def classify(
+        self,
+        doc_id: UUID,
+        data: ClassificationCreate,
+        ctx: RequestContext,
+        taxonomy_service: TaxonomyService,
+    ) -> Classification:
+        command = Classify(data.path, data.confidence, data.version, data.hitl_required)
+        return Classification.of(await taxonomy_service.classify(ctx, doc_id, command))
+
+    @get(
+        "/documents/{doc_id:uuid}/classifications",
+        operation_id="listClassifications",
+        summary="A document's classifications",
+        responses=problems(401, 404),
+    )
+    async def list_classifications(
+        self, doc_id: UUID, ctx: RequestContext, taxonomy_service: TaxonomyService
+    ) -> ListOf[Classification]:
+        found = await taxonomy_service.classifications(ctx, doc_id)
+        return ListOf[Classification](items=[Classification.of(c) for c in found])
+
+    @delete(
+        "/documents/{doc_id:uuid}/classifications/{node_id:uuid}",
+        operation_id="removeClassification",
+        summary="Remove a classification (write rights)",
+        responses=problems(401, 403, 404),
+    )
+    async def remove(
+        self, doc_id: UUID, node_id: UUID, ctx: RequestContext, taxonomy_service: TaxonomyService
+    ) -> None:
+        await taxonomy_service.remove(ctx, doc_id, node_id)
+
+    @post(
+        "/documents/{doc_id:uuid}/classifications/{node_id:uuid}/approve",
+        operation_id="approveClassification",
+        summary="Mark a classification reviewed (write rights)",
+        status_code=200,
+        responses=problems(401, 403, 404),
+    )
+    async def approve(
+        self, doc_id: UUID, node_id: UUID, ctx: RequestContext, taxonomy_service: TaxonomyService
+    ) -> Classification:
+        return Classification.of(await taxonomy_service.approve(ctx, doc_id, node_id))
+
+    @get(
+        "/classifications/review",
+        operation_id="reviewQueue",
+        summary="Classifications waiting for review, on documents you can read",
+        responses=problems(401, 422),
+    )
+    async def review_queue(
+        self,
+        ctx: RequestContext,
+        taxonomy_service: TaxonomyService,
+        limit: int = Parameter(default=50, ge=1, le=MAX_LIMIT),
+        cursor: str | None = Parameter(default=None, max_length=512),
+    ) -> ListOf[Classification]:
+        page = await taxonomy_service.review_queue(ctx, PageRequest(limit, cursor))
+        return ListOf[Classification](
+            items=[Classification.of(c) for c in page.items], next_cursor=page.next_cursor
+        )
