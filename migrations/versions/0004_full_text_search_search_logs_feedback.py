@@ -112,7 +112,7 @@ def upgrade() -> None:
             "search_vector",
             postgresql.TSVECTOR(),
             sa.Computed(
-                "setweight(to_tsvector('simple'::regconfig, coalesce(title, '')), 'A') || setweight(to_tsvector('simple'::regconfig, left(coalesce(content, ''), 300000)), 'B')",
+                "setweight(to_tsvector('simple'::regconfig, coalesce(title, '')), 'A') || setweight(to_tsvector('simple'::regconfig, left(coalesce(content, ''), 200000)), 'B')",
                 persisted=True,
             ),
             nullable=True,

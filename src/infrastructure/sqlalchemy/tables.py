@@ -331,9 +331,10 @@ doc_taxonomy = Table(
 
 # Full-text search: the `simple` configuration (every language matches by word, Korean
 # included), title weighted A and content B. Only the first SEARCH_TEXT_CHARS characters of
-# the content are indexed: a tsvector cannot exceed 1 MB, and a longer document must still
-# upload (docs/decisions.md).
-SEARCH_TEXT_CHARS = 300_000
+# the content are indexed: a tsvector cannot exceed 1 MB and a longer document must still
+# upload. The limit counts the bytes of distinct lexemes; a character is at most 4 bytes of
+# UTF-8, so 200k characters stay under it whatever the text (docs/decisions.md).
+SEARCH_TEXT_CHARS = 200_000
 SEARCH_VECTOR_SQL = (
     "setweight(to_tsvector('simple'::regconfig, coalesce(title, '')), 'A') || "
     "setweight(to_tsvector('simple'::regconfig, "

@@ -1,0 +1,185 @@
+"""Maintenance: `archivist purge` (SPEC.md §4) — what retention says may go, goes for good.
+
+Three sweeps: documents in the trash past `trash_retention_days`, blobs no row references,
+and search logs (queries, responses, feedback) past `search_retention_days`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from application.context import RequestContext
+from application.documents import DocumentService
+from application.search import SearchService
+from application.settings import effective_int
+from domain import events
+from domain.blobs import BlobStore
+from domain.clock import Clock
+from domain.documents import Document
+from domain.errors import NotFound
+from domain.ports import UnitOfWorkFactory
+
+# A blob is written before the row that references it commits, so a young unreferenced blob
+# may belong to an upload still in flight; only blobs older than this are swept.
+BLOB_GRACE_SECONDS = 3600.0
+BATCH = 100  # documents purged per unit of work
+DRY_RUN_LIMIT = 100_000  # documents a dry run lists (it cannot page: it deletes nothing)
+
+
+@dataclass(frozen=True, slots=True)
+class PurgedDocument:
+    id: UUID
+    title: str
+    deleted_at: datetime
+    size_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class PurgedBlob:
+    key: str
+    size_bytes: int
+    reason: str  # "trash": its last document was purged; "unreferenced": no row had it
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeReport:
+    dry_run: bool
+    retention_days: int
+    cutoff: datetime  # documents trashed before this went
+    documents: Sequence[PurgedDocument]
+    blobs: Sequence[PurgedBlob]
+    search_queries: int  # logged searches removed (or, in a dry run, that would be)
+    search_retention_days: int
+
+    @property
+    def bytes_freed(self) -> int:
+        """Bytes of the blobs deleted (or, in a dry run, that would be)."""
+        return sum(b.size_bytes for b in self.blobs)
+
+
+class MaintenanceService:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        blobs: BlobStore,
+        documents: DocumentService,
+        search: SearchService,
+        blob_grace_seconds: float = BLOB_GRACE_SECONDS,
+    ) -> None:
+        self._search = search
+        self._uow = uow_factory
+        self._clock = clock
+        self._blobs = blobs
+        self._documents = documents
+        self._grace = blob_grace_seconds
+
+    async def purge(self, dry_run: bool) -> PurgeReport:
+        """Delete for good the documents trashed more than `trash_retention_days` ago (a
+        `document.purged` event each, by the system) and the blobs no row references any
+        more: theirs, and any other unreferenced blob older than the grace period.
+
+        With `dry_run`, change nothing and report what would go. A blob is deleted only
+        after a fresh check that no row references it (`DocumentService.release_blob`)."""
+        now = self._clock.now()
+        async with self._uow(read_only=True) as uow:
+            retention = await effective_int(uow.settings, "trash_retention_days")
+            search_retention = await effective_int(uow.settings, "search_retention_days")
+        cutoff = now - timedelta(days=retention)
+        if dry_run:
+            documents, blobs = await self._trash_dry_run(cutoff)
+        else:
+            documents, blobs = await self._purge_trash(cutoff)
+        blobs += await self._sweep_blobs(dry_run, {b.key for b in blobs})
+        searches = await self._search.purge_logs(dry_run=dry_run)
+        return PurgeReport(
+            dry_run=dry_run,
+            retention_days=retention,
+            cutoff=cutoff,
+            documents=documents,
+            blobs=blobs,
+            search_queries=searches,
+            search_retention_days=search_retention,
+        )
+
+    async def _trash_dry_run(
+        self, cutoff: datetime
+    ) -> tuple[list[PurgedDocument], list[PurgedBlob]]:
+        async with self._uow(read_only=True) as uow:
+            doomed = await uow.documents.trashed_before(cutoff, DRY_RUN_LIMIT)
+            per_key = Counter(d.storage_key for d in doomed)
+            # A blob goes with its documents only if no other row references it too.
+            freed = [
+                key for key, n in per_key.items() if await uow.documents.count_referencing(key) == n
+            ]
+        blobs = []
+        for key in sorted(freed):
+            size = await self._size(key)
+            if size is not None:
+                blobs.append(PurgedBlob(key, size, "trash"))
+        return [_purged(d) for d in doomed], blobs
+
+    async def _purge_trash(self, cutoff: datetime) -> tuple[list[PurgedDocument], list[PurgedBlob]]:
+        ctx = RequestContext.system()
+        documents: list[PurgedDocument] = []
+        blobs: list[PurgedBlob] = []
+        while True:
+            now = self._clock.now()
+            async with self._uow() as uow:
+                batch = await uow.documents.trashed_before(cutoff, BATCH)
+                for doc in batch:
+                    await uow.documents.purge(doc.id)
+                    await uow.events.add(
+                        ctx.event(
+                            events.DOCUMENT_PURGED,
+                            "document",
+                            doc.id,
+                            now,
+                            {
+                                "title": doc.title,
+                                "sha256": doc.sha256,
+                                "reason": "trash retention",
+                            },
+                        )
+                    )
+                await uow.commit()
+            documents += [_purged(d) for d in batch]
+            for key in sorted({d.storage_key for d in batch}):
+                size = await self._size(key)
+                if await self._documents.release_blob(key) and size is not None:
+                    blobs.append(PurgedBlob(key, size, "trash"))
+            if len(batch) < BATCH:
+                return documents, blobs
+
+    async def _sweep_blobs(self, dry_run: bool, already: set[str]) -> list[PurgedBlob]:
+        # Old keys first, references second: a blob re-put (made young) by an upload after
+        # the first read is then either young-and-skipped or already referenced.
+        old = await self._blobs.keys_older_than(self._grace)
+        async with self._uow(read_only=True) as uow:
+            referenced = await uow.documents.storage_keys()
+        swept = []
+        for key in old:
+            if key in referenced or key in already:
+                continue
+            size = await self._size(key)
+            if size is None:
+                continue
+            if dry_run or await self._documents.release_blob(key):
+                swept.append(PurgedBlob(key, size, "unreferenced"))
+        return swept
+
+    async def _size(self, key: str) -> int | None:
+        """The blob's size in bytes (streamed, not held), or None if it is gone."""
+        try:
+            chunks = await self._blobs.open(key)
+            return sum([len(chunk) async for chunk in chunks])
+        except NotFound:
+            return None
+
+
+def _purged(doc: Document) -> PurgedDocument:
+    assert doc.deleted_at is not None  # trashed_before returns trashed documents only
+    return PurgedDocument(doc.id, doc.title, doc.deleted_at, doc.size_bytes)

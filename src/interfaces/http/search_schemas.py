@@ -1,0 +1,150 @@
+"""Schemas of the search routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from domain.search import Feedback as DomainFeedback
+from domain.search import HistoryEntry, SearchHit
+from domain.search import SearchAnalytics as DomainAnalytics
+from interfaces.http.schemas import Input
+
+DocumentTypeName = Literal["PDF", "DOCX", "TXT", "MARKDOWN"]
+
+
+class SearchFiltersIn(Input):
+    tags: list[str] = Field(default_factory=list, max_length=20, description="All must match.")
+    category: str | None = Field(default=None, max_length=100)
+    document_type: DocumentTypeName | None = None
+    department: str | None = Field(default=None, max_length=50)
+    metadata: dict[str, Any] | None = Field(default=None, description="JSON containment.")
+    taxonomy: str | None = Field(default=None, max_length=2100, description="A/B: the subtree.")
+    taxonomy_version: str | None = Field(default=None, max_length=20)
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+class SearchRequest(Input):
+    query: str = Field(
+        max_length=1000,
+        description='Web-search syntax: words, "a phrase", a OR b, -exclude; the last word '
+        "also matches as a prefix.",
+    )
+    filters: SearchFiltersIn | None = None
+    limit: int = Field(default=10, ge=1, le=50)
+    session_id: str | None = Field(default=None, max_length=100)
+
+
+class SearchResultItem(BaseModel):
+    document_id: UUID
+    title: str
+    document_type: DocumentTypeName
+    score: float
+    snippet: str = Field(description="HTML-escaped text; matches wrapped in <mark>.")
+
+    @classmethod
+    def of(cls, hit: SearchHit) -> SearchResultItem:
+        return cls(
+            document_id=hit.document_id,
+            title=hit.title,
+            document_type=hit.document_type,
+            score=hit.score,
+            snippet=hit.snippet,
+        )
+
+
+class SearchResponse(BaseModel):
+    query_id: UUID
+    answer: str = Field(description="The best snippet of the top hit, as text; empty if none.")
+    results: list[SearchResultItem]
+    response_time_ms: int
+
+
+class FeedbackIn(Input):
+    rating: int = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class Feedback(BaseModel):
+    id: UUID
+    query_id: UUID
+    rating: int
+    comment: str | None
+    timestamp: datetime
+
+    @classmethod
+    def of(cls, f: DomainFeedback) -> Feedback:
+        return cls(
+            id=f.id, query_id=f.query_id, rating=f.rating, comment=f.comment, timestamp=f.timestamp
+        )
+
+
+class SearchHistoryItem(BaseModel):
+    query_id: UUID
+    user_id: UUID
+    query: str
+    session_id: str | None
+    filters: dict[str, Any]
+    timestamp: datetime
+    answer: str | None
+    result_count: int | None
+    response_time_ms: int | None
+    sources: list[dict[str, Any]]
+    rating: int | None
+
+    @classmethod
+    def of(cls, entry: HistoryEntry) -> SearchHistoryItem:
+        q, r, f = entry.query, entry.response, entry.feedback
+        return cls(
+            query_id=q.id,
+            user_id=q.user_id,
+            query=q.query,
+            session_id=q.session_id,
+            filters=q.filters,
+            timestamp=q.timestamp,
+            answer=r.answer if r else None,
+            result_count=r.result_count if r else None,
+            response_time_ms=r.response_time_ms if r else None,
+            sources=r.sources if r else [],
+            rating=f.rating if f else None,
+        )
+
+
+class CountedText(BaseModel):
+    query: str
+    count: int
+
+
+class DayCount(BaseModel):
+    day: str
+    count: int
+
+
+class SearchAnalytics(BaseModel):
+    days: int
+    total_queries: int
+    queries_per_day: list[DayCount]
+    top_queries: list[CountedText]
+    zero_result_queries: list[CountedText]
+    average_rating: float | None
+    rating_histogram: dict[str, int]
+    p50_response_ms: float | None
+    p95_response_ms: float | None
+
+    @classmethod
+    def of(cls, a: DomainAnalytics) -> SearchAnalytics:
+        return cls(
+            days=a.days,
+            total_queries=a.total_queries,
+            queries_per_day=[DayCount(day=d, count=n) for d, n in a.queries_per_day],
+            top_queries=[CountedText(query=q, count=n) for q, n in a.top_queries],
+            zero_result_queries=[CountedText(query=q, count=n) for q, n in a.zero_result_queries],
+            average_rating=a.average_rating,
+            rating_histogram={str(k): v for k, v in a.rating_histogram.items()},
+            p50_response_ms=a.p50_response_ms,
+            p95_response_ms=a.p95_response_ms,
+        )
