@@ -9,15 +9,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import delete, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain.documents import DEFAULT_FILE_TYPES
 from infrastructure.config import AppSettings
 from infrastructure.container import Container, build_container
 from infrastructure.memory.store import InMemoryStore
 from infrastructure.memory.uow import InMemoryUnitOfWorkFactory
 from infrastructure.sqlalchemy.database import Database
-from infrastructure.sqlalchemy.tables import metadata
+from infrastructure.sqlalchemy.tables import file_types, metadata
 from infrastructure.sqlalchemy.uow import SqlAlchemyUnitOfWorkFactory
 from tests.support.databases import alembic_on, create_database, drop_database
 
@@ -50,9 +51,24 @@ async def pg_database(pg_url: str) -> AsyncIterator[Database]:
 
 
 async def truncate_all(engine: AsyncEngine) -> None:
+    """Empty every table, and put the seeded ones back as the migrations leave them."""
     names = ", ".join(t.name for t in metadata.sorted_tables if t.name not in SEEDED_TABLES)
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        await conn.execute(delete(file_types))
+        await conn.execute(
+            insert(file_types),
+            [
+                {
+                    "extension": f.extension,
+                    "mime_type": f.mime_type,
+                    "is_allowed": f.is_allowed,
+                    "max_size_bytes": f.max_size_bytes,
+                    "description": f.description,
+                }
+                for f in DEFAULT_FILE_TYPES
+            ],
+        )
 
 
 @pytest.fixture

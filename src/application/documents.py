@@ -666,12 +666,13 @@ class DocumentService:
         for name in names:
             tag = existing.get(name.lower())
             if tag is None:
-                tag = Tag(uuid4(), name, tag_color(None), "", True, now)
-                await uow.tags.add(tag)
+                wanted = Tag(uuid4(), name, tag_color(None), "", True, now)
+                tag = await uow.tags.ensure(wanted)
                 existing[name.lower()] = tag
-                await uow.events.add(
-                    ctx.event(events.TAG_CREATED, "tag", tag.id, now, {"name": name})
-                )
+                if tag.id == wanted.id:
+                    await uow.events.add(
+                        ctx.event(events.TAG_CREATED, "tag", tag.id, now, {"name": name})
+                    )
             out.append(tag)
         return out
 

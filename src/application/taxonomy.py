@@ -208,16 +208,23 @@ class TaxonomyService:
         confidence = parse_confidence(command.confidence)
         now = self._clock.now()
         async with self._uow() as uow:
-            found = await uow.documents.get_readable(doc_id, actor, include_trash=False)
-            if found is None:
-                raise NotFound("document", doc_id)
-            if not policy.can_write(actor, found.document, found.grant):
-                raise PermissionDenied("classifying a document needs write rights")
+            await self._writable(uow, actor, doc_id, "classifying a document")
             classification = await self.classify_in(
                 uow, ctx, doc_id, path, command.version, confidence, command.hitl_required, now
             )
             await uow.commit()
         return classification
+
+    async def _writable(self, uow: UnitOfWork, actor: User, doc_id: UUID, what: str) -> None:
+        """As for every change of a document: `NotFound` if the actor cannot read it,
+        `PermissionDenied` without write rights, `Conflict` while it is in the trash."""
+        found = await uow.documents.get_readable(doc_id, actor)
+        if found is None:
+            raise NotFound("document", doc_id)
+        if not policy.can_write(actor, found.document, found.grant):
+            raise PermissionDenied(f"{what} needs write rights")
+        if found.document.in_trash:
+            raise Conflict("the document is in the trash; restore it first")
 
     async def classify_in(
         self,
@@ -273,11 +280,7 @@ class TaxonomyService:
         actor = _actor(ctx)
         now = self._clock.now()
         async with self._uow() as uow:
-            found = await uow.documents.get_readable(doc_id, actor, include_trash=False)
-            if found is None:
-                raise NotFound("document", doc_id)
-            if not policy.can_write(actor, found.document, found.grant):
-                raise PermissionDenied("removing a classification needs write rights")
+            await self._writable(uow, actor, doc_id, "removing a classification")
             if not await uow.classifications.remove(doc_id, node_id):
                 raise NotFound("classification", node_id)
             await uow.events.add(
@@ -302,11 +305,7 @@ class TaxonomyService:
         actor = _actor(ctx)
         now = self._clock.now()
         async with self._uow() as uow:
-            found = await uow.documents.get_readable(doc_id, actor, include_trash=False)
-            if found is None:
-                raise NotFound("document", doc_id)
-            if not policy.can_write(actor, found.document, found.grant):
-                raise PermissionDenied("approving a classification needs write rights")
+            await self._writable(uow, actor, doc_id, "approving a classification")
             classification = await uow.classifications.get(doc_id, node_id)
             if classification is None:
                 raise NotFound("classification", node_id)

@@ -130,6 +130,11 @@ class TagRepository(Protocol):
         """Raises `Conflict` on a name taken in any case."""
         ...
 
+    async def ensure(self, tag: Tag) -> Tag:
+        """`tag`, inserted, or the tag already holding its name in any case (a concurrent
+        first use of the same new name is not an error)."""
+        ...
+
     async def get(self, tag_id: UUID) -> Tag | None: ...
 
     async def get_by_names(self, names: Sequence[str]) -> Sequence[Tag]:

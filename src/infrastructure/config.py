@@ -23,7 +23,10 @@ class AppSettings(BaseSettings):
     blob_dir: Path | None = None
     storage: Literal["postgres", "memory"] = "postgres"
     db_pool_size: int = Field(default=10, ge=1, le=200)
-    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    # 0: under load an overflow connection is closed when it is checked in while the pool is
+    # full, so overflow turns a busy pool into a new PostgreSQL session per request or so
+    # (docs/benchmarks.md, issue #2). Raise db_pool_size instead.
+    db_max_overflow: int = Field(default=0, ge=0, le=200)
     db_pool_timeout: float = Field(default=10.0, gt=0)
     sql_echo: bool = False
     slow_query_ms: int = Field(default=100, ge=0)

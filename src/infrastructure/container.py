@@ -5,16 +5,30 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
+from application.audit import AuditLog
 from application.bootstrap import AdminBootstrap
+from application.catalog import CatalogService
+from application.demo import DemoService
+from application.documents import DocumentService
+from application.grants import GrantService
+from application.maintenance import MaintenanceService
+from application.search import SearchService
 from application.settings import SettingsService
+from application.stats import StatsService
+from application.taxonomy import TaxonomyResolver, TaxonomyService
 from application.tokens import TokenService
 from application.users import UserService
 from domain.clock import SystemClock
+from infrastructure.blobs import FilesystemBlobStore
 from infrastructure.config import AppSettings
+from infrastructure.extraction import SafeTextExtractor
+from infrastructure.memory.blobs import InMemoryBlobStore
+from infrastructure.memory.stats import InMemoryStatsRepository
 from infrastructure.memory.store import InMemoryStore
 from infrastructure.memory.uow import InMemoryUnitOfWorkFactory
 from infrastructure.sqlalchemy.database import Database
 from infrastructure.sqlalchemy.migrations import AlwaysReady, SqlReadiness
+from infrastructure.sqlalchemy.stats import SqlAlchemyStatsRepository
 from infrastructure.sqlalchemy.uow import SqlAlchemyUnitOfWorkFactory
 
 
@@ -45,10 +59,38 @@ class Container(containers.DeclarativeContainer):
         postgres=providers.Singleton(SqlReadiness, providers.Callable(_engine_of, database)),
     )
 
+    blobs = providers.Selector(
+        config.storage,
+        memory=providers.Singleton(InMemoryBlobStore),
+        postgres=providers.Singleton(
+            FilesystemBlobStore, providers.Callable(lambda s: s.blobs_path, app_settings)
+        ),
+    )
+    extractor = providers.Singleton(SafeTextExtractor)
+
     users = providers.Singleton(UserService, uow_factory, clock)
     tokens = providers.Singleton(TokenService, uow_factory, clock)
     settings = providers.Singleton(SettingsService, uow_factory, clock)
     bootstrap = providers.Singleton(AdminBootstrap, uow_factory, clock, users, tokens)
+    taxonomy_resolver = providers.Singleton(TaxonomyResolver)
+    taxonomy = providers.Singleton(TaxonomyService, uow_factory, clock, taxonomy_resolver)
+    search = providers.Singleton(SearchService, uow_factory, clock, taxonomy_resolver)
+    documents = providers.Singleton(DocumentService, uow_factory, clock, blobs, extractor, taxonomy)
+    catalog = providers.Singleton(CatalogService, uow_factory, clock)
+    grants = providers.Singleton(GrantService, uow_factory, clock)
+    audit = providers.Singleton(AuditLog, uow_factory)
+    maintenance = providers.Singleton(
+        MaintenanceService, uow_factory, clock, blobs, documents, search
+    )
+    demo = providers.Singleton(DemoService, uow_factory, users, tokens, documents)
+    stats_repository = providers.Selector(
+        config.storage,
+        memory=providers.Singleton(InMemoryStatsRepository, memory_store),
+        postgres=providers.Singleton(
+            SqlAlchemyStatsRepository, providers.Callable(_engine_of, database)
+        ),
+    )
+    stats = providers.Singleton(StatsService, stats_repository, clock)
 
 
 def build_container(settings: AppSettings, database_url: str | None = None) -> Container:

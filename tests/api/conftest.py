@@ -4,7 +4,7 @@ guest already holding tokens, a clock the test controls, and ways to look at wha
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,11 @@ from sqlalchemy.pool import NullPool
 from application.context import RequestContext
 from application.tokens import TokenIssue
 from application.users import UserCreate
+from domain.documents import DEFAULT_FILE_TYPES
 from domain.events import Event, EventFilter
 from domain.pagination import MAX_LIMIT, PageRequest
 from domain.users import UserChanges, UserFilter
+from infrastructure.blobs import FilesystemBlobStore
 from infrastructure.container import Container
 from infrastructure.sqlalchemy.database import Database
 from infrastructure.sqlalchemy.engine import async_url
@@ -108,13 +110,21 @@ class UnpooledDatabase:
 
 
 @pytest.fixture
-async def api(container: Container, pg: Database | None) -> AsyncIterator[Api]:
+async def api(container: Container, pg: Database | None, tmp_path: Path) -> AsyncIterator[Api]:
     if pg is not None:
         container.database.override(providers.Object(UnpooledDatabase(pg.url)))
+        # Blobs of this test in its own directory (the default is the working directory's).
+        container.blobs.override(providers.Object(FilesystemBlobStore(tmp_path / "blobs")))
     # Every reading a step later, so rows made one after the other are ordered by time on
     # both storages; `advance` jumps ahead (token expiry).
     clock = SteppingClock()
     container.clock.override(providers.Object(clock))  # before any use case is built
+    # The seeded upload policy survives the truncation between postgres tests: start each
+    # test from the seeded rows, whatever an earlier test changed.
+    async with container.uow_factory()() as uow:
+        for file_type in DEFAULT_FILE_TYPES:
+            await uow.file_types.put(replace(file_type))
+        await uow.commit()
     created = await container.bootstrap().create_admin("admin@example.com", "Ada Admin")
     admin = Caller(
         created.user.id, created.user.email, created.issued.token.id, created.issued.secret
@@ -155,6 +165,40 @@ async def store_state(container: Container) -> tuple[Any, ...]:
         [(e.id, e.action, e.subject_id) for e in events],
         [(s.key, s.value, s.type, s.is_public, s.description) for s in settings],
     )
+
+
+async def blob_keys(container: Container) -> set[str]:
+    """Every blob the store holds, whatever its age."""
+    return set(await container.blobs().keys_older_than(-1e12))
+
+
+# --- documents ------------------------------------------------------------------------------
+
+
+async def upload(
+    api: Api,
+    caller: Caller,
+    filename: str,
+    data: bytes,
+    **fields: str | int | list[str],
+) -> httpx.Response:
+    """POST /documents as multipart: the file, then the fields (a list repeats its field)."""
+    form = {
+        name: value if isinstance(value, list) else str(value) for name, value in fields.items()
+    }
+    return await api.client.post(
+        f"{API}/documents",
+        files={"file": (filename, data, "application/octet-stream")},
+        data=form,
+        headers=caller.headers,
+    )
+
+
+async def uploaded(api: Api, caller: Caller, filename: str, data: bytes, **fields: Any) -> Any:
+    """The body of a successful upload."""
+    response = await upload(api, caller, filename, data, **fields)
+    assert response.status_code == 201, response.text
+    return response.json()
 
 
 # --- asserting on responses -----------------------------------------------------------------

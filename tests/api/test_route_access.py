@@ -31,6 +31,48 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("GET", f"{API}/settings"): ANY_USER,
     ("GET", f"{API}/settings/{{key:str}}"): ANY_USER,
     ("PUT", f"{API}/settings/{{key:str}}"): ADMIN,
+    ("POST", f"{API}/documents"): ANY_USER,
+    ("GET", f"{API}/documents"): ANY_USER,
+    ("POST", f"{API}/documents/text"): ANY_USER,
+    ("GET", f"{API}/documents/duplicates"): ANY_USER,
+    ("GET", f"{API}/documents/{{doc_id:uuid}}"): ANY_USER,
+    ("PATCH", f"{API}/documents/{{doc_id:uuid}}"): ANY_USER,
+    ("DELETE", f"{API}/documents/{{doc_id:uuid}}"): ANY_USER,
+    ("GET", f"{API}/documents/{{doc_id:uuid}}/file"): ANY_USER,
+    ("GET", f"{API}/documents/{{doc_id:uuid}}/events"): ANY_USER,
+    ("POST", f"{API}/documents/{{doc_id:uuid}}/restore"): ANY_USER,
+    ("PUT", f"{API}/documents/{{doc_id:uuid}}/tags"): ANY_USER,
+    ("POST", f"{API}/documents/{{doc_id:uuid}}/tags"): ANY_USER,
+    ("DELETE", f"{API}/documents/{{doc_id:uuid}}/tags/{{name:str}}"): ANY_USER,
+    ("GET", f"{API}/documents/{{doc_id:uuid}}/permissions"): ANY_USER,
+    ("PUT", f"{API}/documents/{{doc_id:uuid}}/permissions/{{user_id:uuid}}"): ANY_USER,
+    ("DELETE", f"{API}/documents/{{doc_id:uuid}}/permissions/{{user_id:uuid}}"): ANY_USER,
+    ("GET", f"{API}/tags"): ANY_USER,
+    ("POST", f"{API}/tags"): ANY_USER,
+    ("PATCH", f"{API}/tags/{{tag_id:uuid}}"): ADMIN,
+    ("DELETE", f"{API}/tags/{{tag_id:uuid}}"): ADMIN,
+    ("GET", f"{API}/categories"): ANY_USER,
+    ("POST", f"{API}/categories"): ADMIN,
+    ("PATCH", f"{API}/categories/{{category_id:uuid}}"): ADMIN,
+    ("DELETE", f"{API}/categories/{{category_id:uuid}}"): ADMIN,
+    ("GET", f"{API}/file-types"): ANY_USER,
+    ("PUT", f"{API}/file-types/{{extension:str}}"): ADMIN,
+    ("GET", f"{API}/events"): ADMIN,
+    ("GET", f"{API}/taxonomies"): ANY_USER,
+    ("POST", f"{API}/taxonomies"): ADMIN,
+    ("GET", f"{API}/taxonomies/{{version:str}}/nodes"): ANY_USER,
+    ("POST", f"{API}/taxonomies/{{version:str}}/nodes"): ADMIN,
+    ("POST", f"{API}/taxonomies/{{version:str}}/publish"): ADMIN,
+    ("POST", f"{API}/documents/{{doc_id:uuid}}/classifications"): ANY_USER,
+    ("GET", f"{API}/documents/{{doc_id:uuid}}/classifications"): ANY_USER,
+    ("DELETE", f"{API}/documents/{{doc_id:uuid}}/classifications/{{node_id:uuid}}"): ANY_USER,
+    ("POST", f"{API}/documents/{{doc_id:uuid}}/classifications/{{node_id:uuid}}/approve"): ANY_USER,
+    ("GET", f"{API}/classifications/review"): ANY_USER,
+    ("POST", f"{API}/search"): ANY_USER,
+    ("GET", f"{API}/search/history"): ANY_USER,
+    ("POST", f"{API}/search/{{query_id:uuid}}/feedback"): ANY_USER,
+    ("GET", f"{API}/analytics/search"): ADMIN,
+    ("GET", f"{API}/stats"): ADMIN,
 }
 
 # OPTIONS is Litestar's automatic CORS-preflight answer: no data, deliberately unauthenticated.
@@ -38,7 +80,8 @@ _UNGUARDED_METHODS = frozenset({"OPTIONS"})
 _PATH_PARAMETER = re.compile(r"\{(\w+):(\w+)\}")
 _SAMPLE_OF_TYPE: dict[str, Callable[[], str]] = {
     "uuid": lambda: str(uuid4()),
-    "str": lambda: "search_retention_days",  # the only str parameter: a setting key
+    # str parameters: a setting key, a tag name, a file extension; any word will do.
+    "str": lambda: "search_retention_days",
 }
 
 

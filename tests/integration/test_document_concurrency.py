@@ -95,3 +95,21 @@ async def test_ten_simultaneous_uploads_of_the_same_bytes_make_ten_documents_and
     assert len(page.items) == 10
     assert len({d.storage_key for d in page.items}) == 1
     assert len(blob_files) == 1
+
+
+async def test_simultaneous_first_uses_of_a_new_tag_all_succeed(app: Container) -> None:
+    ctx = await _member(app)
+    docs = [
+        await app.documents().create_text(
+            ctx, f"doc {n}", DocumentType.TXT, DocumentFields(title=f"d{n}")
+        )
+        for n in range(8)
+    ]
+    await asyncio.gather(
+        *(
+            app.documents().add_tags(ctx, d.id, ["Brand-New" if n % 2 else "brand-new"])
+            for n, d in enumerate(docs)
+        )
+    )
+    tags = await app.catalog().tags()
+    assert [t.name.lower() for t in tags] == ["brand-new"]

@@ -200,7 +200,7 @@ async def test_every_index_is_named_by_the_convention(migrated: SchemaSummary) -
         if not (
             i.name in constraint_names
             if i.backs_constraint
-            else i.name.startswith(f"ix_{i.table}_{i.columns[0]}")
+            else i.name.startswith(f"ix_{i.table}_{i.columns[0].strip(chr(34))}")
         )
     ]
 

@@ -301,6 +301,14 @@ class InMemoryTagRepository:
             raise Conflict("conflicts with existing data (uq_tags_name_lower)")
         self._t.put(tag.id, tag)
 
+    async def ensure(self, tag: Tag) -> Tag:
+        lowered = tag.name.lower()
+        existing = self._t.find(lambda t: t.name.lower() == lowered)
+        if existing is not None:
+            return existing
+        self._t.put(tag.id, tag)
+        return tag
+
     async def get(self, tag_id: UUID) -> Tag | None:
         return self._t.get(tag_id)
 

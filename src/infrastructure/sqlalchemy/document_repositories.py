@@ -413,6 +413,24 @@ class SqlAlchemyTagRepository:
         except IntegrityError as err:
             raise translate_integrity_error(err) from err
 
+    async def ensure(self, tag: Tag) -> Tag:
+        # ON CONFLICT on the lower(name) index: a racing insert of the same name waits for
+        # the other transaction and then does nothing, instead of aborting this one.
+        await self._conn.execute(
+            pg_insert(t.tags)
+            .values(
+                id=tag.id,
+                name=tag.name,
+                color=tag.color,
+                description=tag.description,
+                is_active=tag.is_active,
+                created_at=tag.created_at,
+            )
+            .on_conflict_do_nothing(index_elements=[func.lower(t.tags.c.name)])
+        )
+        found = await self.get_by_names([tag.name])
+        return found[0]
+
     async def get(self, tag_id: UUID) -> Tag | None:
         row = (await self._conn.execute(select(t.tags).where(t.tags.c.id == tag_id))).first()
         return _tag(row) if row is not None else None

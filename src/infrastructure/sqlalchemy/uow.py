@@ -20,6 +20,21 @@ from infrastructure.sqlalchemy.repositories import (
     SqlAlchemySettingRepository,
     SqlAlchemyUserRepository,
 )
+from infrastructure.sqlalchemy.search_repository import SqlAlchemySearchRepository
+from infrastructure.sqlalchemy.taxonomy_repositories import (
+    SqlAlchemyClassificationRepository,
+    SqlAlchemyTaxonomyRepository,
+)
+
+
+def autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """A view of `engine` (same pool, same dialect) whose connections are in AUTOCOMMIT mode.
+
+    SQLAlchemy sets the isolation level as a connection is checked out and restores it at
+    check-in, as `conn.execution_options(isolation_level=...)` does, but without another
+    greenlet round trip per unit of work (~20-30 µs on the authenticated hot path,
+    docs/benchmarks.md, issue #2)."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 class SqlAlchemyUnitOfWork:
@@ -40,22 +55,33 @@ class SqlAlchemyUnitOfWork:
     tags: SqlAlchemyTagRepository
     file_types: SqlAlchemyFileTypeRepository
     permissions: SqlAlchemyPermissionRepository
+    taxonomy: SqlAlchemyTaxonomyRepository
+    classifications: SqlAlchemyClassificationRepository
+    search: SqlAlchemySearchRepository
 
-    def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        read_only: bool = False,
+        autocommit_engine: AsyncEngine | None = None,
+    ) -> None:
+        """`autocommit_engine`: `autocommit(engine)`, for a read-only unit of work; the
+        factory passes the one it keeps rather than have each unit of work derive one."""
+        if read_only:
+            engine = autocommit_engine if autocommit_engine is not None else autocommit(engine)
         self._engine = engine
         self._read_only = read_only
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
         conn = await self._engine.connect()
-        try:
-            if self._read_only:
-                await conn.execution_options(isolation_level="AUTOCOMMIT")
-            else:
+        if not self._read_only:  # read-only: AUTOCOMMIT already, set by the engine at checkout
+            try:
                 await conn.begin()
-        except BaseException:
-            await conn.close()
-            raise
+            except BaseException:
+                await conn.close()
+                raise
         self._conn = conn
         self.users = SqlAlchemyUserRepository(conn)
         self.tokens = SqlAlchemyApiTokenRepository(conn)
@@ -66,6 +92,9 @@ class SqlAlchemyUnitOfWork:
         self.tags = SqlAlchemyTagRepository(conn)
         self.file_types = SqlAlchemyFileTypeRepository(conn)
         self.permissions = SqlAlchemyPermissionRepository(conn)
+        self.taxonomy = SqlAlchemyTaxonomyRepository(conn)
+        self.classifications = SqlAlchemyClassificationRepository(conn)
+        self.search = SqlAlchemySearchRepository(conn)
         return self
 
     async def __aexit__(
@@ -98,6 +127,9 @@ class SqlAlchemyUnitOfWork:
 class SqlAlchemyUnitOfWorkFactory:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._autocommit = autocommit(engine)
 
     def __call__(self, *, read_only: bool = False) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self._engine, read_only=read_only)
+        return SqlAlchemyUnitOfWork(
+            self._engine, read_only=read_only, autocommit_engine=self._autocommit
+        )

@@ -1,5 +1,5 @@
-"""`archivist`: serve, migrate, admin. Output meant for scripts goes to stdout; logs and
-messages go to stderr."""
+"""`archivist`: serve, migrate, admin, seed-demo, purge. Output meant for scripts goes to
+stdout; logs and messages go to stderr."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
 
+from application.demo import DemoReport
+from application.maintenance import PurgeReport
 from domain.errors import DomainError
 from infrastructure.config import AppSettings
 from infrastructure.container import Container, build_container, shutdown_container
@@ -22,6 +25,8 @@ from infrastructure.sqlalchemy.embedded import resolve_database_url
 from infrastructure.sqlalchemy.engine import safe_url
 
 log = logging.getLogger("archivist")
+
+T = TypeVar("T")
 
 
 def _database_url(settings: AppSettings) -> str:
@@ -166,6 +171,102 @@ def cmd_admin_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_use_case(use_case: Callable[[Container], Awaitable[T]]) -> T | int:
+    """Run `use_case` on a container for a database at head; an exit status on failure."""
+    settings = AppSettings()
+    url = None if settings.storage == "memory" else _database_url(settings)
+
+    async def run() -> T:
+        container = build_container(settings, url)
+        try:
+            ready, detail = await container.readiness().check()
+            if not ready:
+                raise SystemExit(f"archivist: {detail}; run 'archivist migrate upgrade' first")
+            return await use_case(container)
+        finally:
+            await shutdown_container(container)
+
+    try:
+        return asyncio.run(run())
+    except DomainError as err:
+        print(f"archivist: {err.message}", file=sys.stderr)
+        return 1
+    except (DBAPIError, OSError) as err:
+        assert url is not None  # memory storage touches neither
+        return _database_failure(err, url)
+
+
+def cmd_seed_demo(args: argparse.Namespace) -> int:
+    report = _run_use_case(lambda c: c.demo().seed())
+    if isinstance(report, int):
+        return report
+    print(format_demo_report(report))
+    return 0
+
+
+def format_demo_report(report: DemoReport) -> str:
+    """What seed-demo did, for a person: new users with their token, then the documents."""
+    if not report.changed:
+        return "Demo data already present; nothing changed."
+    lines = ["Demo users:"]
+    for u in report.users:
+        who = (
+            f"  {u.user.email}  ({u.user.role.value}, L{int(u.user.access_level)}, "
+            f"{u.user.department or 'no department'})"
+        )
+        if u.token is not None:
+            lines += [f"{who}  created", f"    token: {u.token}"]
+        else:
+            lines.append(f"{who}  already present (no new token)")
+    lines.append("Demo documents:")
+    for d in report.documents:
+        state = "created" if d.created else "already present"
+        lines.append(
+            f"  {d.title!r}  (L{d.access_level}, {d.department or 'all departments'}, "
+            f"owner {d.owner_email})  {state}"
+        )
+    if any(u.token for u in report.users):
+        lines.append("Each token is shown only this once; send it as 'Authorization: Bearer ...'.")
+    return "\n".join(lines)
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    report = _run_use_case(lambda c: c.maintenance().purge(dry_run=args.dry_run))
+    if isinstance(report, int):
+        return report
+    print(format_purge_report(report))
+    return 0
+
+
+def format_purge_report(report: PurgeReport) -> str:
+    """The purge summary: one line per sweep, then the items, then the bytes freed."""
+    verb = "would purge" if report.dry_run else "purged"
+    trash_blobs = [b for b in report.blobs if b.reason == "trash"]
+    loose_blobs = [b for b in report.blobs if b.reason == "unreferenced"]
+    lines = ["Dry run: nothing was changed."] if report.dry_run else []
+    lines.append(
+        f"Trash: {verb} {len(report.documents)} document(s) deleted before "
+        f"{report.cutoff:%Y-%m-%d %H:%M} UTC (retention {report.retention_days} days), "
+        f"freeing {len(trash_blobs)} blob(s)"
+    )
+    lines += [
+        f"  {d.id}  {d.title!r}  (in the trash since {d.deleted_at:%Y-%m-%d})"
+        for d in report.documents
+    ]
+    lines.append(f"Blobs: {verb} {len(loose_blobs)} unreferenced blob(s)")
+    lines += [f"  {b.key}  ({b.size_bytes} bytes)" for b in loose_blobs]
+    lines.append(
+        f"Search logs: {verb} {report.search_queries} search(es) older than "
+        f"{report.search_retention_days} days (with their responses and feedback)"
+    )
+    would = " would be" if report.dry_run else ""
+    lines.append(
+        f"Total: {len(report.blobs)} blob(s){would} deleted, {report.bytes_freed} bytes{would} "
+        "freed"
+    )
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="archivist", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -193,6 +294,19 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", required=True)
     create.add_argument("--department")
     create.set_defaults(func=cmd_admin_create)
+
+    seed = sub.add_parser(
+        "seed-demo", help="demo users and documents (idempotent); prints new users' tokens"
+    )
+    seed.set_defaults(func=cmd_seed_demo)
+
+    purge = sub.add_parser(
+        "purge", help="delete trash past retention and unreferenced blobs for good"
+    )
+    purge.add_argument(
+        "--dry-run", action="store_true", help="report what would go, change nothing"
+    )
+    purge.set_defaults(func=cmd_purge)
     return parser
 
 

@@ -11,20 +11,17 @@ from litestar import Litestar, Router
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from infrastructure.config import AppSettings
 from infrastructure.container import Container, build_container, shutdown_container
 from infrastructure.sqlalchemy.embedded import resolve_database_url
 from interfaces.http.auth import BearerAuthenticationMiddleware
-from interfaces.http.controllers.me import MeController
-from interfaces.http.controllers.settings import SettingController
 from interfaces.http.controllers.system import SystemController
-from interfaces.http.controllers.tokens import TokenController
-from interfaces.http.controllers.users import UserController
 from interfaces.http.dependencies import DEPENDENCIES
 from interfaces.http.headers import add_security_headers
+from interfaces.http.metrics import MetricsController, install_metrics
 from interfaces.http.problems import EXCEPTION_HANDLERS
+from interfaces.http.routes import API_CONTROLLERS
 
 API_PREFIX = "/api/v1"
 BEARER = "BearerToken"
@@ -52,16 +49,11 @@ def default_container() -> Container:
 def api_router() -> Router:
     return Router(
         path=API_PREFIX,
-        route_handlers=[MeController, UserController, TokenController, SettingController],
+        route_handlers=API_CONTROLLERS,
         middleware=[DefineMiddleware(BearerAuthenticationMiddleware)],
         dependencies=DEPENDENCIES,
         security=[{BEARER: []}],
     )
-
-
-class MetricsController(PrometheusController):
-    path = "/metrics"
-    include_in_schema = False
 
 
 def create_app(container: Container | None = None) -> Litestar:
@@ -74,15 +66,8 @@ def create_app(container: Container | None = None) -> Litestar:
         finally:
             await shutdown_container(container)
 
-    prometheus = PrometheusConfig(
-        app_name="archivist",
-        prefix="archivist",
-        group_path=True,
-        exclude=["^/metrics", "^/health", "^/schema"],
-    )
     app = Litestar(
         route_handlers=[SystemController, MetricsController, api_router()],
-        middleware=[prometheus.middleware],
         before_send=[add_security_headers],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
@@ -105,4 +90,5 @@ def create_app(container: Container | None = None) -> Litestar:
         debug=False,
     )
     app.state.container = container
+    install_metrics(app)  # a registry per app: create_app() may run many times a process
     return app

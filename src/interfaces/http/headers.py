@@ -8,27 +8,32 @@ from __future__ import annotations
 
 from litestar.types import Message, Scope
 
-_API_HEADERS = [
+_COMMON = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"cross-origin-resource-policy", b"same-origin"),
-]
+)
 # The API serves data, never pages: forbid everything. /schema (the docs UI) needs scripts.
 _STRICT_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
 _NO_STORE = (b"cache-control", b"no-store")
+# The three sets, built once (this runs on every response).
+_API_HEADERS: tuple[tuple[bytes, bytes], ...] = (*_COMMON, _STRICT_CSP, _NO_STORE)
+_SCHEMA_HEADERS: tuple[tuple[bytes, bytes], ...] = _COMMON
+_OTHER_HEADERS: tuple[tuple[bytes, bytes], ...] = (*_COMMON, _STRICT_CSP)
 
 
 async def add_security_headers(message: Message, scope: Scope) -> None:
     if message["type"] != "http.response.start":
         return
     path: str = scope["path"]
-    extra = list(_API_HEADERS)
-    if not path.startswith("/schema"):
-        extra.append(_STRICT_CSP)
     if path.startswith("/api/"):
-        extra.append(_NO_STORE)
+        extra = _API_HEADERS
+    elif path.startswith("/schema"):
+        extra = _SCHEMA_HEADERS
+    else:
+        extra = _OTHER_HEADERS
     headers = list(message.get("headers", []))
     present = {name.lower() for name, _ in headers}
     headers.extend(h for h in extra if h[0] not in present)

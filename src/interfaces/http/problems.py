@@ -18,12 +18,16 @@ from pydantic import BaseModel
 from domain.errors import (
     AuthenticationFailed,
     Conflict,
+    ContentMismatch,
     DomainError,
     NotFound,
     PermissionDenied,
     PreconditionFailed,
+    TooLarge,
+    UnsupportedType,
     ValidationFailed,
 )
+from domain.taxonomy import TaxonomyNodeNotFound, format_path
 
 log = logging.getLogger("archivist.http")
 
@@ -38,6 +42,9 @@ STATUS_OF: Final[dict[type[DomainError], tuple[int, str]]] = {
     PreconditionFailed: (412, "precondition_failed"),
     PermissionDenied: (403, "forbidden"),
     AuthenticationFailed: (401, "unauthenticated"),
+    UnsupportedType: (415, "unsupported_media_type"),
+    TooLarge: (413, "content_too_large"),
+    ContentMismatch: (422, "content_mismatch"),
 }
 
 _CODE_OF_STATUS: Final = {
@@ -72,6 +79,7 @@ class Problem(BaseModel):
     instance: str | None = None
     code: str
     errors: list[FieldProblem] | None = None
+    suggestions: list[str] | None = None  # an unknown taxonomy path: the nearest existing ones
 
 
 def problem_response(
@@ -82,6 +90,7 @@ def problem_response(
     code: str | None = None,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {
         "type": "about:blank",
@@ -93,6 +102,8 @@ def problem_response(
     }
     if errors:
         body["errors"] = errors
+    if extra:
+        body.update(extra)
     if status == 401:
         # Keep a more specific challenge (error="invalid_token") when the caller gave one.
         headers = {"WWW-Authenticate": WWW_AUTHENTICATE, **(headers or {})}
@@ -128,7 +139,17 @@ def domain_error_handler(
     headers = None
     if isinstance(exc, AuthenticationFailed):
         headers = {"WWW-Authenticate": f'{WWW_AUTHENTICATE}, error="invalid_token"'}
-    return problem_response(request, status, exc.message, code=code, errors=errors, headers=headers)
+    extra = None
+    if isinstance(exc, TaxonomyNodeNotFound):
+        code = "taxonomy_node_not_found"
+        extra = {
+            "path": format_path(exc.path),
+            "version": exc.version,
+            "suggestions": [format_path(p) for p in exc.suggestions],
+        }
+    return problem_response(
+        request, status, exc.message, code=code, errors=errors, headers=headers, extra=extra
+    )
 
 
 _PYDANTIC_VALUE_ERROR: Final = "Value error, "

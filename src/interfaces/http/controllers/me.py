@@ -4,7 +4,7 @@ from litestar import Controller, get
 
 from application.context import Principal
 from interfaces.http.problems import problems
-from interfaces.http.schemas import Me
+from interfaces.http.schemas import Me, me_of
 
 
 class MeController(Controller):
@@ -13,4 +13,4 @@ class MeController(Controller):
 
     @get(operation_id="getMe", summary="The authenticated user", responses=problems(401))
     async def get_me(self, principal: Principal) -> Me:
-        return Me.of_principal(principal)
+        return me_of(principal)

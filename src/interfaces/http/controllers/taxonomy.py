@@ -75,7 +75,7 @@ class TaxonomyController(Controller):
         "/{version:str}/nodes",
         operation_id="listTaxonomyNodes",
         summary="The tree of a version, in path order",
-        responses=problems(401, 404, 422),
+        responses=problems(400, 401, 404, 422),
     )
     async def list_nodes(
         self, taxonomy_service: TaxonomyService, version: str = _VERSION
@@ -89,7 +89,7 @@ class TaxonomyController(Controller):
         summary="Publish a draft; it is immutable from then on (admin)",
         guards=[admin_guard],
         status_code=200,
-        responses=problems(401, 403, 404, 409, 422),
+        responses=problems(400, 401, 403, 404, 409, 422),
     )
     async def publish(
         self, ctx: RequestContext, taxonomy_service: TaxonomyService, version: str = _VERSION
@@ -122,7 +122,7 @@ class ClassificationController(Controller):
         "/documents/{doc_id:uuid}/classifications",
         operation_id="listClassifications",
         summary="A document's classifications",
-        responses=problems(401, 404),
+        responses=problems(400, 401, 404),
     )
     async def list_classifications(
         self, doc_id: UUID, ctx: RequestContext, taxonomy_service: TaxonomyService
@@ -134,7 +134,7 @@ class ClassificationController(Controller):
         "/documents/{doc_id:uuid}/classifications/{node_id:uuid}",
         operation_id="removeClassification",
         summary="Remove a classification (write rights)",
-        responses=problems(401, 403, 404),
+        responses=problems(400, 401, 403, 404, 409),
     )
     async def remove(
         self, doc_id: UUID, node_id: UUID, ctx: RequestContext, taxonomy_service: TaxonomyService
@@ -146,7 +146,7 @@ class ClassificationController(Controller):
         operation_id="approveClassification",
         summary="Mark a classification reviewed (write rights)",
         status_code=200,
-        responses=problems(401, 403, 404),
+        responses=problems(400, 401, 403, 404, 409),
     )
     async def approve(
         self, doc_id: UUID, node_id: UUID, ctx: RequestContext, taxonomy_service: TaxonomyService
@@ -157,7 +157,7 @@ class ClassificationController(Controller):
         "/classifications/review",
         operation_id="reviewQueue",
         summary="Classifications waiting for review, on documents you can read",
-        responses=problems(401, 422),
+        responses=problems(400, 401, 422),
     )
     async def review_queue(
         self,

@@ -1,0 +1,70 @@
+"""Categories: any user lists them; admins create, change and delete them."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, delete, get, patch, post
+
+from application.catalog import CatalogService, Changes
+from application.context import RequestContext
+from interfaces.http.auth import admin_guard
+from interfaces.http.document_dependencies import CATALOG_SERVICE
+from interfaces.http.document_schemas import Category, CategoryCreate, CategoryUpdate
+from interfaces.http.problems import problems
+from interfaces.http.schemas import ListOf
+
+
+class CategoryController(Controller):
+    path = "/categories"
+    tags = ["categories"]
+    dependencies = CATALOG_SERVICE
+
+    @get(
+        operation_id="listCategories",
+        summary="Every category, by name",
+        responses=problems(401),
+    )
+    async def list_categories(self, catalog_service: CatalogService) -> ListOf[Category]:
+        return ListOf[Category](items=[Category.of(c) for c in await catalog_service.categories()])
+
+    @post(
+        operation_id="createCategory",
+        summary="Create a category (admin)",
+        guards=[admin_guard],
+        responses=problems(400, 401, 403, 409, 422),
+    )
+    async def create_category(
+        self, data: CategoryCreate, ctx: RequestContext, catalog_service: CatalogService
+    ) -> Category:
+        category = await catalog_service.create_category(ctx, data.name, data.description)
+        return Category.of(category)
+
+    @patch(
+        "/{category_id:uuid}",
+        operation_id="updateCategory",
+        summary="Rename, describe or deactivate a category (admin)",
+        guards=[admin_guard],
+        responses=problems(400, 401, 403, 404, 409, 422),
+    )
+    async def update_category(
+        self,
+        category_id: UUID,
+        data: CategoryUpdate,
+        ctx: RequestContext,
+        catalog_service: CatalogService,
+    ) -> Category:
+        category = await catalog_service.update_category(ctx, category_id, Changes(data.changes()))
+        return Category.of(category)
+
+    @delete(
+        "/{category_id:uuid}",
+        operation_id="deleteCategory",
+        summary="Delete a category; its documents stay, without one (admin)",
+        guards=[admin_guard],
+        responses=problems(400, 401, 403, 404),
+    )
+    async def delete_category(
+        self, category_id: UUID, ctx: RequestContext, catalog_service: CatalogService
+    ) -> None:
+        await catalog_service.delete_category(ctx, category_id)

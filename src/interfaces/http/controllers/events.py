@@ -1,0 +1,64 @@
+"""The whole audit trail, for administrators."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from litestar import Controller, get
+from litestar.params import Parameter
+
+from application.audit import AuditLog
+from application.context import RequestContext
+from domain.errors import ValidationFailed
+from domain.events import Event as DomainEvent
+from domain.events import EventFilter
+from domain.pagination import MAX_LIMIT, PageRequest
+from interfaces.http.auth import admin_guard
+from interfaces.http.document_dependencies import AUDIT_LOG
+from interfaces.http.document_schemas import Event
+from interfaces.http.problems import problems
+from interfaces.http.schemas import ListOf
+
+
+def _aware(value: datetime | None, name: str) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValidationFailed.on(name, "needs a time zone offset (RFC 3339)")
+    return value
+
+
+class EventController(Controller):
+    path = "/events"
+    tags = ["audit"]
+    guards = [admin_guard]
+    dependencies = AUDIT_LOG
+
+    @get(
+        operation_id="listEvents",
+        summary="The audit trail, newest first (admin)",
+        responses=problems(400, 401, 403, 422),
+    )
+    async def list_events(
+        self,
+        ctx: RequestContext,
+        audit_log: AuditLog,
+        actor_id: UUID | None = None,
+        action: str | None = Parameter(default=None, max_length=100),
+        subject_type: str | None = Parameter(default=None, max_length=50),
+        subject_id: str | None = Parameter(default=None, max_length=100),
+        since: datetime | None = Parameter(default=None, description="Inclusive."),
+        until: datetime | None = Parameter(default=None, description="Exclusive."),
+        limit: int = Parameter(default=50, ge=1, le=MAX_LIMIT),
+        cursor: str | None = Parameter(default=None, max_length=512),
+    ) -> ListOf[Event]:
+        filters = EventFilter(
+            actor_id=actor_id,
+            action=action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            since=_aware(since, "since"),
+            until=_aware(until, "until"),
+        )
+        page = await audit_log.list(ctx, filters, PageRequest(limit, cursor))
+        items: list[DomainEvent] = list(page.items)
+        return ListOf[Event](items=[Event.of(e) for e in items], next_cursor=page.next_cursor)

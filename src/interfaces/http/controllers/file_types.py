@@ -1,0 +1,49 @@
+"""The upload policy: which extensions are accepted, and how large each may be."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, put
+from litestar.params import Parameter
+
+from application.catalog import CatalogService
+from application.context import RequestContext
+from interfaces.http.auth import admin_guard
+from interfaces.http.document_dependencies import CATALOG_SERVICE
+from interfaces.http.document_schemas import FileType, FileTypePut
+from interfaces.http.problems import problems
+from interfaces.http.schemas import ListOf
+
+
+class FileTypeController(Controller):
+    path = "/file-types"
+    tags = ["file types"]
+    dependencies = CATALOG_SERVICE
+
+    @get(
+        operation_id="listFileTypes",
+        summary="Every file type with its upload limit",
+        responses=problems(401),
+    )
+    async def list_file_types(self, catalog_service: CatalogService) -> ListOf[FileType]:
+        return ListOf[FileType](items=[FileType.of(f) for f in await catalog_service.file_types()])
+
+    @put(
+        "/{extension:str}",
+        operation_id="putFileType",
+        summary="Create or change a file type (admin)",
+        guards=[admin_guard],
+        responses=problems(400, 401, 403, 422),
+    )
+    async def put_file_type(
+        self,
+        data: FileTypePut,
+        ctx: RequestContext,
+        catalog_service: CatalogService,
+        extension: str = Parameter(
+            max_length=11, description="Lower-case, without the dot (a leading dot is ignored)."
+        ),
+    ) -> FileType:
+        file_type = await catalog_service.put_file_type(
+            ctx, extension, data.mime_type, data.is_allowed, data.max_size_bytes, data.description
+        )
+        return FileType.of(file_type)

@@ -1,0 +1,59 @@
+"""Grants on a document: its owner and admins list, give and take them. A document the caller
+cannot read is 404; one they can read but do not manage is 403."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, delete, get, put
+
+from application.context import RequestContext
+from application.grants import GrantService
+from interfaces.http.document_dependencies import GRANT_SERVICE
+from interfaces.http.document_schemas import Permission, PermissionPut
+from interfaces.http.problems import problems
+from interfaces.http.schemas import ListOf
+
+
+class GrantController(Controller):
+    path = "/documents/{doc_id:uuid}/permissions"
+    tags = ["grants"]
+    dependencies = GRANT_SERVICE
+
+    @get(
+        operation_id="listDocumentPermissions",
+        summary="The grants on a document (owner or admin)",
+        responses=problems(400, 401, 403, 404),
+    )
+    async def list_permissions(
+        self, doc_id: UUID, ctx: RequestContext, grant_service: GrantService
+    ) -> ListOf[Permission]:
+        grants = await grant_service.list(ctx, doc_id)
+        return ListOf[Permission](items=[Permission.of(p) for p in grants])
+
+    @put(
+        "/{user_id:uuid}",
+        operation_id="putDocumentPermission",
+        summary="Give a user read, write or delete access (owner or admin)",
+        responses=problems(400, 401, 403, 404, 422),
+    )
+    async def put_permission(
+        self,
+        doc_id: UUID,
+        user_id: UUID,
+        data: PermissionPut,
+        ctx: RequestContext,
+        grant_service: GrantService,
+    ) -> Permission:
+        return Permission.of(await grant_service.grant(ctx, doc_id, user_id, data.access))
+
+    @delete(
+        "/{user_id:uuid}",
+        operation_id="deleteDocumentPermission",
+        summary="Take a user's grant away (owner or admin)",
+        responses=problems(400, 401, 403, 404),
+    )
+    async def delete_permission(
+        self, doc_id: UUID, user_id: UUID, ctx: RequestContext, grant_service: GrantService
+    ) -> None:
+        await grant_service.revoke(ctx, doc_id, user_id)

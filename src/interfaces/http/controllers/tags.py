@@ -1,0 +1,78 @@
+"""Tags: any user lists them; members and admins create them; admins change and delete them."""
+
+from __future__ import annotations
+
+from typing import Literal
+from uuid import UUID
+
+from litestar import Controller, delete, get, patch, post
+from litestar.params import Parameter
+
+from application.catalog import CatalogService, Changes
+from application.context import RequestContext
+from domain.pagination import MAX_LIMIT
+from interfaces.http.auth import admin_guard
+from interfaces.http.document_dependencies import CATALOG_SERVICE
+from interfaces.http.document_schemas import Tag, TagCreate, TagUpdate
+from interfaces.http.problems import problems
+from interfaces.http.schemas import ListOf
+
+
+class TagController(Controller):
+    path = "/tags"
+    tags = ["tags"]
+    dependencies = CATALOG_SERVICE
+
+    @get(
+        operation_id="listTags",
+        summary="Every tag by name; ?sort=popular: by how many documents you can read carry it",
+        responses=problems(400, 401, 422),
+    )
+    async def list_tags(
+        self,
+        ctx: RequestContext,
+        catalog_service: CatalogService,
+        sort: Literal["name", "popular"] = "name",
+        limit: int = Parameter(
+            default=50, ge=1, le=MAX_LIMIT, description="With sort=popular: how many tags."
+        ),
+    ) -> ListOf[Tag]:
+        if sort == "popular":
+            counted = await catalog_service.popular_tags(ctx, limit)
+            return ListOf[Tag](items=[Tag.of(tag, count) for tag, count in counted])
+        return ListOf[Tag](items=[Tag.of(tag) for tag in await catalog_service.tags()])
+
+    @post(
+        operation_id="createTag",
+        summary="Create a tag (members and admins)",
+        responses=problems(400, 401, 403, 409, 422),
+    )
+    async def create_tag(
+        self, data: TagCreate, ctx: RequestContext, catalog_service: CatalogService
+    ) -> Tag:
+        tag = await catalog_service.create_tag(ctx, data.name, data.color, data.description)
+        return Tag.of(tag)
+
+    @patch(
+        "/{tag_id:uuid}",
+        operation_id="updateTag",
+        summary="Rename, recolour, describe or deactivate a tag (admin)",
+        guards=[admin_guard],
+        responses=problems(400, 401, 403, 404, 409, 422),
+    )
+    async def update_tag(
+        self, tag_id: UUID, data: TagUpdate, ctx: RequestContext, catalog_service: CatalogService
+    ) -> Tag:
+        return Tag.of(await catalog_service.update_tag(ctx, tag_id, Changes(data.changes())))
+
+    @delete(
+        "/{tag_id:uuid}",
+        operation_id="deleteTag",
+        summary="Delete a tag; documents lose it (admin)",
+        guards=[admin_guard],
+        responses=problems(400, 401, 403, 404),
+    )
+    async def delete_tag(
+        self, tag_id: UUID, ctx: RequestContext, catalog_service: CatalogService
+    ) -> None:
+        await catalog_service.delete_tag(ctx, tag_id)
