@@ -518,10 +518,7 @@ class DocumentService:
                 raise PermissionDenied("you may read this document but not change it")
             if doc.in_trash:
                 raise Conflict("the document is in the trash; restore it first")
-            if expected_version is not None and expected_version != doc.version:
-                raise PreconditionFailed(
-                    f"the document is at version {doc.version}, not {expected_version}"
-                )
+            _check_version(doc, expected_version)
             base_version = doc.version
             changed = await apply(uow, doc, user)
             if not changed:
@@ -568,10 +565,7 @@ class DocumentService:
             doc = found.document
             if not policy.can_delete(user, doc, found.grant):
                 raise PermissionDenied("deleting and restoring need delete rights")
-            if expected_version is not None and expected_version != doc.version:
-                raise PreconditionFailed(
-                    f"the document is at version {doc.version}, not {expected_version}"
-                )
+            _check_version(doc, expected_version)
             if doc.in_trash == to_trash:
                 if to_trash:
                     return doc
@@ -600,10 +594,7 @@ class DocumentService:
             doc = found.document
             if not policy.can_purge(user, doc):
                 raise PermissionDenied("only the owner or an administrator may purge")
-            if expected_version is not None and expected_version != doc.version:
-                raise PreconditionFailed(
-                    f"the document is at version {doc.version}, not {expected_version}"
-                )
+            _check_version(doc, expected_version)
             await uow.documents.purge(doc.id)
             await uow.events.add(
                 ctx.event(
@@ -683,6 +674,12 @@ class DocumentService:
         if category is None:
             raise ValidationFailed.on("category", f"no category named {name!r}")
         return category.id
+
+
+def _check_version(doc: Document, expected: int | None) -> None:
+    """An If-Match precondition: `PreconditionFailed` unless the document is at `expected`."""
+    if expected is not None and expected != doc.version:
+        raise PreconditionFailed(f"the document is at version {doc.version}, not {expected}")
 
 
 def _jsonable(changes: dict[str, Any]) -> dict[str, Any]:
