@@ -10,8 +10,8 @@ connection, in one transaction: never the ORM or the unit of work. What it write
 
 - 20 users (`…@gen.bench.example`): one admin, one guest, the rest members at levels 1-3 in
   the four departments (None, Engineering, Sales, Management). `reader@gen.bench.example` is
-  the level-1 Engineering member the benchmarks read as; it holds ~300 read grants on
-  documents its clearance alone would not show it.
+  the level-1 Engineering member the benchmarks read as; it holds 300 read grants (plus any
+  from the random ones) on documents its clearance alone would not show it.
 - 10 categories, 50 tags (Zipf-ish popularity; each document has 0-4).
 - N documents of ~200 words (150-250) drawn from a 20,000-word vocabulary with Zipf
   frequencies (s≈1.05): a few dozen very common English words, then synthetic words, with

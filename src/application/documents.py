@@ -343,13 +343,11 @@ class DocumentService:
         """A document the caller may read (trash included for owner and admins); records
         `document.viewed`. Raises `NotFound` otherwise."""
         user = _actor(ctx)
-        now = self._clock.now()
-        async with self._uow() as uow:
-            found = await uow.documents.get_readable(doc_id, user)
-            if found is None:
-                raise NotFound("document", doc_id)
-            await uow.events.add(ctx.event(events.DOCUMENT_VIEWED, "document", doc_id, now))
-            await uow.commit()
+        viewed = ctx.event(events.DOCUMENT_VIEWED, "document", doc_id, self._clock.now())
+        async with self._uow(read_only=True) as uow:  # one atomic statement, no transaction
+            found = await uow.documents.view_readable(doc_id, user, viewed)
+        if found is None:
+            raise NotFound("document", doc_id)
         return found
 
     async def download(self, ctx: RequestContext, doc_id: UUID) -> Download:

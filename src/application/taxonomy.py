@@ -3,6 +3,7 @@ and its human review."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,8 +39,21 @@ class TaxonomyResolver:
     (a draft may gain the node a moment later), and adding nodes to a version drops that
     version's entries anyway, so the cache never outlives a change made through it."""
 
+    # How long "the latest published version" is trusted without asking the database: a
+    # publish in this process resets it at once, one in another process within this time.
+    LATEST_TTL_SECONDS = 5.0
+
     def __init__(self, capacity: int = 10_000) -> None:
         self.cache: LruCache[tuple[str, Path], TaxonomyNode] = LruCache(capacity)
+        self._latest: tuple[str, float] | None = None  # (version, when it was read)
+
+    def cached(self, version: str | None, path: Path) -> TaxonomyNode | None:
+        """The node from the cache alone, or None (then ask `resolve`)."""
+        if version is None:
+            if self._latest is None or time.monotonic() - self._latest[1] > self.LATEST_TTL_SECONDS:
+                return None
+            version = self._latest[0]
+        return self.cache.get((version, path))
 
     async def version_or_latest(self, uow: UnitOfWork, version: str | None) -> TaxonomyVersion:
         if version is not None:
@@ -50,6 +64,7 @@ class TaxonomyResolver:
         latest = await uow.taxonomy.latest_published()
         if latest is None:
             raise NotFound("published taxonomy version", "latest")
+        self._latest = (latest.version, time.monotonic())
         return latest
 
     async def resolve(self, uow: UnitOfWork, version: str, path: Path) -> TaxonomyNode:
@@ -67,6 +82,7 @@ class TaxonomyResolver:
 
     def forget(self, version: str) -> None:
         self.cache.discard_where(lambda key: key[0] == version)
+        self._latest = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +196,7 @@ class TaxonomyService:
             await uow.taxonomy.update_version(found)
             await uow.events.add(ctx.event(events.TAXONOMY_PUBLISHED, "taxonomy", version, now))
             await uow.commit()
+        self.resolver.forget(found.version)
         return found
 
     async def nodes(self, version: str) -> Sequence[TaxonomyNode]:
@@ -190,6 +207,12 @@ class TaxonomyService:
             return await uow.taxonomy.nodes(found.version)
 
     async def resolve(self, path: str, version: str | None = None) -> TaxonomyNode:
+        """The node at `path` in `version` (default: the latest published). A cached path
+        answers without touching the database."""
+        wanted = parse_path(path)
+        hit = self.resolver.cached(parse_version(version) if version else None, wanted)
+        if hit is not None:
+            return hit
         async with self._uow(read_only=True) as uow:
             found = await self.resolver.version_or_latest(uow, version)
             return await self.resolver.resolve(uow, found.version, parse_path(path))

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from domain.documents import Access, Category, Document, DocumentType, FileType, Permission, Tag
+from domain.events import Event
 from domain.pagination import Page, PageRequest
 from domain.users import User
 
@@ -63,6 +64,11 @@ class DocumentRepository(Protocol):
     ) -> Readable | None:
         """The document if `reader` may read it (trash included for its owner and admins),
         else None — whether it is missing or hidden is not told apart."""
+        ...
+
+    async def view_readable(self, doc_id: UUID, reader: User, viewed: Event) -> Readable | None:
+        """`get_readable`, and when the document is readable, `viewed` appended to the audit
+        trail in the same statement (atomic on its own: no other write goes with it)."""
         ...
 
     async def list_readable(

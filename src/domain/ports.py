@@ -137,6 +137,8 @@ class UnitOfWork(Protocol):
 
 class UnitOfWorkFactory(Protocol):
     def __call__(self, *, read_only: bool = False) -> UnitOfWork:
-        """A new unit of work. `read_only=True` promises no writes, which lets the SQL
-        adapter skip BEGIN/ROLLBACK (one round trip instead of three on hot reads)."""
+        """A new unit of work. `read_only=True` means no transaction around its statements
+        (each commits on its own: the SQL adapter skips BEGIN/ROLLBACK, one round trip
+        instead of three on hot reads); it is for reads, and for a use case whose one write
+        is a single atomic statement (viewing a document). It cannot `commit()`."""
         ...

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from domain.document_ports import DocumentFilter, DocumentSort
 from domain.documents import Access, Category, DocumentType, Permission, Tag
 from domain.errors import Conflict
+from domain.events import EventFilter
 from domain.pagination import PageRequest
 from domain.ports import UnitOfWorkFactory
 from domain.users import User
@@ -329,3 +330,25 @@ async def test_paging_never_skips_or_repeats_even_while_documents_arrive(
         assert len(seen) == len(set(seen))
         orders.append(originals)
     assert orders[0] == orders[1]
+
+
+async def test_viewing_records_an_event_only_when_the_reader_may_read(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    admin, owner = await _admin_and_owner(uow_factory)
+    hidden = factories.document(admin, access_level=3)
+    shown = factories.document(admin, department=None)
+    async with uow_factory() as uow:
+        await uow.documents.add(hidden)
+        await uow.documents.add(shown)
+        await uow.commit()
+    for doc in (hidden, shown):
+        event = factories.event(
+            "document.viewed", str(doc.id), actor_id=owner.id, subject_type="document"
+        )
+        async with uow_factory(read_only=True) as uow:
+            found = await uow.documents.view_readable(doc.id, owner, event)
+        assert (found is not None) == (doc is shown)
+    async with uow_factory(read_only=True) as uow:
+        trail = await uow.events.list(EventFilter(action="document.viewed"), PageRequest())
+    assert [(e.subject_id, e.actor_id) for e in trail.items] == [(str(shown.id), owner.id)]

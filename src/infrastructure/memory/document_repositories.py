@@ -3,6 +3,7 @@ with the same order, pages and errors as the SQL adapters."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from domain import policy
 from domain.document_ports import DocumentFilter, DocumentSort, DuplicateGroup, Readable
 from domain.documents import Category, Document, FileType, Permission, Tag
 from domain.errors import Conflict
+from domain.events import Event
 from domain.pagination import Page, PageRequest, SortKey
 from domain.users import User
 from infrastructure.memory.json_containment import contains
@@ -38,7 +40,11 @@ class InMemoryDocumentRepository:
         users: StagedTable[UUID, Any],
         categories: StagedTable[UUID, Category],
         classifications: StagedTable[Any, Any],
+        events: list[Event],
     ) -> None:
+        # Where `view_readable` appends: the unit of work's pending events. In a read-only
+        # unit of work they are written at once (the SQL adapter's statement autocommits).
+        self._viewed = events
         self._docs = documents
         self._doc_tags = doc_tags
         self._tags = tags
@@ -98,6 +104,12 @@ class InMemoryDocumentRepository:
         if not policy.can_read(reader, doc, grant):
             return None
         return Readable(self._with_tags(doc), grant)
+
+    async def view_readable(self, doc_id: UUID, reader: User, viewed: Event) -> Readable | None:
+        found = await self.get_readable(doc_id, reader)
+        if found is not None:
+            self._viewed.append(copy.deepcopy(viewed))
+        return found
 
     def visible(self, reader: User, doc: Document) -> bool:
         """Live and readable by `reader` (what search and listings show)."""

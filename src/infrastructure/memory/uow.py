@@ -75,6 +75,7 @@ class InMemoryUnitOfWork:
             self._users,
             self._categories,
             self._classifications,
+            self.events.pending,
         )
         self.categories = InMemoryCategoryRepository(self._categories)
         self.tags = InMemoryTagRepository(self._tags, self._doc_tags, self.documents)
@@ -102,6 +103,10 @@ class InMemoryUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._read_only:
+            # No transaction: what was written (only a view event can be) already counts,
+            # as each statement of the SQL adapter's read-only unit of work commits alone.
+            self.events.commit_into(self._store)
         await self.rollback()
         self._open = False
 

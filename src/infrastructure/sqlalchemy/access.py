@@ -6,7 +6,9 @@ admin needs no clearance test, an inactive user sees nothing) and the rest stays
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, true
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, String, and_, bindparam, exists, false, or_, true
 
 from domain.users import User
 from infrastructure.sqlalchemy.tables import documents, permissions
@@ -14,8 +16,16 @@ from infrastructure.sqlalchemy.tables import documents, permissions
 d = documents.c
 
 
+# The reader's values are named bind parameters, so a statement built for one reader can be
+# compiled once and run for any reader of the same shape (see `view_readable`).
+def reader_id(reader: User) -> ColumnElement[Any]:
+    return bindparam("reader_id", reader.id, type_=d.owner_id.type)
+
+
 def has_grant(reader: User) -> ColumnElement[bool]:
-    return exists().where(permissions.c.document_id == d.id, permissions.c.user_id == reader.id)
+    return exists().where(
+        permissions.c.document_id == d.id, permissions.c.user_id == reader_id(reader)
+    )
 
 
 def readable_by(reader: User, *, include_trash: bool = True) -> ColumnElement[bool]:
@@ -26,13 +36,17 @@ def readable_by(reader: User, *, include_trash: bool = True) -> ColumnElement[bo
     live = d.deleted_at.is_(None)
     if reader.is_admin:
         return true() if include_trash else live
-    owner = d.owner_id == reader.id
+    owner = d.owner_id == reader_id(reader)
     department = (
         d.department.is_(None)
         if reader.department is None
-        else or_(d.department.is_(None), d.department == reader.department)
+        else or_(
+            d.department.is_(None),
+            d.department == bindparam("reader_department", reader.department, type_=String),
+        )
     )
-    clearance = and_(d.access_level <= int(reader.access_level), department)
+    level = bindparam("reader_level", int(reader.access_level), type_=Integer)
+    clearance = and_(d.access_level <= level, department)
     live_rule = and_(live, or_(owner, has_grant(reader), clearance))
     if include_trash:
         return or_(live_rule, and_(d.deleted_at.is_not(None), owner))
@@ -44,4 +58,4 @@ def in_trash_of(reader: User) -> ColumnElement[bool]:
     trashed = d.deleted_at.is_not(None)
     if not reader.is_active:
         return false()
-    return trashed if reader.is_admin else and_(trashed, d.owner_id == reader.id)
+    return trashed if reader.is_admin else and_(trashed, d.owner_id == reader_id(reader))

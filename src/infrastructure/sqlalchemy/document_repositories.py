@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Text,
     bindparam,
+    cast,
     delete,
     exists,
     func,
     insert,
+    literal_column,
     select,
     tuple_,
     update,
 )
+from sqlalchemy.dialects.postgresql import INET, JSONB
+from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -39,12 +46,14 @@ from domain.documents import (
     Permission,
     Tag,
 )
+from domain.events import Event
 from domain.pagination import Page, PageRequest, SortKey
 from domain.users import User
-from domain.values import AccessLevel
+from domain.values import AccessLevel, Role
 from infrastructure.sqlalchemy import tables as t
-from infrastructure.sqlalchemy.access import in_trash_of, readable_by
+from infrastructure.sqlalchemy.access import in_trash_of, readable_by, reader_id
 from infrastructure.sqlalchemy.errors import translate_integrity_error
+from infrastructure.sqlalchemy.repositories import driver_fetchrow
 
 d = t.documents.c
 _CATEGORY_NAME = t.categories.c.name.label("category_name")
@@ -214,6 +223,36 @@ class SqlAlchemyDocumentRepository:
         access = row.grant_access
         return Readable(_document(row, tags), Access.parse(access) if access else None)
 
+    async def view_readable(self, doc_id: UUID, reader: User, viewed: Event) -> Readable | None:
+        """One statement, one round trip: the readable document with its category name,
+        tags and the reader's grant, and — only if a row came back — the view event, inserted
+        by a data-modifying CTE. Built with Core from the same `readable_by` predicate as
+        every read, compiled once per reader shape, run on the driver connection (the hot
+        read of the documents area; docs/benchmarks.md)."""
+        if not reader.is_active:
+            return None
+        sql, names, defaults = _view_statement(_reader_shape(reader))
+        values = {
+            **defaults,
+            "doc_id": doc_id,
+            "reader_id": reader.id,
+            "reader_level": int(reader.access_level),
+            "reader_department": reader.department,
+            "actor_id": viewed.actor_id,
+            "occurred_at": viewed.occurred_at,
+            "action": viewed.action,
+            "client_ip": viewed.client_ip,
+            "user_agent": viewed.user_agent[:500] if viewed.user_agent else None,
+            "data": json.dumps(viewed.data),
+        }
+        record = await driver_fetchrow(self._conn, sql, *(values[n] for n in names))
+        if record is None:
+            return None
+        row = dict(record.items())
+        access = row.pop("grant_access")
+        tags = list(row.pop("tag_names"))
+        return Readable(_document(_Record(row), tags), Access.parse(access) if access else None)
+
     async def list_readable(
         self, reader: User, filters: DocumentFilter, sort: DocumentSort, page: PageRequest
     ) -> Page[Document]:
@@ -312,6 +351,97 @@ class SqlAlchemyDocumentRepository:
             .limit(limit)
         )
         return [_document(r) for r in (await self._conn.execute(stmt)).all()]
+
+
+class _Record:
+    """A driver record where `_document` expects a row."""
+
+    __slots__ = ("_mapping",)
+
+    def __init__(self, mapping: dict[str, Any]) -> None:
+        self._mapping = mapping
+
+
+def _reader_shape(reader: User) -> str:
+    if reader.is_admin:
+        return "admin"
+    return "department" if reader.department is not None else "no department"
+
+
+@cache
+def _view_statement(shape: str) -> tuple[str, list[str], dict[str, Any]]:
+    """The view statement for readers of one shape, rendered for asyncpg: (SQL, parameter
+    names in `$n` order, values of the constant parameters)."""
+    example = User(
+        id=UUID(int=0),
+        email="shape@example.invalid",
+        name="shape",
+        department="shape" if shape == "department" else None,
+        access_level=AccessLevel.L1,
+        role=Role.ADMIN if shape == "admin" else Role.MEMBER,
+        is_active=True,
+        created_at=datetime.min,
+        updated_at=datetime.min,
+    )
+    grant = (
+        select(t.permissions.c.access)
+        .where(t.permissions.c.document_id == d.id, t.permissions.c.user_id == reader_id(example))
+        .scalar_subquery()
+    )
+    tag_names = func.array(
+        select(t.tags.c.name)
+        .join_from(t.document_tags, t.tags, t.tags.c.id == t.document_tags.c.tag_id)
+        .where(t.document_tags.c.document_id == d.id)
+        .order_by(t.tags.c.name.collate("C"))
+        .scalar_subquery()
+    )
+    doc = (
+        select(
+            *_DOC_COLUMNS,
+            _CATEGORY_NAME,
+            grant.label("grant_access"),
+            tag_names.label("tag_names"),
+        )
+        .select_from(_WITH_CATEGORY)
+        .where(d.id == bindparam("doc_id", type_=d.id.type), readable_by(example))
+        .cte("doc")
+    )
+    e = t.events.c
+    viewed = (
+        insert(t.events)
+        .from_select(
+            [
+                "occurred_at",
+                "actor_id",
+                "action",
+                "subject_type",
+                "subject_id",
+                "client_ip",
+                "user_agent",
+                "data",
+            ],
+            select(
+                bindparam("occurred_at", type_=e.occurred_at.type),
+                bindparam("actor_id", type_=e.actor_id.type),
+                bindparam("action", type_=e.action.type),
+                literal_column("'document'"),
+                cast(doc.c.id, Text),
+                cast(bindparam("client_ip", type_=Text), INET),
+                bindparam("user_agent", type_=e.user_agent.type),
+                cast(bindparam("data", type_=Text), JSONB),
+            ).select_from(doc),
+        )
+        .cte("viewed")
+    )
+    compiled = (
+        select(doc)
+        .add_cte(viewed)
+        .compile(
+            dialect=pg_asyncpg.dialect()  # type: ignore[no-untyped-call]
+        )
+    )
+    names = list(compiled.positiontup or [])
+    return str(compiled), names, dict(compiled.params)
 
 
 def literal_column_value(value: object, column: ColumnElement[Any]) -> ColumnElement[Any]:

@@ -248,7 +248,7 @@ class SqlAlchemyApiTokenRepository:
         context and result objects cost ~195 µs a request here, a quarter of the request
         (PERFORMANCE.md: `exec_driver_sql` or raw for the hottest read; docs/benchmarks.md).
         The read is still made on every request: nothing is cached."""
-        record = await _driver_fetchrow(self._conn, _FIND_TOKEN_WITH_USER_SQL, token_hash)
+        record = await driver_fetchrow(self._conn, _FIND_TOKEN_WITH_USER_SQL, token_hash)
         if record is None:
             return None
         return _token_of(record), _user_of(record, prefix="u_")
@@ -275,7 +275,7 @@ class SqlAlchemyApiTokenRepository:
         return bool(result.rowcount)
 
 
-async def _driver_fetchrow(conn: AsyncConnection, sql: str, *args: Any) -> Any:
+async def driver_fetchrow(conn: AsyncConnection, sql: str, *args: Any) -> Any:
     """`fetchrow` on the asyncpg connection under `conn`, failing as `conn.execute` would.
 
     A driver error is translated by SQLAlchemy's asyncpg adapter and raised as the
