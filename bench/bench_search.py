@@ -583,9 +583,10 @@ def latency_runs(
     args: argparse.Namespace,
     pin: bool,
     plan: list[tuple[str, list[str], int]],
+    app: str = "archivist",
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    with start("archivist", fx.url, workdir, fx.secret, pin) as server:
+    with start(app, fx.url, workdir, fx.secret, pin) as server:
         warm = write_bodies(workdir, "warm", mix(fx.queries, args.seed + 1))
         if args.warmup:
             run_wrk(server.port, warm, fx.secret, args.warmup, 4, pin)
@@ -594,7 +595,7 @@ def latency_runs(
             w = run_wrk(server.port, bodies, fx.secret, args.latency_duration, connections, pin)
             key = f"{name}@c{connections}"
             out[key] = asdict(w) | {"distinct_queries": len(queries)}
-            print(f"  {key:<12} {_fmt(w)}", flush=True)
+            print(f"  {key:<12} {app:<9} {_fmt(w)}", flush=True)
     return out
 
 
@@ -689,6 +690,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--latency-duration", type=int, default=12, help="seconds per class")
     parser.add_argument("--latency-connections", default="1")
+    parser.add_argument("--raw-latency", action="store_true", help="a. for the raw app too")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=15, help="seconds of wrk per run (c)")
     parser.add_argument("--warmup", type=int, default=5)
@@ -770,7 +772,12 @@ def _machine(results: dict[str, Any]) -> dict[str, Any]:
             out[part] = {
                 k: {f: v[f] for f in (*keys, "non_2xx", "socket_errors", "timeouts")}
                 for k, v in results[part].items()
+                if k != "raw"
             }
+            if "raw" in results[part]:
+                out[part]["raw"] = {
+                    k: {f: v[f] for f in keys} for k, v in results[part]["raw"].items()
+                }
     if "c" in results and "error" not in results["c"]:
         c = results["c"]
         out["c"] = {app: c[app] for app in APPS} | {"ratio": c["ratio"]}

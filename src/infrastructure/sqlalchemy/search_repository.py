@@ -42,7 +42,7 @@ from domain.users import User
 from infrastructure.search_text import START, STOP, to_html
 from infrastructure.sqlalchemy import tables as t
 from infrastructure.sqlalchemy.access import readable_by
-from infrastructure.sqlalchemy.document_repositories import _filter_conditions
+from infrastructure.sqlalchemy.document_repositories import filter_conditions
 
 CANDIDATE_CAP: Final = 5000
 HEADLINE_CHARS: Final = 50_000
@@ -79,6 +79,9 @@ class SqlAlchemySearchRepository:
     ) -> Sequence[SearchHit]:
         if query.is_empty:
             return []
+        conditions = await filter_conditions(self._conn, filters)
+        if conditions is None:
+            return []
         q = select(tsquery(query).label("q")).cte("q")
         candidates = (
             select(d.id)
@@ -86,7 +89,7 @@ class SqlAlchemySearchRepository:
             .where(
                 d.search_vector.op("@@")(q.c.q),
                 readable_by(reader, include_trash=False),
-                *_filter_conditions(filters),
+                *conditions,
             )
             .limit(CANDIDATE_CAP)
             .cte("candidates")

@@ -176,7 +176,6 @@ documents = Table(
         UUID(as_uuid=True),
         ForeignKey("categories.id", ondelete="SET NULL"),
         nullable=True,
-        index=True,
     ),
     Column("original_filename", String(255), nullable=False),
     Column("extension", String(10), nullable=False),
@@ -204,6 +203,8 @@ documents = Table(
     Index("ix_documents_deleted_at_created_at", "deleted_at", "created_at"),
     Index("ix_documents_extension_deleted_at_created_at", "extension", "deleted_at", "created_at"),
     Index("ix_documents_created_at_id", "created_at", "id"),
+    # A category's documents newest first: listing by category (and tag) stops at a page.
+    Index("ix_documents_category_id_created_at", "category_id", "created_at"),
     Index("ix_documents_storage_key", "storage_key"),
 )
 
