@@ -8,12 +8,14 @@ No Archivist code path. The handler does by hand what Archivist does for that ro
 2. the query split as `domain.search.parse_query` splits it: the last bare word becomes a
    prefix term (`to_tsquery('simple', 'word:*')`), the rest goes to `websearch_to_tsquery`;
 3. in one transaction (BEGIN … COMMIT, as `SearchService.search`'s unit of work): the search
-   statement SQLAlchemy renders for `SqlAlchemySearchRepository.search` (the tsquery CTE, the
-   candidate cap with the reader's access predicate, `ts_rank_cd`, `ts_headline` on the page),
-   then the INSERTs of the query log, the response log and the `search.performed` event, as
-   SQLAlchemy sends them (no RETURNING). `bench_search.py` checks, before measuring, that
-   `statement()` gives byte for byte the SQL and parameters SQLAlchemy compiles for the app's
-   statements (postgresql+asyncpg dialect), for every query shape it sends;
+   statement (the tsquery CTE, the candidate cap with the reader's access predicate,
+   `ts_rank_cd`, `ts_headline` on the page), then the INSERTs of the query log, the response
+   log and the `search.performed` event (no RETURNING). The SQL is what SQLAlchemy compiles
+   for the app's own statements (postgresql+asyncpg dialect): `bench_search.py` renders it
+   from the code under test, one statement per query shape, into the file named by
+   BENCH_SEARCH_SQL, and checks before measuring that `statement()` gives the app's SQL and
+   parameters byte for byte. Without that file, the hand-written statements below (the
+   app's as of 2026-11-21) are used;
 4. the same JSON as Archivist (`query_id`, `answer`, `results`, `response_time_ms`), snippets
    HTML-escaped with the matches in `<mark>`.
 
@@ -127,6 +129,21 @@ def split_query(text: str) -> tuple[str, str | None]:
     return " ".join(tokens), None
 
 
+def has_phrase(text: str) -> bool:
+    """A term of several words (a quoted phrase) and no negated term, as
+    `domain.search.parse_query` sees them."""
+    phrase = False
+    for token in _TOKEN.findall(text.strip()):
+        if token == "OR":
+            continue
+        if token.startswith("-") and len(token) > 1:
+            if _WORD.search(token[1:]):
+                return False
+            continue
+        phrase = phrase or len(_WORD.findall(token)) > 1
+    return phrase
+
+
 def statement(
     text: str, user_id: uuid.UUID, access_level: int, department: str | None, limit: int
 ) -> tuple[str, list[Any]] | None:
@@ -140,10 +157,12 @@ def statement(
     if not kinds:
         return None
     shape = "+".join(kinds) + ("|department" if department is not None else "|none")
+    shape += "|phrase" if has_phrase(text) else "|plain"
     if shape in _RENDERED:
         sql, plan = _RENDERED[shape]
         values = {
             "web": rest,
+            "loose": rest.replace('"', " "),
             "prefix": f"'{prefix}':*",
             "reader": user_id,
             "level": access_level,

@@ -166,9 +166,13 @@ async def filter_conditions(
         if len(tag_ids) < len(wanted):
             return None
         for tag_id in tag_ids:
+            # Inlined, not bound: a prepared statement reused with a bound id gets a generic
+            # plan after five runs and forgets how common this tag is. The id is a UUID read
+            # from the database just above, so writing it into the SQL is safe.
+            literal_id: ColumnElement[Any] = literal_column(f"'{UUID(str(tag_id))}'::uuid")
             conds.append(
                 exists().where(
-                    t.document_tags.c.document_id == d.id, t.document_tags.c.tag_id == tag_id
+                    t.document_tags.c.document_id == d.id, t.document_tags.c.tag_id == literal_id
                 )
             )
     if filters.taxonomy_path is not None:
