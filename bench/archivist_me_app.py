@@ -21,5 +21,7 @@ def create_app() -> Litestar:
     settings = AppSettings()
     if not settings.database_url:
         raise RuntimeError("set DATABASE_URL: the benchmark never starts a server from here")
-    url = resolve_database_url(settings.database_url, settings.data_dir)
+    url = resolve_database_url(
+        settings.database_url, settings.data_dir, settings.embedded_shared_buffers
+    )
     return create_archivist_app(build_container(settings, url))

@@ -18,6 +18,12 @@ from domain.errors import ValidationFailed
 
 QUERY_MAX: Final = 1000
 RESULTS_MAX: Final = 50
+# A search ranks at most this many of the matching documents the reader may read, so a word
+# found in half the corpus costs what 2,000 matches cost (docs/decisions.md, "Search bounds").
+CANDIDATE_CAP: Final = 2000
+# A query holding a phrase is first narrowed to at most this many readable documents that
+# hold all of its words, and the word order is checked among those only.
+PHRASE_POOL_CAP: Final = 3000
 WORD: Final = re.compile(r"[^\W_]+")
 _WORD: Final = WORD
 _TOKEN: Final = re.compile(r'"[^"]*"?|\S+')
@@ -50,6 +56,13 @@ class ParsedQuery:
     @property
     def is_empty(self) -> bool:
         return not any(not t.negated for g in self.groups for t in g)
+
+    @property
+    def has_phrase(self) -> bool:
+        """A term of several words, and nothing negated: the query's matches are then a
+        subset of the documents holding the same words in any order."""
+        terms = [t for g in self.groups for t in g]
+        return any(len(t.words) > 1 for t in terms) and not any(t.negated for t in terms)
 
 
 def check_query(raw: str) -> str:
@@ -109,14 +122,26 @@ def _occurs(term: Term, tokens: list[str]) -> bool:
     return False
 
 
-def matches(query: ParsedQuery, title: str, content: str) -> bool:
-    """Whether a document matches (the in-memory adapter's `@@`)."""
+def _all_occur(term: Term, tokens: list[str]) -> bool:
+    """Every word of the term, anywhere and in any order."""
+    return all(
+        _occurs(Term((word,), prefix=term.prefix and i == len(term.words) - 1), tokens)
+        for i, word in enumerate(term.words)
+    )
+
+
+def matches(query: ParsedQuery, title: str, content: str, *, in_order: bool = True) -> bool:
+    """Whether a document matches (the in-memory adapter's `@@`). With `in_order=False` a
+    phrase matches wherever all its words are, as its loosened tsquery does in SQL."""
     if query.is_empty:
         return False
     title_tokens, content_tokens = words(title), words(content)
 
     def term_hit(term: Term) -> bool:
-        found = _occurs(term, title_tokens) or _occurs(term, content_tokens)
+        if in_order:
+            found = _occurs(term, title_tokens) or _occurs(term, content_tokens)
+        else:
+            found = _all_occur(term, title_tokens + content_tokens)
         return not found if term.negated else found
 
     return all(any(term_hit(t) for t in group) for group in query.groups)

@@ -20,6 +20,11 @@ class AppSettings(BaseSettings):
         description="PostgreSQL URL; unset starts the embedded server in data_dir.",
     )
     data_dir: Path = Path(".data")
+    embedded_shared_buffers: str = Field(
+        default="auto",
+        pattern=r"^(auto|\d{1,7}(kB|MB|GB))$",
+        description="Embedded server shared_buffers: auto (RAM/8, 128MB-1GB) or a size.",
+    )
     blob_dir: Path | None = None
     storage: Literal["postgres", "memory"] = "postgres"
     db_pool_size: int = Field(default=10, ge=1, le=200)

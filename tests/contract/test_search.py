@@ -216,7 +216,17 @@ vocabulary = ["alpha", "beta", "gamma", "delta", "검색", "데이터"]
     ),
     grants=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 7)), max_size=4),
     query=st.sampled_from(
-        ["alpha", "beta gamma", '"alpha beta"', "alpha OR 검색", "del", "-alpha beta", "데이터"]
+        [
+            "alpha",
+            "beta gamma",
+            '"alpha beta"',
+            "alpha OR 검색",
+            "del",
+            "-alpha beta",
+            "데이터",
+            '"beta alpha" OR gamma',
+            '"alpha beta" 검색 gam',
+        ]
     ),
 )
 @pytest.mark.postgres
@@ -271,3 +281,25 @@ async def test_hits_are_exactly_the_readable_matches_on_both_storages(
             }
             got = await _titles(c, RequestContext(actor=user), query)
             assert got == expected, (type(c.uow_factory()).__name__, query)
+
+
+async def test_a_search_ranks_a_bounded_number_of_matches(
+    world: tuple,  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The caps (domain.search.CANDIDATE_CAP, PHRASE_POOL_CAP) bound how many matches are
+    ranked, and how many documents holding a phrase's words are checked for its order."""
+    from infrastructure.memory import search_repository as memory_search
+    from infrastructure.sqlalchemy import search_repository as sql_search
+
+    c, admin, _, _ = world
+    for i in range(6):
+        await c.documents().create_text(
+            admin, f"needle haystack {i}", DocumentType.TXT, DocumentFields(title=f"n{i}")
+        )
+    for module in (memory_search, sql_search):
+        monkeypatch.setattr(module, "CANDIDATE_CAP", 4)
+        monkeypatch.setattr(module, "PHRASE_POOL_CAP", 2)
+    assert len(await _titles(c, admin, "needle")) == 4
+    assert len(await _titles(c, admin, '"needle haystack"')) == 2
+    assert len(await _titles(c, admin, '"haystack needle"')) == 0

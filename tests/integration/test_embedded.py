@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from infrastructure.sqlalchemy.embedded import _forget_dead_holders
+from infrastructure.sqlalchemy.embedded import _forget_dead_holders, auto_shared_buffers
 from tests.support.integration_cli import cli_env, start_server
 
 pytestmark = pytest.mark.postgres
@@ -71,3 +71,51 @@ def test_holders_that_died_are_forgotten_so_the_last_live_one_stops_the_server(
     _forget_dead_holders(tmp_path)
 
     assert json.loads(holders.read_text()) == [os.getpid()]
+
+
+_SHOW = """
+import asyncio, logging, sys
+from pathlib import Path
+import asyncpg
+from infrastructure.sqlalchemy.embedded import start_embedded
+logging.basicConfig(level=logging.INFO, format="%(name)s %(message)s", stream=sys.stdout)
+url = start_embedded(Path(sys.argv[1]), database="probe", shared_buffers=sys.argv[2])
+async def show() -> None:
+    conn = await asyncpg.connect(url.replace("+asyncpg", ""))
+    print("shared_buffers=" + await conn.fetchval("SHOW shared_buffers"))
+    await conn.close()
+asyncio.run(show())
+"""
+
+
+def _start_and_show(pgdata: Path, size: str) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", _SHOW, str(pgdata), size],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return [line for line in done.stdout.splitlines() if line.startswith(("archivist", "shared"))]
+
+
+def test_the_embedded_server_gets_its_shared_buffers_and_keeps_them(tmp_path: Path) -> None:
+    pgdata = tmp_path / "pgdata"
+    first = _start_and_show(pgdata, "144MB")
+    again = _start_and_show(pgdata, "144MB")
+
+    assert "shared_buffers=144MB" in first
+    assert any("restarted with shared_buffers=144MB" in line for line in first)
+    assert "shared_buffers=144MB" in again
+    assert not any("restarted" in line for line in again)  # kept in postgresql.auto.conf
+    assert not (pgdata / "postmaster.pid").exists(), "the server outlived its last user"
+
+
+@pytest.mark.parametrize(
+    ("memory", "expected"),
+    [(0, "128MB"), (512 * 2**20, "128MB"), (4 * 2**30, "512MB"), (64 * 2**30, "1024MB")],
+)
+def test_auto_shared_buffers_is_an_eighth_of_memory_within_bounds(
+    memory: int, expected: str
+) -> None:
+    assert auto_shared_buffers(memory) == expected

@@ -1,4 +1,5 @@
-"""Search specifics only PostgreSQL shows: the tsvector's 1 MB limit never breaks an upload."""
+"""Search specifics only PostgreSQL shows: the tsvector's 1 MB limit never breaks an upload,
+and the loosened tsquery of a phrase query's first pass."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import itertools
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Text, cast, func, select
 
 from application.context import RequestContext
 from application.documents import DocumentFields
@@ -14,6 +18,7 @@ from domain.documents import DocumentType
 from infrastructure.config import AppSettings
 from infrastructure.container import Container, build_container
 from infrastructure.sqlalchemy.database import Database
+from infrastructure.sqlalchemy.search_repository import SIMPLE, loosened
 from tests.conftest import truncate_all
 
 pytestmark = pytest.mark.postgres
@@ -52,3 +57,40 @@ async def test_the_worst_text_for_a_tsvector_still_uploads_and_stays_searchable(
     found = await app.search().search(ctx, "서문")
     assert [h.document_id for h in found.results] == [doc.id]
     assert len((await app.documents().get(ctx, doc.id)).document.content or "") == len(text)
+
+
+_WORDS = ["alpha", "beta", "gamma", "검색", "o'neil", "a-b", "x<->y"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    query=st.lists(
+        st.one_of(
+            st.sampled_from(_WORDS),
+            st.lists(st.sampled_from(_WORDS), min_size=2, max_size=3).map(
+                lambda w: '"' + " ".join(w) + '"'
+            ),
+            st.sampled_from(["OR", "-", '"', "<2>", "!", "&", "|"]),
+        ),
+        min_size=1,
+        max_size=6,
+    ).map(" ".join),
+    texts=st.lists(
+        st.lists(st.sampled_from(_WORDS), min_size=1, max_size=8).map(" ".join),
+        min_size=1,
+        max_size=6,
+    ),
+)
+async def test_a_loosened_tsquery_parses_and_matches_a_superset(
+    pg_database: Database, query: str, texts: list[str]
+) -> None:
+    """`loosened` rewrites the tsquery's text: it must parse whatever websearch_to_tsquery
+    made of the user's words, and (for queries without negation) lose no match."""
+    q = func.websearch_to_tsquery(SIMPLE, query)
+    vectors = [func.to_tsvector(SIMPLE, text) for text in texts]
+    async with pg_database.engine.connect() as conn:
+        text = (await conn.execute(select(cast(q, Text)))).scalar_one()
+        strict = (await conn.execute(select(*(v.op("@@")(q) for v in vectors)))).one()
+        loose = (await conn.execute(select(*(v.op("@@")(loosened(q)) for v in vectors)))).one()
+    if "!" not in text:  # no negation
+        assert all(lo for st_, lo in zip(strict, loose, strict=True) if st_), (text, texts)

@@ -14,6 +14,8 @@ from domain.document_ports import DocumentFilter
 from domain.documents import Document
 from domain.pagination import Page, PageRequest, SortKey
 from domain.search import (
+    CANDIDATE_CAP,
+    PHRASE_POOL_CAP,
     WORD,
     Feedback,
     HistoryEntry,
@@ -30,7 +32,6 @@ from infrastructure.memory.document_repositories import InMemoryDocumentReposito
 from infrastructure.memory.table import StagedTable
 from infrastructure.search_text import START, STOP, to_html
 
-CANDIDATE_CAP = 5000
 SNIPPET_WORDS = 35
 
 
@@ -87,12 +88,22 @@ class InMemorySearchRepository:
     ) -> Sequence[SearchHit]:
         if query.is_empty:
             return []
-        found = []
+        # The same bounds as PostgreSQL's (which subset a capped search ranks is arbitrary on
+        # both, so only searches under the caps are comparable between the two).
+        pool_cap = PHRASE_POOL_CAP if query.has_phrase else None
+        found: list[Document] = []
+        pooled = 0
         for doc in self._docs.values():
             if not self._documents.visible(reader, doc) or not self._documents.matches(
                 doc, filters
             ):
                 continue
+            if pool_cap is not None:
+                if pooled >= pool_cap:
+                    break
+                if not matches(query, doc.title, doc.content or "", in_order=False):
+                    continue
+                pooled += 1
             if matches(query, doc.title, doc.content or ""):
                 found.append(doc)
                 if len(found) >= CANDIDATE_CAP:

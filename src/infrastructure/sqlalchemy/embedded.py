@@ -50,9 +50,74 @@ def _process_exists(pid: int) -> bool:
     return True
 
 
-def start_embedded(pgdata: Path, *, database: str = DATABASE_NAME, throwaway: bool = False) -> str:
+SIZE = re.compile(r"(\d{1,7})(kB|MB|GB)")
+_MB = 1024 * 1024
+
+
+def auto_shared_buffers(memory_bytes: int | None = None) -> str:
+    """An eighth of the machine's memory, between PostgreSQL's default 128 MB and 1 GB: the
+    documents and the search index of a 100,000-document archive (~420 MB) then stay in
+    PostgreSQL's own cache (docs/decisions.md, "Embedded PostgreSQL")."""
+    if memory_bytes is None:
+        try:
+            memory_bytes = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            memory_bytes = 0
+    return f"{min(max(memory_bytes // 8 // _MB, 128), 1024)}MB"
+
+
+def _psql_value(server: Any, query: str) -> str:
+    out: str = server.psql(f"\\pset tuples_only on\n\\pset format unaligned\n{query};\n")
+    return out.strip().splitlines()[-1].strip()
+
+
+def _tune(server: Any, pgdata: Path, shared_buffers: str) -> None:
+    """Give the server `shared_buffers` (ALTER SYSTEM, kept in pgdata) and restart it for the
+    setting to apply, when this process is the server's only user; otherwise the setting
+    applies at the server's next start."""
+    if SIZE.fullmatch(shared_buffers) is None:
+        raise ValueError(f"not a size like 512MB: {shared_buffers!r}")
+    # shared_buffers matched a plain size pattern above, so interpolating it is safe.
+    same = _psql_value(
+        server,
+        "SELECT pg_size_bytes(current_setting('shared_buffers')) = "
+        f"pg_size_bytes('{shared_buffers}')",
+    )
+    if same == "t":
+        return
+    server.psql(f"ALTER SYSTEM SET shared_buffers = '{shared_buffers}';\n")
+    holders = pgdata / ".handle_pids.json"
+    try:
+        alone = json.loads(holders.read_text()) == [os.getpid()]
+    except (OSError, ValueError):
+        alone = False
+    if not alone:
+        log.info("embedded PostgreSQL: shared_buffers=%s applies at its next start", shared_buffers)
+        return
+    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
+
+    pg_ctl(
+        ["-w", "-m", "fast", "-l", str(server.log), "restart"],
+        pgdata=pgdata,
+        user=server.system_user,
+        timeout=60,
+    )
+    # pgserver stops the server it knows by its postmaster process at exit: tell it the new one.
+    server.ensure_postgres_running()
+    log.info("embedded PostgreSQL restarted with shared_buffers=%s", shared_buffers)
+
+
+def start_embedded(
+    pgdata: Path,
+    *,
+    database: str = DATABASE_NAME,
+    throwaway: bool = False,
+    shared_buffers: str | None = "auto",
+) -> str:
     """Start (or attach to) the embedded server in `pgdata`; return an asyncpg URL for
-    `database`, creating the database if needed. A throwaway server is deleted at exit."""
+    `database`, creating the database if needed. A throwaway server is deleted at exit.
+    `shared_buffers` ("auto", a size like "512MB", or None to leave the server's own) is
+    applied when this process starts the server."""
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", database):
         raise ValueError(f"not a plain database name: {database!r}")
     pgdata = pgdata.expanduser().resolve()
@@ -66,6 +131,12 @@ def start_embedded(pgdata: Path, *, database: str = DATABASE_NAME, throwaway: bo
             _forget_dead_holders(pgdata)
             server = get_server(pgdata, cleanup_mode="delete" if throwaway else "stop")
         _servers[pgdata] = server
+        if shared_buffers is not None:
+            _tune(
+                server,
+                pgdata,
+                auto_shared_buffers() if shared_buffers == "auto" else shared_buffers,
+            )
         log.info("embedded PostgreSQL running in %s", pgdata)
     # `database` matched a plain-identifier pattern above, so interpolating it is safe.
     create_if_missing = (
@@ -77,8 +148,10 @@ def start_embedded(pgdata: Path, *, database: str = DATABASE_NAME, throwaway: bo
     return uri.replace("postgresql://postgres:@", "postgresql+asyncpg://postgres@", 1)
 
 
-def resolve_database_url(database_url: str | None, data_dir: Path) -> str:
+def resolve_database_url(
+    database_url: str | None, data_dir: Path, shared_buffers: str | None = "auto"
+) -> str:
     """DATABASE_URL when given; otherwise the embedded server under `<data_dir>/pgdata`."""
     if database_url:
         return database_url
-    return start_embedded(data_dir / "pgdata")
+    return start_embedded(data_dir / "pgdata", shared_buffers=shared_buffers)

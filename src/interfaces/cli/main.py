@@ -30,7 +30,9 @@ T = TypeVar("T")
 
 
 def _database_url(settings: AppSettings) -> str:
-    return resolve_database_url(settings.database_url, settings.data_dir)
+    return resolve_database_url(
+        settings.database_url, settings.data_dir, settings.embedded_shared_buffers
+    )
 
 
 def _database_failure(err: Exception, url: str) -> int:

@@ -42,7 +42,9 @@ def default_container() -> Container:
     settings = AppSettings()
     url = None
     if settings.storage == "postgres":
-        url = resolve_database_url(settings.database_url, settings.data_dir)
+        url = resolve_database_url(
+            settings.database_url, settings.data_dir, settings.embedded_shared_buffers
+        )
     return build_container(settings, url)
 
 
