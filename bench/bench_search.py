@@ -378,14 +378,29 @@ def mix(queries: dict[str, list[str]], seed: int) -> list[str]:
 
 
 class _Capture:
+    """A connection that records what it is asked to run: Core statements through
+    `execute`, rendered SQL through the driver (`driver_fetch`)."""
+
     def __init__(self) -> None:
         self.calls: list[tuple[Any, Any]] = []
+        self.driver_calls: list[tuple[str, list[Any]]] = []
 
     async def execute(self, stmt: Any, params: Any = None) -> Any:
         self.calls.append((stmt, params))
         return self
 
     def all(self) -> list[Any]:
+        return []
+
+    async def get_raw_connection(self) -> Any:
+        return self
+
+    @property
+    def driver_connection(self) -> Any:
+        return self
+
+    async def fetch(self, sql: str, *args: Any) -> list[Any]:
+        self.driver_calls.append((sql, list(args)))
         return []
 
 
@@ -413,6 +428,7 @@ async def _app_statements(
         ctx.event("search.performed", "search", q.id, now, {"result_count": 0})
     )
     compiled = [_compiled(stmt, params) for stmt, params in cap.calls]
+    compiled += [(sql, [], args) for sql, args in cap.driver_calls]
     found = []
     for marker in (
         "ts_headline(",

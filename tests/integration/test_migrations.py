@@ -319,3 +319,10 @@ async def test_every_timestamp_is_timestamptz(migrated: SchemaSummary) -> None:
 
     assert any(c.type == "timestamp with time zone" for c in migrated.columns)
     assert naive == []
+
+
+async def test_search_vectors_stay_in_the_row(migrated: SchemaSummary) -> None:
+    """Migration 0006: rows up to 4 kB stay whole and the tsvector leaves the row last,
+    so ranking a match reads no TOAST (docs/benchmarks.md, issue #5)."""
+    assert ("documents", "toast_tuple_target=4080") in migrated.storage
+    assert ("documents.search_vector", "m") in migrated.storage

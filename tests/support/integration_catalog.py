@@ -58,6 +58,9 @@ class SchemaSummary:
     views: tuple[tuple[str, str], ...]  # (name, definition)
     types: tuple[tuple[str, str], ...]  # (name, typtype) of user-defined types (enums, ...)
     functions: tuple[str, ...]  # signatures
+    # Storage settings: a relation's reloptions ("documents", "toast_tuple_target=4080") and
+    # a column's storage where it is not its type's default ("documents.search_vector", "m").
+    storage: tuple[tuple[str, str], ...] = ()
 
     def table_names(self) -> set[str]:
         return {name for name, kind in self.relations if kind in {"r", "p"}}
@@ -82,6 +85,22 @@ _RELATIONS = text(
     SELECT c.relname, c.relkind::text
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = :schema AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+    """
+)
+
+_STORAGE = text(
+    """
+    SELECT c.relname, unnest(c.reloptions)
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = :schema AND c.reloptions IS NOT NULL
+    UNION ALL
+    SELECT c.relname || '.' || a.attname, a.attstorage::text
+    FROM pg_attribute a
+    JOIN pg_class c ON c.oid = a.attrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_type ty ON ty.oid = a.atttypid
+    WHERE n.nspname = :schema AND c.relkind IN ('r', 'p', 'm')
+      AND a.attnum > 0 AND NOT a.attisdropped AND a.attstorage <> ty.typstorage
     """
 )
 
@@ -189,6 +208,7 @@ async def schema_summary(conn: AsyncConnection) -> SchemaSummary:
         views=tuple(sorted((r[0], r[1]) for r in await _rows(conn, _VIEWS))),
         types=tuple(sorted((r[0], r[1]) for r in await _rows(conn, _TYPES))),
         functions=tuple(sorted(r[0] for r in await _rows(conn, _FUNCTIONS))),
+        storage=tuple(sorted((r[0], r[1]) for r in await _rows(conn, _STORAGE))),
     )
 
 

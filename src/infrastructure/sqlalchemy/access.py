@@ -6,11 +6,17 @@ admin needs no clearance test, an inactive user sees nothing) and the rest stays
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal, cast
+from uuid import UUID
 
 from sqlalchemy import ColumnElement, Integer, String, and_, bindparam, exists, false, or_, true
+from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
 
 from domain.users import User
+from domain.values import AccessLevel, Role
 from infrastructure.sqlalchemy.tables import documents, permissions
 
 d = documents.c
@@ -59,3 +65,40 @@ def in_trash_of(reader: User) -> ColumnElement[bool]:
     if not reader.is_active:
         return false()
     return trashed if reader.is_admin else and_(trashed, d.owner_id == reader_id(reader))
+
+
+# --- statements compiled once per reader shape ---------------------------------------------
+
+ReaderShape = Literal["admin", "department", "no department"]
+
+
+def reader_shape(reader: User) -> ReaderShape:
+    """What `readable_by` depends on besides bound values (an active reader's)."""
+    if reader.is_admin:
+        return "admin"
+    return "department" if reader.department is not None else "no department"
+
+
+def example_reader(shape: ReaderShape) -> User:
+    """A reader of `shape`, to build a statement any reader of that shape can run."""
+    return User(
+        id=UUID(int=0),
+        email="shape@example.invalid",
+        name="shape",
+        department="shape" if shape == "department" else None,
+        access_level=AccessLevel.L1,
+        role=Role.ADMIN if shape == "admin" else Role.MEMBER,
+        is_active=True,
+        created_at=datetime.min,
+        updated_at=datetime.min,
+    )
+
+
+def compile_for_asyncpg(stmt: ClauseElement) -> tuple[str, list[str], dict[str, Any]]:
+    """`stmt` rendered for asyncpg: (SQL, parameter names in `$n` order, the values bound
+    when it was built). Run it with `driver_fetch`/`driver_fetchrow` and values by name."""
+    compiled = cast(
+        SQLCompiler,
+        stmt.compile(dialect=pg_asyncpg.dialect()),  # type: ignore[no-untyped-call]
+    )
+    return str(compiled), list(compiled.positiontup or []), dict(compiled.params)

@@ -25,7 +25,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import INET, JSONB
-from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -48,9 +47,17 @@ from domain.documents import (
 from domain.events import Event
 from domain.pagination import Page, PageRequest, SortKey
 from domain.users import User
-from domain.values import AccessLevel, Role
+from domain.values import AccessLevel
 from infrastructure.sqlalchemy import tables as t
-from infrastructure.sqlalchemy.access import in_trash_of, readable_by, reader_id
+from infrastructure.sqlalchemy.access import (
+    ReaderShape,
+    compile_for_asyncpg,
+    example_reader,
+    in_trash_of,
+    readable_by,
+    reader_id,
+    reader_shape,
+)
 from infrastructure.sqlalchemy.errors import translate_integrity_error
 from infrastructure.sqlalchemy.repositories import driver_fetchrow
 
@@ -286,7 +293,7 @@ class SqlAlchemyDocumentRepository:
         read of the documents area; docs/benchmarks.md)."""
         if not reader.is_active:
             return None
-        sql, names, defaults = _view_statement(_reader_shape(reader))
+        sql, names, defaults = _view_statement(reader_shape(reader))
         values = {
             **defaults,
             "doc_id": doc_id,
@@ -416,27 +423,11 @@ class _Record:
         self._mapping = mapping
 
 
-def _reader_shape(reader: User) -> str:
-    if reader.is_admin:
-        return "admin"
-    return "department" if reader.department is not None else "no department"
-
-
 @cache
-def _view_statement(shape: str) -> tuple[str, list[str], dict[str, Any]]:
+def _view_statement(shape: ReaderShape) -> tuple[str, list[str], dict[str, Any]]:
     """The view statement for readers of one shape, rendered for asyncpg: (SQL, parameter
     names in `$n` order, values of the constant parameters)."""
-    example = User(
-        id=UUID(int=0),
-        email="shape@example.invalid",
-        name="shape",
-        department="shape" if shape == "department" else None,
-        access_level=AccessLevel.L1,
-        role=Role.ADMIN if shape == "admin" else Role.MEMBER,
-        is_active=True,
-        created_at=datetime.min,
-        updated_at=datetime.min,
-    )
+    example = example_reader(shape)
     grant = (
         select(t.permissions.c.access)
         .where(t.permissions.c.document_id == d.id, t.permissions.c.user_id == reader_id(example))
@@ -487,15 +478,7 @@ def _view_statement(shape: str) -> tuple[str, list[str], dict[str, Any]]:
         )
         .cte("viewed")
     )
-    compiled = (
-        select(doc)
-        .add_cte(viewed)
-        .compile(
-            dialect=pg_asyncpg.dialect()  # type: ignore[no-untyped-call]
-        )
-    )
-    names = list(compiled.positiontup or [])
-    return str(compiled), names, dict(compiled.params)
+    return compile_for_asyncpg(select(doc).add_cte(viewed))
 
 
 def literal_column_value(value: object, column: ColumnElement[Any]) -> ColumnElement[Any]:

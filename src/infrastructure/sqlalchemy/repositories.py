@@ -276,7 +276,19 @@ class SqlAlchemyApiTokenRepository:
 
 
 async def driver_fetchrow(conn: AsyncConnection, sql: str, *args: Any) -> Any:
-    """`fetchrow` on the asyncpg connection under `conn`, failing as `conn.execute` would.
+    """`fetchrow` on the asyncpg connection under `conn`, failing as `conn.execute` would
+    (see `_on_driver`)."""
+    return await _on_driver(conn, "fetchrow", sql, args)
+
+
+async def driver_fetch(conn: AsyncConnection, sql: str, *args: Any) -> list[Any]:
+    """`fetch` on the asyncpg connection under `conn`, failing as `conn.execute` would."""
+    records: list[Any] = await _on_driver(conn, "fetch", sql, args)
+    return records
+
+
+async def _on_driver(conn: AsyncConnection, method: str, sql: str, args: tuple[Any, ...]) -> Any:
+    """`method` on the asyncpg connection under `conn`, failing as `conn.execute` would.
 
     A driver error is translated by SQLAlchemy's asyncpg adapter and raised as the
     `sqlalchemy.exc.DBAPIError` subclass `execute` raises (parameters hidden, as the engine
@@ -285,7 +297,7 @@ async def driver_fetchrow(conn: AsyncConnection, sql: str, *args: Any) -> Any:
     has begun; the hot path (a read-only unit of work) runs in autocommit mode anyway."""
     raw = await conn.get_raw_connection()
     try:
-        return await raw.driver_connection.fetchrow(sql, *args)  # type: ignore[union-attr]
+        return await getattr(raw.driver_connection, method)(sql, *args)
     except Exception as err:
         adapted = cast(Any, raw.dbapi_connection)
         try:

@@ -8,15 +8,20 @@ the returned page only (PERFORMANCE.md: ranking costs ~11 µs per match, a headl
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any, Final
 from uuid import UUID
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
+    String,
     Text,
     and_,
+    bindparam,
     cast,
     delete,
     func,
@@ -42,13 +47,21 @@ from domain.search import (
     SearchHit,
     SearchQueryLog,
     SearchResponseLog,
+    Term,
     words,
 )
 from domain.users import User
 from infrastructure.search_text import START, STOP, to_html
 from infrastructure.sqlalchemy import tables as t
-from infrastructure.sqlalchemy.access import readable_by
+from infrastructure.sqlalchemy.access import (
+    ReaderShape,
+    compile_for_asyncpg,
+    example_reader,
+    readable_by,
+    reader_shape,
+)
 from infrastructure.sqlalchemy.document_repositories import filter_conditions
+from infrastructure.sqlalchemy.repositories import driver_fetch
 
 HEADLINE_CHARS: Final = 50_000
 HEADLINE_OPTIONS: Final = (
@@ -63,16 +76,25 @@ f_ = t.user_feedback.c
 
 
 def tsquery(query: ParsedQuery) -> ColumnElement[Any]:
+    """The caller's text as a tsquery; the texts are the named parameters `web_text` and
+    `prefix_text`, so a statement built for one query serves every query of its shape."""
     parts: list[ColumnElement[Any]] = []
     if words(query.rest):
-        parts.append(func.websearch_to_tsquery(SIMPLE, query.rest))
+        parts.append(
+            func.websearch_to_tsquery(SIMPLE, bindparam("web_text", query.rest, type_=String))
+        )
     if query.prefix_word is not None:
         # The word is letters and digits only (domain.search._WORD), so quoting it is safe.
-        parts.append(func.to_tsquery(SIMPLE, f"'{query.prefix_word}':*"))
+        prefix = bindparam("prefix_text", _prefix_text(query.prefix_word), type_=String)
+        parts.append(func.to_tsquery(SIMPLE, prefix))
     combined = parts[0]
     for part in parts[1:]:
         combined = combined.op("&&")(part)
     return combined
+
+
+def _prefix_text(word: str) -> str:
+    return f"'{word}':*"
 
 
 def loosened(query: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -96,17 +118,19 @@ def search_statement(
     score = func.ts_rank_cd(d.search_vector, q.c.q).label("score")
     readable = (readable_by(reader, include_trash=False), *conditions)
     if query.has_phrase:
+        # The pool carries its vectors: the word order is checked on the rows it holds
+        # (behind its LIMIT the planner cannot turn the check into a scan of its own).
         pool = (
-            select(d.id)
+            select(d.id, d.search_vector)
             .select_from(t.documents.join(q, true()))
             .where(d.search_vector.op("@@")(loosened(q.c.q)), *readable)
             .limit(PHRASE_POOL_CAP)
             .cte("pool")
         )
         candidates = (
-            select(d.id, score)
-            .select_from(t.documents.join(pool, pool.c.id == d.id).join(q, true()))
-            .where(d.search_vector.op("@@")(q.c.q))
+            select(pool.c.id, func.ts_rank_cd(pool.c.search_vector, q.c.q).label("score"))
+            .select_from(pool.join(q, true()))
+            .where(pool.c.search_vector.op("@@")(q.c.q))
             .limit(CANDIDATE_CAP)
             .cte("candidates")
         )
@@ -121,7 +145,7 @@ def search_statement(
     top = (
         select(candidates.c.id, candidates.c.score)
         .order_by(candidates.c.score.desc(), candidates.c.id)
-        .limit(limit)
+        .limit(bindparam("page_limit", limit, type_=Integer))
         .cte("top")
     )
     snippet = func.ts_headline(
@@ -134,6 +158,30 @@ def search_statement(
     )
 
 
+@cache
+def prepared_search(
+    shape: ReaderShape, web: bool, prefix: bool, phrase: bool, caps: tuple[int, int]
+) -> tuple[str, list[str], dict[str, Any]]:
+    """The unfiltered search statement for one shape of reader and query, compiled once
+    (building and compiling it costs more than PostgreSQL takes for a rare word). `caps`
+    is (CANDIDATE_CAP, PHRASE_POOL_CAP) as they were when it was built."""
+    example = ParsedQuery(
+        groups=((Term(("a", "b") if phrase else ("a",)),),),
+        prefix_word="p" if prefix else None,
+        rest='"a b"' if phrase else ("a" if web else ""),
+    )
+    return compile_for_asyncpg(search_statement(example_reader(shape), example, (), 1))
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    id: UUID
+    title: str
+    document_type: str
+    score: float
+    snippet: str | None
+
+
 class SqlAlchemySearchRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -141,17 +189,42 @@ class SqlAlchemySearchRepository:
     async def search(
         self, reader: User, query: ParsedQuery, filters: DocumentFilter, limit: int
     ) -> Sequence[SearchHit]:
-        if query.is_empty:
+        if query.is_empty or not reader.is_active:
             return []
         conditions = await filter_conditions(self._conn, filters)
         if conditions is None:
             return []
-        stmt = search_statement(reader, query, conditions, limit)
-        rows = (await self._conn.execute(stmt)).all()
+        if conditions:
+            rows: Sequence[Any] = (
+                await self._conn.execute(search_statement(reader, query, conditions, limit))
+            ).all()
+        else:
+            rows = await self._search_prepared(reader, query, limit)
         return [
             SearchHit(r.id, r.title, r.document_type, float(r.score), to_html(r.snippet or ""))
             for r in rows
         ]
+
+    async def _search_prepared(self, reader: User, query: ParsedQuery, limit: int) -> Sequence[Any]:
+        web = bool(words(query.rest))
+        sql, names, defaults = prepared_search(
+            reader_shape(reader),
+            web,
+            query.prefix_word is not None,
+            query.has_phrase,
+            (CANDIDATE_CAP, PHRASE_POOL_CAP),
+        )
+        values = {
+            **defaults,
+            "web_text": query.rest,
+            "prefix_text": _prefix_text(query.prefix_word) if query.prefix_word else None,
+            "reader_id": reader.id,
+            "reader_level": int(reader.access_level),
+            "reader_department": reader.department,
+            "page_limit": limit,
+        }
+        records = await driver_fetch(self._conn, sql, *(values[n] for n in names))
+        return [_Hit(**dict(r.items())) for r in records]
 
     async def log(self, query: SearchQueryLog, response: SearchResponseLog) -> None:
         await self._conn.execute(
