@@ -38,6 +38,8 @@ Before measuring it renders the app's search statement and its three INSERTs wit
 the raw app (BENCH_SEARCH_SQL), checks for 200+ queries that the raw app sends byte for byte
 the app's SQL and parameters, and that both apps return the same JSON for 36 queries.
 `--raw-latency` runs part a against the raw app too (what the stack adds at low load).
+`--parts sql` times the statement alone per class; `--parts quality` compares each class's
+top 10 under the caps with the exact top 10 (what the bounds cost in results).
 A diagnostic section times the search statement alone (asyncpg, no HTTP, no logs) per class
 and EXPLAINs the slowest query of each class.
 
@@ -610,6 +612,79 @@ async def sql_alone(fx: Fixture, n: int) -> dict[str, Any]:
     return out
 
 
+async def quality(fx: Fixture, n: int) -> dict[str, Any]:
+    """What the bounds cost in results: per class, the app's top 10 (CANDIDATE_CAP,
+    PHRASE_POOL_CAP) against the exact top 10 (every readable match ranked), on `n` queries.
+    Counts queries with the same top 10, the mean share of the exact top 10 found, and
+    queries answered with nothing although the exact search finds something."""
+    from domain.search import CANDIDATE_CAP, PHRASE_POOL_CAP, words
+    from infrastructure.sqlalchemy.access import reader_shape
+    from infrastructure.sqlalchemy.search_repository import _prefix_text, prepared_search
+
+    unbounded = (10**9, 10**9)
+
+    def built(text: str, caps: tuple[int, int]) -> tuple[str, list[Any]]:
+        q = parse_query(text)
+        sql, names, defaults = prepared_search(
+            reader_shape(fx.reader),
+            bool(words(q.rest)),
+            q.prefix_word is not None,
+            q.has_phrase,
+            caps,
+        )
+        values = {
+            **defaults,
+            "web_text": q.rest,
+            "prefix_text": _prefix_text(q.prefix_word) if q.prefix_word else None,
+            "reader_id": fx.reader.id,
+            "reader_level": int(fx.reader.access_level),
+            "reader_department": fx.reader.department,
+            "page_limit": LIMIT,
+        }
+        return sql, [values[name] for name in names]
+
+    conn = await asyncpg.connect(plain_dsn(fx.url))
+    out: dict[str, Any] = {"caps": [CANDIDATE_CAP, PHRASE_POOL_CAP]}
+    try:
+        for name in (*CLASSES, "half"):
+            same = lost = found = 0
+            shares: list[float] = []
+            for text in fx.queries[name][:n]:
+                got = [
+                    r["id"]
+                    for r in await conn.fetch(*_args(built(text, (CANDIDATE_CAP, PHRASE_POOL_CAP))))
+                ]
+                exact = [r["id"] for r in await conn.fetch(*_args(built(text, unbounded)))]
+                same += got == exact
+                if exact:
+                    found += 1
+                    lost += not got
+                    shares.append(len(set(got) & set(exact)) / len(exact))
+            k = len(fx.queries[name][:n])
+            out[name] = {
+                "queries": k,
+                "same_top10": same,
+                "exact_nonempty": found,
+                "empty_but_exact_found": lost,
+                "mean_share_of_exact_top10": round(sum(shares) / len(shares), 3)
+                if shares
+                else None,
+            }
+            print(
+                f"  {name:<7} {k:>4} queries: same top 10 {same}/{k}; of {found} with exact "
+                f"hits, {lost} answered empty; mean share of the exact top 10 "
+                f"{out[name]['mean_share_of_exact_top10']}",
+                flush=True,
+            )
+    finally:
+        await conn.close()
+    return out
+
+
+def _args(built: tuple[str, list[Any]]) -> list[Any]:
+    return [built[0], *built[1]]
+
+
 # --- the parts ----------------------------------------------------------------------------------
 
 
@@ -729,7 +804,7 @@ def part_c(fx: Fixture, workdir: Path, args: argparse.Namespace, pin: bool) -> d
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--parts", default="a,b,c", help="any of a,b,c,sql")
+    parser.add_argument("--parts", default="a,b,c", help="any of a,b,c,sql,quality")
     parser.add_argument("--documents", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help=f"keep the database in {KEEP_DIR}")
     parser.add_argument("--data-dir", type=Path, help="keep the database here (implies --keep)")
@@ -743,6 +818,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--sql-samples", type=int, default=300, help="per class, diagnostics")
+    parser.add_argument("--quality-samples", type=int, default=200, help="per class (quality)")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     if shutil.which("wrk") is None:
@@ -787,12 +863,15 @@ def main() -> int:
         "args": {k: str(v) for k, v in vars(args).items()},
         "corpus": stats,
     }
-    steps = (("sql", None), ("a", part_a), ("b", part_b), ("c", part_c))
+    steps = (("sql", None), ("quality", None), ("a", part_a), ("b", part_b), ("c", part_c))
     for name, fn in steps:
         if name not in parts:
             continue
         try:
-            if fn is None:
+            if fn is None and name == "quality":
+                print("\nresults under the caps against exact results (asyncpg)")
+                results[name] = asyncio.run(quality(fx, args.quality_samples))
+            elif fn is None:
                 print("\nthe search statement alone (asyncpg, one connection, no logs)")
                 results[name] = asyncio.run(sql_alone(fx, args.sql_samples))
             else:

@@ -106,7 +106,11 @@ def loosened(query: ColumnElement[Any]) -> ColumnElement[Any]:
 
 
 def search_statement(
-    reader: User, query: ParsedQuery, conditions: Sequence[ColumnElement[bool]], limit: int
+    reader: User,
+    query: ParsedQuery,
+    conditions: Sequence[ColumnElement[bool]],
+    limit: int,
+    caps: tuple[int, int] | None = None,
 ) -> Select[Any]:
     """One statement: at most CANDIDATE_CAP readable matches ranked as they are found (no
     join back), the page's ordering, then titles and headlines for that page only. A query
@@ -114,6 +118,7 @@ def search_statement(
     its words and checks the word order among those: a phrase of common words otherwise
     rechecks positions in every document holding the words (94,000 of 100,000 in the
     benchmark) before the cap applies."""
+    candidate_cap, pool_cap = caps if caps is not None else (CANDIDATE_CAP, PHRASE_POOL_CAP)
     q = select(tsquery(query).label("q")).cte("q")
     score = func.ts_rank_cd(d.search_vector, q.c.q).label("score")
     readable = (readable_by(reader, include_trash=False), *conditions)
@@ -124,14 +129,14 @@ def search_statement(
             select(d.id, d.search_vector)
             .select_from(t.documents.join(q, true()))
             .where(d.search_vector.op("@@")(loosened(q.c.q)), *readable)
-            .limit(PHRASE_POOL_CAP)
+            .limit(pool_cap)
             .cte("pool")
         )
         candidates = (
             select(pool.c.id, func.ts_rank_cd(pool.c.search_vector, q.c.q).label("score"))
             .select_from(pool.join(q, true()))
             .where(pool.c.search_vector.op("@@")(q.c.q))
-            .limit(CANDIDATE_CAP)
+            .limit(candidate_cap)
             .cte("candidates")
         )
     else:
@@ -139,7 +144,7 @@ def search_statement(
             select(d.id, score)
             .select_from(t.documents.join(q, true()))
             .where(d.search_vector.op("@@")(q.c.q), *readable)
-            .limit(CANDIDATE_CAP)
+            .limit(candidate_cap)
             .cte("candidates")
         )
     top = (
@@ -170,7 +175,7 @@ def prepared_search(
         prefix_word="p" if prefix else None,
         rest='"a b"' if phrase else ("a" if web else ""),
     )
-    return compile_for_asyncpg(search_statement(example_reader(shape), example, (), 1))
+    return compile_for_asyncpg(search_statement(example_reader(shape), example, (), 1, caps))
 
 
 @dataclass(frozen=True, slots=True)
