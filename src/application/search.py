@@ -146,12 +146,6 @@ class SearchService:
         return SearchResult(query_log.id, answer, hits, elapsed_ms)
 
     async def _document_filter(self, uow: UnitOfWork, filters: SearchFilters) -> DocumentFilter:
-        category_id = None
-        if filters.category is not None:
-            category = await uow.categories.get_by_name(filters.category)
-            if category is None:
-                raise ValidationFailed.on("category", f"no category named {filters.category!r}")
-            category_id = category.id
         taxonomy_path = taxonomy_version = None
         if filters.taxonomy is not None:
             taxonomy_path = parse_path(filters.taxonomy, "taxonomy")
@@ -159,7 +153,7 @@ class SearchService:
             taxonomy_version = version.version
         return DocumentFilter(
             tags=tuple(tag_name(t) for t in filters.tags),
-            category_id=category_id,
+            category=filters.category,
             document_type=filters.document_type,
             department=filters.department,
             metadata=check_metadata(filters.metadata),

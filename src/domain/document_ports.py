@@ -27,6 +27,9 @@ class DocumentSort(enum.StrEnum):
 class DocumentFilter:
     tags: tuple[str, ...] = ()  # every one must be on the document (names, any case)
     category_id: UUID | None = None
+    # A category by name, resolved by the repository with the other filters; an unknown name
+    # is a ValidationFailed on "category".
+    category: str | None = None
     document_type: DocumentType | None = None
     department: str | None = None
     access_level: int | None = None

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from domain.document_ports import DocumentFilter, DocumentSort
 from domain.documents import Access, Category, DocumentType, Permission, Tag
-from domain.errors import Conflict
+from domain.errors import Conflict, ValidationFailed
 from domain.events import EventFilter
 from domain.pagination import PageRequest
 from domain.ports import UnitOfWorkFactory
@@ -94,6 +94,12 @@ async def test_list_filters_compose(uow_factory: UnitOfWorkFactory) -> None:
     assert await titles(tags=("ALPHA",)) == [a.title, b.title]
     assert await titles(tags=("alpha", "beta")) == [a.title]
     assert await titles(category_id=cat.id) == [b.title]
+    assert await titles(category="Guides") == [b.title]
+    assert await titles(category="Guides", tags=("alpha",)) == [b.title]
+    assert await titles(category="Guides", category_id=uuid.uuid4()) == []
+    with pytest.raises(ValidationFailed) as unknown:
+        await titles(category="guides")  # names match exactly
+    assert unknown.value.errors[0].field == "category"
     assert await titles(document_type=DocumentType.MARKDOWN) == [b.title]
     assert await titles(department="Eng") == [a.title]
     assert await titles(access_level=3) == [c.title]

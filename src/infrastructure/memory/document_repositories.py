@@ -14,7 +14,7 @@ from uuid import UUID
 from domain import policy
 from domain.document_ports import DocumentFilter, DocumentSort, DuplicateGroup, Readable
 from domain.documents import Category, Document, FileType, Permission, Tag
-from domain.errors import Conflict
+from domain.errors import Conflict, ValidationFailed
 from domain.events import Event
 from domain.pagination import Page, PageRequest, SortKey
 from domain.users import User
@@ -116,7 +116,22 @@ class InMemoryDocumentRepository:
         return self._visible(reader, doc, trash=False)
 
     def matches(self, doc: Document, filters: DocumentFilter) -> bool:
+        """Whether `doc` passes `filters` (resolved with `resolve` first)."""
         return self._matches(doc, filters)
+
+    def resolve(self, filters: DocumentFilter) -> DocumentFilter:
+        """`filters` with a category name turned into its id, as the SQL adapter does."""
+        if filters.category is None:
+            return filters
+        found = self._categories.find(lambda c: c.name == filters.category)
+        if found is None:
+            raise ValidationFailed.on("category", f"no category named {filters.category!r}")
+        # Both an id and a name: both must hold (as the two SQL conditions); ids are UUID4,
+        # never the nil UUID, so a mismatch matches nothing.
+        same = filters.category_id in (None, found.id)
+        return dataclasses.replace(
+            filters, category=None, category_id=found.id if same else UUID(int=0)
+        )
 
     def _visible(self, reader: User, doc: Document, trash: bool) -> bool:
         if trash:
@@ -157,6 +172,7 @@ class InMemoryDocumentRepository:
     async def list_readable(
         self, reader: User, filters: DocumentFilter, sort: DocumentSort, page: PageRequest
     ) -> Page[Document]:
+        filters = self.resolve(filters)
         rows = [
             doc
             for doc in self._docs.values()

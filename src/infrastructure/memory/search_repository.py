@@ -90,6 +90,7 @@ class InMemorySearchRepository:
             return []
         # The same bounds as PostgreSQL's (which subset a capped search ranks is arbitrary on
         # both, so only searches under the caps are comparable between the two).
+        filters = self._documents.resolve(filters)
         pool_cap = PHRASE_POOL_CAP if query.has_phrase else None
         found: list[Document] = []
         pooled = 0

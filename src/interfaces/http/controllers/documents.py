@@ -39,7 +39,6 @@ from litestar.openapi.spec import (
 from litestar.params import Parameter
 from litestar.response import Stream
 
-from application.catalog import CatalogService
 from application.context import Principal, RequestContext
 from application.documents import DocumentChanges, DocumentFields, DocumentService
 from application.documents import Download as DownloadResult
@@ -56,7 +55,7 @@ from domain.errors import ValidationFailed
 from domain.pagination import MAX_LIMIT, PageRequest
 from domain.taxonomy import parse_path
 from domain.values import DEPARTMENT_MAX
-from interfaces.http.document_dependencies import CATALOG_SERVICE, DOCUMENT_SERVICE
+from interfaces.http.document_dependencies import DOCUMENT_SERVICE
 from interfaces.http.document_schemas import (
     MAX_TAGS,
     Document,
@@ -235,19 +234,10 @@ def _aware(value: datetime | None, name: str) -> datetime | None:
     return value
 
 
-async def _category_id(catalog: CatalogService, name: str | None) -> UUID | None:
-    if name is None:
-        return None
-    for category in await catalog.categories():
-        if category.name == name:
-            return category.id
-    raise ValidationFailed.on("category", f"no category named {name!r}")
-
-
 class DocumentController(Controller):
     path = "/documents"
     tags = ["documents"]
-    dependencies = {**DOCUMENT_SERVICE, **CATALOG_SERVICE}
+    dependencies = DOCUMENT_SERVICE
 
     # --- creating ---------------------------------------------------------------------------
 
@@ -312,7 +302,6 @@ class DocumentController(Controller):
         self,
         ctx: RequestContext,
         document_service: DocumentService,
-        catalog_service: CatalogService,
         tag: list[str] | None = Parameter(
             default=None, description="Repeatable; every tag must be on the document."
         ),
@@ -343,7 +332,7 @@ class DocumentController(Controller):
     ) -> ListOf[Document]:
         filters = DocumentFilter(
             tags=tuple(tag or ()),
-            category_id=await _category_id(catalog_service, category),
+            category=category,
             document_type=document_type,
             department=department,
             access_level=access_level,
