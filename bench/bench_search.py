@@ -617,31 +617,14 @@ async def quality(fx: Fixture, n: int) -> dict[str, Any]:
     PHRASE_POOL_CAP) against the exact top 10 (every readable match ranked), on `n` queries.
     Counts queries with the same top 10, the mean share of the exact top 10 found, and
     queries answered with nothing although the exact search finds something."""
-    from domain.search import CANDIDATE_CAP, PHRASE_POOL_CAP, words
-    from infrastructure.sqlalchemy.access import reader_shape
-    from infrastructure.sqlalchemy.search_repository import _prefix_text, prepared_search
+    from domain.search import CANDIDATE_CAP, PHRASE_POOL_CAP
+    from infrastructure.sqlalchemy.search_repository import prepared_search_args
 
     unbounded = (10**9, 10**9)
 
-    def built(text: str, caps: tuple[int, int]) -> tuple[str, list[Any]]:
-        q = parse_query(text)
-        sql, names, defaults = prepared_search(
-            reader_shape(fx.reader),
-            bool(words(q.rest)),
-            q.prefix_word is not None,
-            q.has_phrase,
-            caps,
-        )
-        values = {
-            **defaults,
-            "web_text": q.rest,
-            "prefix_text": _prefix_text(q.prefix_word) if q.prefix_word else None,
-            "reader_id": fx.reader.id,
-            "reader_level": int(fx.reader.access_level),
-            "reader_department": fx.reader.department,
-            "page_limit": LIMIT,
-        }
-        return sql, [values[name] for name in names]
+    async def top10(conn: Any, text: str, caps: tuple[int, int]) -> list[Any]:
+        sql, args = prepared_search_args(fx.reader, parse_query(text), LIMIT, caps)
+        return [r["id"] for r in await conn.fetch(sql, *args)]
 
     conn = await asyncpg.connect(plain_dsn(fx.url))
     out: dict[str, Any] = {"caps": [CANDIDATE_CAP, PHRASE_POOL_CAP]}
@@ -650,11 +633,8 @@ async def quality(fx: Fixture, n: int) -> dict[str, Any]:
             same = lost = found = 0
             shares: list[float] = []
             for text in fx.queries[name][:n]:
-                got = [
-                    r["id"]
-                    for r in await conn.fetch(*_args(built(text, (CANDIDATE_CAP, PHRASE_POOL_CAP))))
-                ]
-                exact = [r["id"] for r in await conn.fetch(*_args(built(text, unbounded)))]
+                got = await top10(conn, text, (CANDIDATE_CAP, PHRASE_POOL_CAP))
+                exact = await top10(conn, text, unbounded)
                 same += got == exact
                 if exact:
                     found += 1
@@ -679,10 +659,6 @@ async def quality(fx: Fixture, n: int) -> dict[str, Any]:
     finally:
         await conn.close()
     return out
-
-
-def _args(built: tuple[str, list[Any]]) -> list[Any]:
-    return [built[0], *built[1]]
 
 
 # --- the parts ----------------------------------------------------------------------------------

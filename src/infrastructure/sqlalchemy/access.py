@@ -94,6 +94,15 @@ def example_reader(shape: ReaderShape) -> User:
     )
 
 
+def reader_values(reader: User) -> dict[str, Any]:
+    """The values of `readable_by`'s named parameters, for a statement compiled once."""
+    return {
+        "reader_id": reader.id,
+        "reader_level": int(reader.access_level),
+        "reader_department": reader.department,
+    }
+
+
 def compile_for_asyncpg(stmt: ClauseElement) -> tuple[str, list[str], dict[str, Any]]:
     """`stmt` rendered for asyncpg: (SQL, parameter names in `$n` order, the values bound
     when it was built). Run it with `driver_fetch`/`driver_fetchrow` and values by name."""

@@ -59,6 +59,7 @@ from infrastructure.sqlalchemy.access import (
     readable_by,
     reader_id,
     reader_shape,
+    reader_values,
 )
 from infrastructure.sqlalchemy.errors import translate_integrity_error
 from infrastructure.sqlalchemy.repositories import driver_fetchrow
@@ -323,9 +324,7 @@ class SqlAlchemyDocumentRepository:
         values = {
             **defaults,
             "doc_id": doc_id,
-            "reader_id": reader.id,
-            "reader_level": int(reader.access_level),
-            "reader_department": reader.department,
+            **reader_values(reader),
             "actor_id": viewed.actor_id,
             "occurred_at": viewed.occurred_at,
             "action": viewed.action,

@@ -59,6 +59,7 @@ from infrastructure.sqlalchemy.access import (
     example_reader,
     readable_by,
     reader_shape,
+    reader_values,
 )
 from infrastructure.sqlalchemy.document_repositories import filter_conditions
 from infrastructure.sqlalchemy.repositories import driver_fetch
@@ -187,6 +188,27 @@ class _Hit:
     snippet: str | None
 
 
+def prepared_search_args(
+    reader: User, query: ParsedQuery, limit: int, caps: tuple[int, int] | None = None
+) -> tuple[str, list[Any]]:
+    """The unfiltered search for `reader` and `query` as asyncpg runs it: SQL and arguments."""
+    sql, names, defaults = prepared_search(
+        reader_shape(reader),
+        bool(words(query.rest)),
+        query.prefix_word is not None,
+        query.has_phrase,
+        caps if caps is not None else (CANDIDATE_CAP, PHRASE_POOL_CAP),
+    )
+    values = {
+        **defaults,
+        **reader_values(reader),
+        "web_text": query.rest,
+        "prefix_text": _prefix_text(query.prefix_word) if query.prefix_word else None,
+        "page_limit": limit,
+    }
+    return sql, [values[n] for n in names]
+
+
 class SqlAlchemySearchRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -211,24 +233,8 @@ class SqlAlchemySearchRepository:
         ]
 
     async def _search_prepared(self, reader: User, query: ParsedQuery, limit: int) -> Sequence[Any]:
-        web = bool(words(query.rest))
-        sql, names, defaults = prepared_search(
-            reader_shape(reader),
-            web,
-            query.prefix_word is not None,
-            query.has_phrase,
-            (CANDIDATE_CAP, PHRASE_POOL_CAP),
-        )
-        values = {
-            **defaults,
-            "web_text": query.rest,
-            "prefix_text": _prefix_text(query.prefix_word) if query.prefix_word else None,
-            "reader_id": reader.id,
-            "reader_level": int(reader.access_level),
-            "reader_department": reader.department,
-            "page_limit": limit,
-        }
-        records = await driver_fetch(self._conn, sql, *(values[n] for n in names))
+        sql, args = prepared_search_args(reader, query, limit)
+        records = await driver_fetch(self._conn, sql, *args)
         return [_Hit(**dict(r.items())) for r in records]
 
     async def log(self, query: SearchQueryLog, response: SearchResponseLog) -> None:
