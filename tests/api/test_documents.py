@@ -325,6 +325,16 @@ async def test_listing_by_category_name(api: Api) -> None:
     assert await listed(api, api.member, category="Reports") == [report["id"]]
 
 
+async def test_listing_by_an_unknown_category_is_a_422(api: Api) -> None:
+    response = await api.client.get(
+        D, params={"category": "Nope", "tag": "also-unknown"}, headers=api.member.headers
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in response.json()["errors"]] == ["category"]
+
+
 async def test_the_events_of_a_document_are_its_audit_trail(api: Api) -> None:
     doc = await uploaded(api, api.member, "memo.txt", b"a memo")
     await api.client.get(f"{D}/{doc['id']}", headers=api.member.headers)
