@@ -4,13 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit contract integration api test-postgres bench clean help
+.PHONY: run test lint typecheck unit contract integration api test-postgres fuzz bench clean help
 
 help:
 	@echo "make run            serve on http://127.0.0.1:8000 (embedded PostgreSQL unless DATABASE_URL)"
 	@echo "make test           lint, types and every test suite (throwaway PostgreSQL unless TEST_DATABASE_URL)"
 	@echo "make unit|contract|integration|api   one suite"
 	@echo "make test-postgres  only the suites that need PostgreSQL"
+	@echo "make fuzz           schemathesis: every check, 50 cases per operation, on the OpenAPI schema"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
@@ -46,6 +47,10 @@ api: $(STAMP)
 
 test-postgres: $(STAMP)
 	$(BIN)/pytest -q -m postgres
+
+# Not part of `make test` (a few minutes): tests/fuzz/run_fuzz.py, called by .ci/run.
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz.run_fuzz --max-examples 50
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 from uuid import UUID, uuid4
 
 from application.context import RequestContext
@@ -23,6 +24,10 @@ from domain.ports import UnitOfWorkFactory
 from domain.values import Role, bounded_text
 
 DESCRIPTION_MAX = 2000
+# type/subtype (RFC 6838 names), without parameters.
+MEDIA_TYPE_RE: Final = re.compile(
+    r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
+)
 MAX_UPLOAD_LIMIT = 1024 * 1024 * 1024  # 1 GiB: the largest per-type limit an admin may set
 
 
@@ -205,9 +210,13 @@ class CatalogService:
             raise ValidationFailed.on("extension", "must be 1-10 letters or digits")
         if not 1 <= max_size_bytes <= MAX_UPLOAD_LIMIT:
             raise ValidationFailed.on("max_size_bytes", f"must be between 1 and {MAX_UPLOAD_LIMIT}")
+        mime = bounded_text(mime_type, "mime_type", 100)
+        if not MEDIA_TYPE_RE.fullmatch(mime):
+            # Downloads carry it as their Content-Type: it must be one.
+            raise ValidationFailed.on("mime_type", "must be a media type, e.g. text/plain")
         file_type = FileType(
             ext,
-            bounded_text(mime_type, "mime_type", 100),
+            mime,
             is_allowed,
             max_size_bytes,
             _description(description),

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import random
 import tempfile
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from uuid import UUID, uuid4
 
+from application.blob_release import BlobReleaser
 from application.context import RequestContext
 from application.taxonomy import TaxonomyService
 from domain import events, policy
-from domain.blobs import BlobStore, StoredBlob, TextExtractor
+from domain.blobs import BlobLocks, BlobStore, StoredBlob, TextExtractor
 from domain.clock import Clock
 from domain.document_ports import DocumentFilter, DocumentSort, DuplicateGroup, Readable
 from domain.documents import (
@@ -52,6 +53,12 @@ from domain.values import AccessLevel
 SPOOL_IN_MEMORY = 1024 * 1024  # bytes held in memory before an upload spills to a temp file
 MAX_TAGS = 50
 TEXT_EXTENSIONS = {DocumentType.TXT: "txt", DocumentType.MARKDOWN: "md"}
+# A change without If-Match that loses a race to another change is re-applied to the new
+# version: this many attempts in all, sleeping up to BACKOFF * 2**n (at most BACKOFF_MAX)
+# seconds, at random, between them.
+CHANGE_ATTEMPTS = 20
+CHANGE_BACKOFF = 0.002
+CHANGE_BACKOFF_MAX = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,15 +105,17 @@ class DocumentService:
         blobs: BlobStore,
         extractor: TextExtractor,
         taxonomy: TaxonomyService,
+        blob_locks: BlobLocks,
     ) -> None:
         self._taxonomy = taxonomy
         self._uow = uow_factory
         self._clock = clock
         self._blobs = blobs
         self._extractor = extractor
-        # In-process guard so a purge never deletes a blob an upload of the same bytes is
-        # about to reference (docs/decisions.md, "Blobs", says what it does not cover).
-        self._blob_locks: dict[str, list[Any]] = {}  # key -> [lock, holders and waiters]
+        # Shared by every server process, so a purge never deletes a blob an upload of the
+        # same bytes is about to reference (docs/decisions.md, "Blobs").
+        self._blob_locks = blob_locks
+        self._releaser = BlobReleaser(uow_factory, blobs, blob_locks)
 
     # --- creating ---------------------------------------------------------------------------
 
@@ -237,7 +246,7 @@ class DocumentService:
 
         # Same bytes, same lock: a purge or a failed upload never deletes a blob that an
         # upload of the same bytes has stored but not yet committed a row for.
-        async with self._blob_lock(self._blobs.key_for(hashlib.sha256(data).hexdigest())):
+        async with self._blob_locks.hold(self._blobs.key_for(hashlib.sha256(data).hexdigest())):
             stored = await self._blobs.put(once(), max_bytes=len(data))
             try:
                 doc = await self._insert(
@@ -258,7 +267,7 @@ class DocumentService:
                     fields,
                 )
             except BaseException:
-                await self._delete_if_unreferenced(stored.key)
+                await self._releaser.release_held(stored.key)
                 raise
         return doc
 
@@ -392,14 +401,21 @@ class DocumentService:
     async def events(
         self, ctx: RequestContext, doc_id: UUID, page: PageRequest
     ) -> Page[events.Event]:
-        """The audit trail of a document the caller may read, newest first."""
+        """The audit trail of a document the caller may read, newest first. Where each
+        event came from (`client_ip`, `user_agent`) is shown only to those who
+        `policy.can_see_audit_details`; other readers get None for both."""
         user = _actor(ctx)
         async with self._uow(read_only=True) as uow:
-            if await uow.documents.get_readable(doc_id, user) is None:
+            found = await uow.documents.get_readable(doc_id, user)
+            if found is None:
                 raise NotFound("document", doc_id)
-            return await uow.events.list(
+            trail = await uow.events.list(
                 EventFilter(subject_type="document", subject_id=str(doc_id)), page
             )
+        if policy.can_see_audit_details(user, found.document):
+            return trail
+        anonymous = [replace(e, client_ip=None, user_agent=None) for e in trail.items]
+        return Page(anonymous, trail.next_cursor)
 
     # --- changing ---------------------------------------------------------------------------
 
@@ -412,8 +428,10 @@ class DocumentService:
     ) -> Document:
         """Change title, access level, department, category, metadata or source.
 
-        `NotFound` if unreadable, `PermissionDenied` without write rights, `Conflict` for a
-        document in the trash, `PreconditionFailed` if the version moved on."""
+        `NotFound` if unreadable, `PermissionDenied` without write rights (or, for level and
+        department, without `policy.can_reclassify`), `Conflict` for a document in the trash,
+        `PreconditionFailed` if `expected_version` (If-Match) is not the current version.
+        Without one the change applies to the current version (`_retrying`)."""
 
         async def apply(uow: UnitOfWork, doc: Document, user: User) -> dict[str, Any]:
             changed: dict[str, Any] = {}
@@ -435,10 +453,17 @@ class DocumentService:
                 if getattr(doc, key) != value:
                     setattr(doc, key, value)
                     changed[key] = value.value if hasattr(value, "value") else value
-            if ("access_level" in changed or "department" in changed) and not policy.can_create(
-                user, doc.access_level, doc.department
-            ):
-                raise PermissionDenied("you cannot classify a document above your own clearance")
+            # Sending the current level or department is no change and needs no right.
+            if "access_level" in changed or "department" in changed:
+                if not policy.can_reclassify(user, doc):
+                    raise PermissionDenied(
+                        "only the owner or an administrator may change a document's "
+                        "access level or department"
+                    )
+                if not policy.can_create(user, doc.access_level, doc.department):
+                    raise PermissionDenied(
+                        "you cannot classify a document above your own clearance"
+                    )
             return changed
 
         return await self._change(ctx, doc_id, expected_version, apply, policy.can_write)
@@ -491,11 +516,17 @@ class DocumentService:
             new_names = sorted((t.name for t in tags), key=str.encode)
             if [n.lower() for n in new_names] == sorted(current, key=str.encode):
                 return {}
-            await uow.documents.set_tags(doc.id, [t.id for t in tags])
+            tag_ids[:] = [t.id for t in tags]
             doc.tags = new_names
             return {"tags": new_names}
 
-        return await self._change(ctx, doc_id, expected_version, apply, policy.can_write)
+        async def write_tags(uow: UnitOfWork, doc: Document) -> None:
+            await uow.documents.set_tags(doc.id, tag_ids)
+
+        tag_ids: list[UUID] = []
+        return await self._change(
+            ctx, doc_id, expected_version, apply, policy.can_write, after_write=write_tags
+        )
 
     async def _change(
         self,
@@ -504,8 +535,31 @@ class DocumentService:
         expected_version: int | None,
         apply: Any,
         allowed: Any,
+        after_write: Any = None,
     ) -> Document:
+        """`apply` changes the document read (and may write what must exist first, such as
+        new tags); `after_write` writes what depends on the document's row (its tags) once
+        the row's version has been taken, so concurrent changes wait on that row instead of
+        colliding on the dependent rows."""
         user = _actor(ctx)
+        return await self._retrying(
+            expected_version,
+            lambda: self._change_once(
+                ctx, user, doc_id, expected_version, apply, allowed, after_write
+            ),
+        )
+
+    async def _change_once(
+        self,
+        ctx: RequestContext,
+        user: User,
+        doc_id: UUID,
+        expected_version: int | None,
+        apply: Any,
+        allowed: Any,
+        after_write: Any,
+    ) -> Document | None:
+        """One attempt of `_change`; None if the version moved on before the write."""
         now = self._clock.now()
         async with self._uow() as uow:
             found = await uow.documents.get_readable(doc_id, user)
@@ -524,7 +578,9 @@ class DocumentService:
             doc.version = base_version + 1
             doc.updated_at = now
             if not await uow.documents.update(doc, base_version):
-                raise PreconditionFailed("the document was changed by someone else meanwhile")
+                return None
+            if after_write is not None:
+                await after_write(uow, doc)
             await uow.events.add(
                 ctx.event(
                     events.DOCUMENT_UPDATED,
@@ -555,6 +611,21 @@ class DocumentService:
         self, ctx: RequestContext, doc_id: UUID, expected_version: int | None, *, to_trash: bool
     ) -> Document:
         user = _actor(ctx)
+        return await self._retrying(
+            expected_version,
+            lambda: self._trash_once(ctx, user, doc_id, expected_version, to_trash=to_trash),
+        )
+
+    async def _trash_once(
+        self,
+        ctx: RequestContext,
+        user: User,
+        doc_id: UUID,
+        expected_version: int | None,
+        *,
+        to_trash: bool,
+    ) -> Document | None:
+        """One attempt of `_trash`; None if the version moved on before the write."""
         now = self._clock.now()
         async with self._uow() as uow:
             found = await uow.documents.get_readable(doc_id, user)
@@ -573,11 +644,33 @@ class DocumentService:
                 doc, deleted_at=now if to_trash else None, version=base + 1, updated_at=now
             )
             if not await uow.documents.update(doc, base):
-                raise PreconditionFailed("the document was changed by someone else meanwhile")
+                return None
             action = events.DOCUMENT_DELETED if to_trash else events.DOCUMENT_RESTORED
             await uow.events.add(ctx.event(action, "document", doc.id, now))
             await uow.commit()
         return doc
+
+    async def _retrying(
+        self, expected_version: int | None, attempt: Callable[[], Awaitable[Document | None]]
+    ) -> Document:
+        """Run `attempt` (read, check the policy, apply, write) until it writes. An attempt
+        answers None when another change committed between its read and its write. With an
+        If-Match (`expected_version`) that is a 412; without one there is no precondition to
+        fail (RFC 9110 §13.1.1), so the change is re-read, re-checked and re-applied to the
+        current version, with a short random backoff, at most `CHANGE_ATTEMPTS` times; then
+        a `Conflict` (409): the document is changing faster than this change can land."""
+        for n in range(CHANGE_ATTEMPTS):
+            done = await attempt()
+            if done is not None:
+                return done
+            if expected_version is not None:
+                raise PreconditionFailed("the document was changed by someone else meanwhile")
+            pause = min(CHANGE_BACKOFF_MAX, CHANGE_BACKOFF * 2**n)
+            await asyncio.sleep(random.uniform(0, pause))  # noqa: S311 (jitter, not a secret)
+        raise Conflict(
+            f"the document changed {CHANGE_ATTEMPTS} times while this change was being "
+            "applied; send it again"
+        )
 
     async def purge(
         self, ctx: RequestContext, doc_id: UUID, expected_version: int | None = None
@@ -608,30 +701,7 @@ class DocumentService:
 
     async def release_blob(self, key: str) -> bool:
         """Delete a blob once no row references it; True if it was deleted."""
-        async with self._blob_lock(key):
-            return await self._delete_if_unreferenced(key)
-
-    async def _delete_if_unreferenced(self, key: str) -> bool:
-        async with self._uow(read_only=True) as uow:
-            if await uow.documents.count_referencing(key) > 0:
-                return False
-        await self._blobs.delete(key)
-        return True
-
-    @asynccontextmanager
-    async def _blob_lock(self, key: str) -> AsyncIterator[None]:
-        """One lock per blob, dropped when nobody holds or waits for it."""
-        entry = self._blob_locks.get(key)
-        if entry is None:
-            entry = self._blob_locks[key] = [asyncio.Lock(), 0]
-        entry[1] += 1
-        try:
-            async with entry[0]:
-                yield
-        finally:
-            entry[1] -= 1
-            if entry[1] == 0:
-                del self._blob_locks[key]
+        return await self._releaser.release(key)
 
     # --- helpers ------------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """Maintenance: `archivist purge` (SPEC.md §4) — what retention says may go, goes for good.
 
-Three sweeps: documents in the trash past `trash_retention_days`, blobs no row references,
-and search logs (queries, responses, feedback) past `search_retention_days`."""
+Four sweeps: documents in the trash past `trash_retention_days`, blobs no row references,
+partial uploads a crash left behind, and search logs (queries, responses, feedback) past
+`search_retention_days`."""
 
 from __future__ import annotations
 
@@ -11,19 +12,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from application.blob_release import BlobReleaser
 from application.context import RequestContext
-from application.documents import DocumentService
 from application.search import SearchService
 from application.settings import effective_int
 from domain import events
-from domain.blobs import BlobStore
+from domain.blobs import BlobLocks, BlobStore
 from domain.clock import Clock
 from domain.documents import Document
 from domain.errors import NotFound
 from domain.ports import UnitOfWorkFactory
 
 # A blob is written before the row that references it commits, so a young unreferenced blob
-# may belong to an upload still in flight; only blobs older than this are swept.
+# may belong to an upload still in flight; only blobs older than this are swept. The same
+# holds for partial uploads: one written to within this period may still be streaming.
 BLOB_GRACE_SECONDS = 3600.0
 BATCH = 100  # documents purged per unit of work
 DRY_RUN_LIMIT = 100_000  # documents a dry run lists (it cannot page: it deletes nothing)
@@ -41,7 +43,9 @@ class PurgedDocument:
 class PurgedBlob:
     key: str
     size_bytes: int
-    reason: str  # "trash": its last document was purged; "unreferenced": no row had it
+    # "trash": its last document was purged; "unreferenced": no row had it; "partial": the
+    # bytes of an upload that never finished (a crash), named by the store, not a key
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +70,7 @@ class MaintenanceService:
         uow_factory: UnitOfWorkFactory,
         clock: Clock,
         blobs: BlobStore,
-        documents: DocumentService,
+        blob_locks: BlobLocks,
         search: SearchService,
         blob_grace_seconds: float = BLOB_GRACE_SECONDS,
     ) -> None:
@@ -74,16 +78,17 @@ class MaintenanceService:
         self._uow = uow_factory
         self._clock = clock
         self._blobs = blobs
-        self._documents = documents
+        self._releaser = BlobReleaser(uow_factory, blobs, blob_locks)
         self._grace = blob_grace_seconds
 
     async def purge(self, dry_run: bool) -> PurgeReport:
         """Delete for good the documents trashed more than `trash_retention_days` ago (a
         `document.purged` event each, by the system) and the blobs no row references any
-        more: theirs, and any other unreferenced blob older than the grace period.
+        more: theirs, and any other unreferenced blob older than the grace period; and the
+        partial uploads (a crash mid-upload) not written to for as long.
 
         With `dry_run`, change nothing and report what would go. A blob is deleted only
-        after a fresh check that no row references it (`DocumentService.release_blob`)."""
+        after a fresh check that no row references it, under its lock (`BlobReleaser`)."""
         now = self._clock.now()
         async with self._uow(read_only=True) as uow:
             retention = await effective_int(uow.settings, "trash_retention_days")
@@ -94,6 +99,7 @@ class MaintenanceService:
         else:
             documents, blobs = await self._purge_trash(cutoff)
         blobs += await self._sweep_blobs(dry_run, {b.key for b in blobs})
+        blobs += await self._sweep_partial_uploads(dry_run)
         searches = await self._search.purge_logs(dry_run=dry_run)
         return PurgeReport(
             dry_run=dry_run,
@@ -149,7 +155,7 @@ class MaintenanceService:
             documents += [_purged(d) for d in batch]
             for key in sorted({d.storage_key for d in batch}):
                 size = await self._size(key)
-                if await self._documents.release_blob(key) and size is not None:
+                if await self._releaser.release(key) and size is not None:
                     blobs.append(PurgedBlob(key, size, "trash"))
             if len(batch) < BATCH:
                 return documents, blobs
@@ -167,8 +173,18 @@ class MaintenanceService:
             size = await self._size(key)
             if size is None:
                 continue
-            if dry_run or await self._documents.release_blob(key):
+            if dry_run or await self._releaser.release(key):
                 swept.append(PurgedBlob(key, size, "unreferenced"))
+        return swept
+
+    async def _sweep_partial_uploads(self, dry_run: bool) -> list[PurgedBlob]:
+        # No row ever references a partial upload, so no lock: only its age protects a put
+        # still streaming into it (the store refreshes the age on every write).
+        swept = []
+        for partial in await self._blobs.partial_uploads_older_than(self._grace):
+            if not dry_run:
+                await self._blobs.delete_partial_upload(partial.name)
+            swept.append(PurgedBlob(partial.name, partial.size_bytes, "partial"))
         return swept
 
     async def _size(self, key: str) -> int | None:

@@ -167,13 +167,14 @@ class SearchService:
         self, ctx: RequestContext, page: PageRequest, user_id: UUID | None = None
     ) -> Page[HistoryEntry]:
         """Your searches, newest first, with responses and your rating; admins may name
-        another user."""
+        another user. Only the sources the caller may read now are shown, and the answer
+        only while its top source is one of them (access may have changed since)."""
         user = _actor(ctx)
         owner = user_id or user.id
         if owner != user.id and not user.is_active_admin:
             raise PermissionDenied("only administrators read other users' search history")
         async with self._uow(read_only=True) as uow:
-            return await uow.search.history(owner, page)
+            return await uow.search.history(owner, page, user)
 
     async def rate(
         self, ctx: RequestContext, query_id: UUID, rating: int, comment: str | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -13,6 +14,14 @@ from domain.documents import DocumentType
 class StoredBlob:
     key: str  # where the store keeps it: derived from the SHA-256, so equal bytes share a key
     sha256: str
+    size_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class PartialUpload:
+    """The bytes of a put that never finished: the process died while they streamed in."""
+
+    name: str  # the store's name for it (not a key: no row ever references it)
     size_bytes: int
 
 
@@ -47,10 +56,38 @@ class BlobStore(Protocol):
         """Keys of blobs written more than `seconds` ago (for sweeping unreferenced ones)."""
         ...
 
+    async def partial_uploads_older_than(self, seconds: float) -> list[PartialUpload]:
+        """Unfinished puts last written to more than `seconds` ago, by name. A crash leaves
+        them behind; a put still streaming is one too, so `seconds` must exceed any pause
+        in a live upload (purge uses the same grace period as for unreferenced blobs)."""
+        ...
+
+    async def delete_partial_upload(self, name: str) -> None:
+        """Remove a partial upload if present; a put still writing it then fails (nothing
+        is stored). Raises `ValidationFailed` for a name the store would never give."""
+        ...
+
 
 class TextExtractor(Protocol):
     def extract(self, data: bytes, document_type: DocumentType) -> str:
         """The text of a file. Raises `ContentMismatch` when the bytes are not what the type
         claims (a .pdf that is text, a .docx that is not a zip), `ValidationFailed` when they
-        cannot be read safely (undecodable text, a zip bomb, a truncated PDF)."""
+        cannot be read safely (undecodable text, a zip bomb, a truncated PDF), and its
+        subclass `ExtractionLimitExceeded` when reading them would cost more than one file may
+        (pages, CPU time, memory, wall time). Blocking: callers run it in a thread."""
+        ...
+
+
+class BlobLocks(Protocol):
+    """One lock per blob key, shared by every process that uses the same blob store.
+
+    Storing bytes and deleting them race: a purge that finds no row referencing a blob must
+    not delete it while an upload of the same bytes has stored it but not yet committed its
+    row. So an upload holds the key's lock from `BlobStore.put` until its row commits (or
+    its blob is released), and a deletion from its reference check until the bytes are gone.
+    """
+
+    def hold(self, key: str) -> AbstractAsyncContextManager[None]:
+        """Wait for the key's lock and hold it for the block. Raises `StorageUnavailable`
+        when the lock cannot be taken because the database is unreachable."""
         ...

@@ -10,10 +10,20 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from domain.documents import Access, Category, Document, DocumentType, FileType, Permission, Tag
+from domain.documents import (
+    Access,
+    Category,
+    Document,
+    DocumentType,
+    FileType,
+    Permission,
+    Tag,
+    check_metadata,
+)
 from domain.events import Event
 from domain.pagination import Page, PageRequest
 from domain.users import User
+from domain.values import check_instant, check_text
 
 
 class DocumentSort(enum.StrEnum):
@@ -37,10 +47,26 @@ class DocumentFilter:
     metadata: dict[str, Any] | None = None  # JSON containment
     created_after: datetime | None = None
     created_before: datetime | None = None
-    deleted: bool = False  # True: the trash (owner's and, for admins, everyone's)
+    deleted: bool = False  # True: the trash the reader may read (`policy.can_read`)
     # Classified at or below this path in this version (the use case fills the version in).
     taxonomy_path: tuple[str, ...] | None = None
     taxonomy_version: str | None = None
+
+    def __post_init__(self) -> None:
+        # What PostgreSQL refuses, every storage refuses (a 422, never a 500).
+        for name in ("category", "department", "taxonomy_version"):
+            text = getattr(self, name)
+            if text is not None:
+                check_text(text, name)
+        for tag in self.tags:
+            check_text(tag, "tags")
+        for label in self.taxonomy_path or ():
+            check_text(label, "taxonomy")
+        for name in ("created_after", "created_before"):
+            instant = getattr(self, name)
+            if instant is not None:
+                check_instant(instant, name)
+        check_metadata(self.metadata)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,13 @@ from typing import Any, Final
 from uuid import UUID, uuid4
 
 from domain.errors import ValidationFailed
-from domain.values import AccessLevel, bounded_text, optional_department
+from domain.values import (
+    JSON_MAX_BYTES,
+    AccessLevel,
+    bounded_text,
+    check_json_value,
+    optional_department,
+)
 
 TITLE_MAX: Final = 500
 SOURCE_MAX: Final = 500
@@ -20,7 +26,7 @@ TAG_NAME_MAX: Final = 50
 DEFAULT_TAG_COLOR: Final = "#007bff"
 _COLOR_RE: Final = re.compile(r"^#[0-9a-fA-F]{6}$")
 _EXTENSION_RE: Final = re.compile(r"^[a-z0-9]{1,10}$")
-METADATA_MAX_BYTES: Final = 64 * 1024
+METADATA_MAX_BYTES: Final = JSON_MAX_BYTES
 
 
 class DocumentType(enum.StrEnum):
@@ -87,23 +93,13 @@ def extension_of(filename: str) -> str:
     return ext
 
 
-def check_metadata(value: Any) -> dict[str, Any] | None:
-    """Metadata is a JSON object (or absent), at most 64 KiB encoded."""
-    import json
-
+def check_metadata(value: Any, field_name: str = "metadata") -> dict[str, Any] | None:
+    """Metadata is a JSON object (or absent) within the bounds of `check_json_value`."""
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise ValidationFailed.on("metadata", "must be a JSON object")
-    try:
-        encoded = json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError):
-        raise ValidationFailed.on("metadata", "must be plain JSON") from None
-    if len(encoded.encode()) > METADATA_MAX_BYTES:
-        raise ValidationFailed.on("metadata", f"must encode to at most {METADATA_MAX_BYTES} bytes")
-    if "\\u0000" in encoded:
-        raise ValidationFailed.on("metadata", "must not contain NUL characters")
-    return value
+        raise ValidationFailed.on(field_name, "must be a JSON object")
+    return dict(check_json_value(value, field_name))
 
 
 def tag_name(raw: str) -> str:

@@ -66,3 +66,22 @@ class TooLarge(DomainError):
 
 class ContentMismatch(DomainError):
     """The bytes are not what the extension claims (a `.pdf` that is really text)."""
+
+
+class ExtractionLimitExceeded(ValidationFailed):
+    """Reading the text of the `file` would cost more than one file may: `limit` names which
+    bound it hit (`pages`, `cpu time`, `memory`, `wall time`, or `killed` when the process
+    reading it was killed from outside). HTTP 422 with its own code."""
+
+    def __init__(self, limit: str, message: str) -> None:
+        super().__init__(f"file: {message}", [FieldError("file", message)])
+        self.limit = limit
+
+
+class StorageUnavailable(DomainError):
+    """The storage cannot be reached just now (the database restarts, its connections are
+    exhausted): nothing was changed, and the same request may succeed if retried later."""
+
+    def __init__(self, message: str, retry_after_seconds: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds

@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any, Final
 from uuid import UUID
 
+from domain.values import check_instant, check_text
+
 USER_CREATED: Final = "user.created"
 USER_UPDATED: Final = "user.updated"
 TOKEN_ISSUED: Final = "token.issued"  # noqa: S105 (an action name)
@@ -59,6 +61,17 @@ class EventFilter:
     subject_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+
+    def __post_init__(self) -> None:
+        # What PostgreSQL refuses, every storage refuses (a 422, never a 500).
+        for name in ("action", "subject_type", "subject_id"):
+            text = getattr(self, name)
+            if text is not None:
+                check_text(text, name)
+        for name in ("since", "until"):
+            instant = getattr(self, name)
+            if instant is not None:
+                check_instant(instant, name)
 
     def matches(self, event: Event) -> bool:
         return (

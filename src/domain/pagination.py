@@ -8,15 +8,47 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 from uuid import UUID
 
 from domain.errors import ValidationFailed
+from domain.values import check_instant, text_problem
 
 T = TypeVar("T")
 
 DEFAULT_LIMIT: Final = 50
 MAX_LIMIT: Final = 200
+BIGINT_MAX: Final = 2**63 - 1
+# The kind of value in the cursor of each sort that has one ("t" instant, "i" integer,
+# "s" string), as `SortKey.encode` writes it.
+SORT_VALUE_KINDS: Final = {
+    "created_at": "t",
+    "-created_at": "t",
+    "-timestamp": "t",
+    "title": "s",
+    "size_bytes": "i",
+}
+# Whatever a crafted cursor makes decoding raise: it is then not a cursor we issued.
+_GARBAGE: Final = (
+    ValueError,
+    TypeError,
+    OverflowError,
+    RecursionError,
+    binascii.Error,
+    json.JSONDecodeError,
+    ValidationFailed,
+)
+
+
+def _loads(padded: str) -> Any:
+    return json.loads(base64.urlsafe_b64decode(padded.encode()))
+
+
+def _instant(raw: object) -> datetime:
+    """A cursor's instant: text, with an offset, within what every storage holds."""
+    if not isinstance(raw, str):
+        raise ValueError(raw)
+    return check_instant(datetime.fromisoformat(raw), "cursor")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +82,10 @@ class CreatedKey:
     def decode(cls, cursor: str) -> CreatedKey:
         try:
             padded = cursor + "=" * (-len(cursor) % 4)
-            created, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
-            key = cls(datetime.fromisoformat(created), UUID(ident))
-        except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+            created, ident = _loads(padded)
+            key = cls(_instant(created), UUID(ident))
+        except _GARBAGE:
             raise ValidationFailed.on("cursor", "is not a cursor this service issued") from None
-        if key.created_at.tzinfo is None:
-            raise ValidationFailed.on("cursor", "is not a cursor this service issued")
         return key
 
 
@@ -75,9 +105,12 @@ class SequenceKey:
             raw = base64.urlsafe_b64decode(padded.encode()).decode()
         except (ValueError, binascii.Error):
             raw = ""
-        if not raw.startswith("s") or not raw[1:].isdigit() or len(raw) > 20:
+        digits = raw[1:]
+        if not raw.startswith("s") or not digits.isascii() or not digits.isdigit():
             raise ValidationFailed.on("cursor", "is not a cursor this service issued")
-        return cls(int(raw[1:]))
+        if len(digits) > 19 or int(digits) > BIGINT_MAX:
+            raise ValidationFailed.on("cursor", "is not a cursor this service issued")
+        return cls(int(digits))
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,26 +136,33 @@ class SortKey:
         bad = ValidationFailed.on("cursor", "is not a cursor of this listing")
         try:
             padded = cursor + "=" * (-len(cursor) % 4)
-            got_sort, kind, value, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
+            got_sort, kind, value, ident = _loads(padded)
             parsed: str | int | datetime
             if kind == "t":
-                parsed = datetime.fromisoformat(value)
-                if parsed.tzinfo is None:
-                    raise bad
-            elif _is_int(value) if kind == "i" else (kind == "s" and isinstance(value, str)):
+                parsed = _instant(value)
+            elif kind in ("i", "s") and _plain_value(kind, value):
                 parsed = value
             else:
                 raise bad
             key = cls(got_sort, parsed, UUID(ident))
-        except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        except _GARBAGE:
             raise bad from None
-        if key.sort != sort:
+        # The sort names its column, and the column its kind of value: a cursor of another
+        # sort, or with a value of another kind, would compare unlike values in the query.
+        if key.sort != sort or SORT_VALUE_KINDS.get(sort, kind) != kind:
             raise bad
         return key
 
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _plain_value(kind: str, value: object) -> bool:
+    """An integer a bigint holds ("i"), or text PostgreSQL can compare ("s")."""
+    if kind == "i":
+        return _is_int(value) and abs(value) <= BIGINT_MAX  # type: ignore[arg-type]
+    return isinstance(value, str) and text_problem(value) is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,10 +181,8 @@ class ReviewKey:
     def decode(cls, cursor: str) -> ReviewKey:
         try:
             padded = cursor + "=" * (-len(cursor) % 4)
-            at, doc, node = json.loads(base64.urlsafe_b64decode(padded.encode()))
-            key = cls(datetime.fromisoformat(at), UUID(doc), UUID(node))
-        except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+            at, doc, node = _loads(padded)
+            key = cls(_instant(at), UUID(doc), UUID(node))
+        except _GARBAGE:
             raise ValidationFailed.on("cursor", "is not a cursor of this listing") from None
-        if key.created_at.tzinfo is None:
-            raise ValidationFailed.on("cursor", "is not a cursor of this listing")
         return key

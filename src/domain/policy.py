@@ -30,14 +30,14 @@ def can_manage_token_of(actor: User, owner_id: object) -> bool:
 def can_read(user: User, doc: Document, grant: Access | None) -> bool:
     """Read a document: see it, its file, its tags and its events.
 
-    The trash is visible to the owner and admins only. Otherwise: admin, owner, any grant,
-    or clearance at least the document's level within its department (or any department
-    when the document has none)."""
+    The trash is visible to the owner, admins and holders of a delete grant on the document
+    (who may restore it). Otherwise: admin, owner, any grant, or clearance at least the
+    document's level within its department (or any department when the document has none)."""
     if not user.is_active:
         return False
     privileged = user.is_admin or doc.owner_id == user.id
     if doc.in_trash:
-        return privileged
+        return privileged or (grant is not None and grant >= Access.DELETE)
     return (
         privileged
         or grant is not None
@@ -49,10 +49,26 @@ def can_read(user: User, doc: Document, grant: Access | None) -> bool:
 
 
 def can_write(user: User, doc: Document, grant: Access | None) -> bool:
-    """Change a document's fields and tags: admin, owner, or a write/delete grant."""
+    """Change a document's fields and tags: admin, owner, or a write/delete grant. Its level
+    and department need `can_reclassify` as well."""
     return user.is_active and (
         user.is_admin or doc.owner_id == user.id or (grant is not None and grant >= Access.WRITE)
     )
+
+
+def can_reclassify(user: User, doc: Document) -> bool:
+    """Change a document's `access_level` or `department`, up or down: admin or owner only.
+
+    Who may see a document is a classification decision, like managing its grants, so a
+    write (or delete) grant does not reach it. The new level and department are further held
+    to `can_create`'s rule, so an owner cannot classify above their own clearance either."""
+    return user.is_active and (user.is_admin or doc.owner_id == user.id)
+
+
+def can_see_audit_details(user: User, doc: Document) -> bool:
+    """See where a document's events came from (`client_ip`, `user_agent`), including other
+    readers': admin or owner. Any reader sees the events themselves."""
+    return user.is_active and (user.is_admin or doc.owner_id == user.id)
 
 
 def can_delete(user: User, doc: Document, grant: Access | None) -> bool:

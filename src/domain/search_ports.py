@@ -33,9 +33,13 @@ class SearchRepository(Protocol):
 
     async def get_query(self, query_id: UUID) -> SearchQueryLog | None: ...
 
-    async def history(self, user_id: UUID | None, page: PageRequest) -> Page[HistoryEntry]:
+    async def history(
+        self, user_id: UUID | None, page: PageRequest, reader: User
+    ) -> Page[HistoryEntry]:
         """Searches of `user_id` (everyone's if None), newest first, with response and the
-        searcher's feedback."""
+        searcher's feedback. A response's sources are only those `reader` may read now
+        (`policy.can_read`, in the query), in their stored order; its answer (taken from the
+        top source) is "" unless that top source is among them."""
         ...
 
     async def put_feedback(self, feedback: Feedback) -> Feedback:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import enum
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
 from domain.errors import ValidationFailed
+from domain.values import JSON_MAX_BYTES, check_json_value
 
 KEY_RE: Final = re.compile(r"^[a-z][a-z0-9_.]{0,99}$")
-MAX_JSON_BYTES: Final = 64 * 1024
+MAX_JSON_BYTES: Final = JSON_MAX_BYTES
 
 
 class SettingType(enum.StrEnum):
@@ -39,9 +39,7 @@ class SettingType(enum.StrEnum):
         }[self]
         if not ok:
             raise ValidationFailed.on("value", f"must be of type {self.value}")
-        if len(json.dumps(value)) > MAX_JSON_BYTES:
-            raise ValidationFailed.on("value", f"must encode to at most {MAX_JSON_BYTES} bytes")
-        return value
+        return check_json_value(value, "value")
 
 
 @dataclass(frozen=True, slots=True)

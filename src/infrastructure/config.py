@@ -33,9 +33,28 @@ class AppSettings(BaseSettings):
     # (docs/benchmarks.md, issue #2). Raise db_pool_size instead.
     db_max_overflow: int = Field(default=0, ge=0, le=200)
     db_pool_timeout: float = Field(default=10.0, gt=0)
+    # A pooled connection the server closed (a restart) is always replaced at checkout, at no
+    # cost; pre-ping also catches peers that vanished silently (a failover), for a round trip
+    # per checkout (docs/decisions.md, "Faults").
+    db_pool_pre_ping: bool = False
     sql_echo: bool = False
     slow_query_ms: int = Field(default=100, ge=0)
     initial_admin_email: str = "admin@archivist.localhost"
+    # Text extraction runs in child processes, each file under these limits; a file over one
+    # is a 422 `extraction_limit` (docs/decisions.md, "Documents"). Workers 0: min(2, CPUs).
+    extraction_workers: int = Field(default=0, ge=0, le=64)
+    extraction_cpu_seconds: float = Field(default=20.0, gt=0, le=3600)
+    extraction_memory_mb: int = Field(default=512, ge=32, le=65536)
+    extraction_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+    extraction_max_pdf_pages: int = Field(default=2000, ge=1, le=1_000_000)
+    # Failed-authentication throttling, per client address and server process
+    # (docs/decisions.md, "Throttling"). 0 turns it off.
+    auth_failures_per_minute: int = Field(default=20, ge=0, le=1_000_000)
+    auth_throttle_max_addresses: int = Field(default=10_000, ge=1, le=10_000_000)
+    # Request size before anything else runs: a header block over max_header_bytes is a 431,
+    # a URL (path and query) over max_url_bytes a 414 (docs/decisions.md, "Input bounds").
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
+    max_url_bytes: int = Field(default=8 * 1024, ge=256, le=1024 * 1024)
 
     @property
     def blobs_path(self) -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dependency_injector import containers, providers
 
 from application.audit import AuditLog
+from application.auth_throttle import FailedAuthenticationThrottle
 from application.bootstrap import AdminBootstrap
 from application.catalog import CatalogService
 from application.demo import DemoService
@@ -21,11 +22,13 @@ from application.users import UserService
 from domain.clock import SystemClock
 from infrastructure.blobs import FilesystemBlobStore
 from infrastructure.config import AppSettings
-from infrastructure.extraction import SafeTextExtractor
+from infrastructure.extraction import ExtractionLimits, ProcessLimits, ProcessTextExtractor
+from infrastructure.memory.blob_locks import InMemoryBlobLocks
 from infrastructure.memory.blobs import InMemoryBlobStore
 from infrastructure.memory.stats import InMemoryStatsRepository
 from infrastructure.memory.store import InMemoryStore
 from infrastructure.memory.uow import InMemoryUnitOfWorkFactory
+from infrastructure.sqlalchemy.blob_locks import AdvisoryBlobLocks
 from infrastructure.sqlalchemy.database import Database
 from infrastructure.sqlalchemy.migrations import AlwaysReady, SqlReadiness
 from infrastructure.sqlalchemy.stats import SqlAlchemyStatsRepository
@@ -34,6 +37,19 @@ from infrastructure.sqlalchemy.uow import SqlAlchemyUnitOfWorkFactory
 
 def _engine_of(database: Database) -> object:
     return database.engine
+
+
+def _extraction_limits(settings: AppSettings) -> ExtractionLimits:
+    return ExtractionLimits(max_pdf_pages=settings.extraction_max_pdf_pages)
+
+
+def _process_limits(settings: AppSettings) -> ProcessLimits:
+    return ProcessLimits(
+        cpu_seconds=settings.extraction_cpu_seconds,
+        memory_mb=settings.extraction_memory_mb,
+        timeout_seconds=settings.extraction_timeout_seconds,
+        workers=settings.extraction_workers,
+    )
 
 
 class Container(containers.DeclarativeContainer):
@@ -66,7 +82,21 @@ class Container(containers.DeclarativeContainer):
             FilesystemBlobStore, providers.Callable(lambda s: s.blobs_path, app_settings)
         ),
     )
-    extractor = providers.Singleton(SafeTextExtractor)
+    # Each file is read in a child process under the configured limits (issue #9).
+    # In the database when it is shared, so several server processes may share one blob
+    # directory (docs/decisions.md, "Blobs").
+    blob_locks = providers.Selector(
+        config.storage,
+        memory=providers.Singleton(InMemoryBlobLocks),
+        postgres=providers.Singleton(
+            AdvisoryBlobLocks, providers.Callable(lambda d: d.lock_engine, database)
+        ),
+    )
+    extractor = providers.Singleton(
+        ProcessTextExtractor,
+        providers.Callable(_extraction_limits, app_settings),
+        providers.Callable(_process_limits, app_settings),
+    )
 
     users = providers.Singleton(UserService, uow_factory, clock)
     tokens = providers.Singleton(TokenService, uow_factory, clock)
@@ -75,12 +105,14 @@ class Container(containers.DeclarativeContainer):
     taxonomy_resolver = providers.Singleton(TaxonomyResolver)
     taxonomy = providers.Singleton(TaxonomyService, uow_factory, clock, taxonomy_resolver)
     search = providers.Singleton(SearchService, uow_factory, clock, taxonomy_resolver)
-    documents = providers.Singleton(DocumentService, uow_factory, clock, blobs, extractor, taxonomy)
+    documents = providers.Singleton(
+        DocumentService, uow_factory, clock, blobs, extractor, taxonomy, blob_locks
+    )
     catalog = providers.Singleton(CatalogService, uow_factory, clock)
     grants = providers.Singleton(GrantService, uow_factory, clock)
     audit = providers.Singleton(AuditLog, uow_factory)
     maintenance = providers.Singleton(
-        MaintenanceService, uow_factory, clock, blobs, documents, search
+        MaintenanceService, uow_factory, clock, blobs, blob_locks, search
     )
     demo = providers.Singleton(DemoService, uow_factory, users, tokens, documents)
     stats_repository = providers.Selector(
@@ -91,6 +123,12 @@ class Container(containers.DeclarativeContainer):
         ),
     )
     stats = providers.Singleton(StatsService, stats_repository, clock)
+    # In-process, per server process: see docs/decisions.md, "Throttling".
+    auth_throttle = providers.Singleton(
+        FailedAuthenticationThrottle,
+        providers.Callable(lambda s: s.auth_failures_per_minute, app_settings),
+        max_addresses=providers.Callable(lambda s: s.auth_throttle_max_addresses, app_settings),
+    )
 
 
 def build_container(settings: AppSettings, database_url: str | None = None) -> Container:
@@ -104,6 +142,9 @@ def build_container(settings: AppSettings, database_url: str | None = None) -> C
 
 
 async def shutdown_container(container: Container) -> None:
-    """Release what the container holds (the engine's pool)."""
+    """Release what the container holds (the engine's pool, extraction processes)."""
+    extractor = container.extractor()
+    if isinstance(extractor, ProcessTextExtractor):
+        extractor.close()
     if container.config.storage() == "postgres":
         await container.database().dispose()

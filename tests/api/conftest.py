@@ -105,6 +105,11 @@ class UnpooledDatabase:
     def __init__(self, url: str) -> None:
         self.engine: AsyncEngine = create_async_engine(async_url(url), poolclass=NullPool)
 
+    @property
+    def lock_engine(self) -> AsyncEngine:
+        """The blob locks' connections: unpooled too, so no pool of its own is needed."""
+        return self.engine
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 

@@ -23,6 +23,7 @@ import pytest
 from litestar.routes import HTTPRoute
 
 from application.context import RequestContext
+from application.documents import DocumentChanges
 from application.taxonomy import Classify
 from domain import policy
 from domain.documents import Access, Document, DocumentType, Permission
@@ -44,7 +45,7 @@ DOCUMENT_ROUTES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", DOC): ("get",),
     ("GET", f"{DOC}/file"): ("file",),
     ("GET", f"{DOC}/events"): ("events",),
-    ("PATCH", DOC): ("patch",),
+    ("PATCH", DOC): ("patch", "reclassify"),
     ("DELETE", DOC): ("delete", "purge"),
     ("POST", f"{DOC}/restore"): ("restore",),
     ("PUT", f"{DOC}/tags"): ("replace tags",),
@@ -62,6 +63,7 @@ READS = ("get", "file", "events", "list classifications")
 CLASSIFYING = ("classify", "remove classification", "approve")
 SUCCESS = {"classify": 201, "remove classification": 204, "approve": 200}
 WRITES = ("patch", "replace tags", "add tags", "remove tag")
+RECLASSIFY = {"access_level": 1, "department": None}  # the declassification of issue #9
 TRASH = ("delete", "restore", "purge")
 GRANTS = ("list grants", "grant", "revoke")
 CREATES = ("upload", "create text")
@@ -190,6 +192,15 @@ def expected_status(operation: str, user: User, doc: Document, grant: Access | N
         if doc.in_trash:
             return 409
         return 204 if operation == "remove tag" else 200
+    if operation == "reclassify":
+        if not policy.can_write(user, doc, grant):
+            return 403
+        if doc.in_trash:
+            return 409
+        if (doc.access_level, doc.department) == (1, None):
+            return 200  # no change: a write grant may send the current classification
+        allowed = policy.can_reclassify(user, doc) and policy.can_create(user, 1, None)
+        return 200 if allowed else 403
     if operation in CLASSIFYING:
         if not policy.can_write(user, doc, grant):
             return 403
@@ -232,6 +243,19 @@ async def _patch(world: World, caller: Caller, doc: Document, _: int) -> int:
     response = await world.api.client.patch(
         f"{D}/{doc.id}", json={"title": "changed"}, headers=caller.headers
     )
+    return response.status_code
+
+
+async def _reclassify(world: World, caller: Caller, doc: Document, _: int) -> int:
+    response = await world.api.client.patch(
+        f"{D}/{doc.id}", json=RECLASSIFY, headers=caller.headers
+    )
+    if response.status_code == 200:  # put the world back
+        await world.api.container.documents().update(
+            world.admin_ctx,
+            doc.id,
+            DocumentChanges({"access_level": doc.access_level, "department": doc.department}),
+        )
     return response.status_code
 
 
@@ -352,6 +376,7 @@ CELLS: dict[str, Cell] = {
     "file": _file,
     "events": _events,
     "patch": _patch,
+    "reclassify": _reclassify,
     "replace tags": _replace_tags,
     "add tags": _add_tags,
     "remove tag": _remove_tag,
@@ -406,6 +431,10 @@ async def test_reading_a_document_follows_the_policy(world: World) -> None:
 
 async def test_changing_a_document_and_its_tags_follows_the_policy(world: World) -> None:
     assert await mismatches(world, WRITES) == {}
+
+
+async def test_changing_level_and_department_follows_the_policy(world: World) -> None:
+    assert await mismatches(world, ("reclassify",)) == {}
 
 
 async def test_trashing_restoring_and_purging_follow_the_policy(world: World) -> None:

@@ -302,6 +302,89 @@ async def test_any_bytes_round_trip(store: BlobStore, data: bytes, chunk_size: i
     assert b"".join(await drain(await store.open(blob.key, chunk_size=chunk_size))) == data
 
 
+# -- partial uploads (what a crash mid-put leaves) --------------------------------------------
+
+
+class Stalled:
+    """A body that sends a first chunk, then waits until the test lets it finish."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+        self.go_on = asyncio.Event()
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        yield b"the first part"
+        self.started.set()
+        await self.go_on.wait()
+        yield b" and the rest"
+
+
+async def test_a_put_in_progress_is_a_partial_upload_once_idle_longer_than_the_age(
+    store: BlobStore, clock: ManualClock
+) -> None:
+    body = Stalled()
+    put = asyncio.create_task(store.put(body.chunks(), max_bytes=100))
+    await body.started.wait()
+
+    young = await store.partial_uploads_older_than(60)
+    clock.advance(61)
+    old = await store.partial_uploads_older_than(60)
+    body.go_on.set()
+    blob = await put
+
+    assert young == []
+    assert [p.name.startswith("put-") for p in old] == [True]
+    assert await store.partial_uploads_older_than(EVERYTHING) == []
+    assert await store.read(blob.key) == b"the first part and the rest"
+
+
+async def test_a_cancelled_or_refused_put_leaves_no_partial_upload(
+    store: BlobStore, clock: ManualClock
+) -> None:
+    body = Stalled()
+    put = asyncio.create_task(store.put(body.chunks(), max_bytes=100))
+    await body.started.wait()
+    put.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await put
+    with pytest.raises(TooLarge):
+        await store.put(stream(b"x" * 101), max_bytes=100)
+
+    assert await store.partial_uploads_older_than(EVERYTHING) == []
+
+
+async def test_deleting_a_partial_upload_fails_the_put_still_writing_it(
+    store: BlobStore, clock: ManualClock
+) -> None:
+    body = Stalled()
+    put = asyncio.create_task(store.put(body.chunks(), max_bytes=100))
+    await body.started.wait()
+    clock.advance(3600)
+    [partial] = await store.partial_uploads_older_than(60)
+
+    await store.delete_partial_upload(partial.name)
+    body.go_on.set()
+
+    with pytest.raises(FileNotFoundError):
+        await put
+    assert await store.partial_uploads_older_than(EVERYTHING) == []
+    assert await store.keys_older_than(EVERYTHING) == []
+
+
+@pytest.mark.parametrize("name", ["", "../x", "put-../../etc", "put-a/b", "ab/cd/put-x", "tmp"])
+async def test_delete_partial_upload_refuses_names_the_store_never_gives(
+    store: BlobStore, name: str
+) -> None:
+    with pytest.raises(ValidationFailed):
+        await store.delete_partial_upload(name)
+
+
+async def test_deleting_an_unknown_partial_upload_is_fine(store: BlobStore) -> None:
+    await store.delete_partial_upload("put-gone")
+
+    assert await store.partial_uploads_older_than(EVERYTHING) == []
+
+
 # -- filesystem only: what only a disk can show ----------------------------------------------
 
 
@@ -384,3 +467,21 @@ async def test_filesystem_sweep_ignores_temporaries_and_strays(tmp_path: Path) -
     (tmp_path / blob.key[:5] / "notes.txt").write_text("a stray file")
 
     assert await store.keys_older_than(EVERYTHING) == [blob.key]
+
+
+async def test_filesystem_a_crash_leftover_is_a_partial_upload_with_its_size(
+    tmp_path: Path,
+) -> None:
+    now = 1_700_000_000.0
+    store = FilesystemBlobStore(tmp_path, clock=lambda: now)
+    await store.put(stream(b"a finished blob"), max_bytes=100)  # creates .tmp
+    leftover = tmp_path / ".tmp" / "put-k1ll3d_x"
+    leftover.write_bytes(b"half of an upload")
+    os.utime(leftover, (now - 7200, now - 7200))
+    (tmp_path / ".tmp" / "notes.txt").write_text("not ours")
+
+    found = await store.partial_uploads_older_than(3600)
+    await store.delete_partial_upload("put-k1ll3d_x")
+
+    assert [(p.name, p.size_bytes) for p in found] == [("put-k1ll3d_x", 17)]
+    assert names_in(tmp_path / ".tmp") == ["notes.txt"]

@@ -1,5 +1,6 @@
 """The SQL access predicate and the in-memory adapter both return exactly the documents the
-domain policy allows (SPEC.md §2.7; acceptance item 2 of issue #3)."""
+domain policy allows (SPEC.md §2.7; acceptance item 2 of issue #3): by id, through the prepared
+view statement, in the listing and in the trash (where delete grantees see theirs, issue #9)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from domain import policy
 from domain.document_ports import DocumentFilter, DocumentSort
 from domain.documents import Access, Permission
+from domain.events import Event
 from domain.pagination import PageRequest
 from domain.ports import UnitOfWorkFactory
 from domain.users import User
@@ -71,16 +73,24 @@ async def _store(
 
 async def _visible(
     uow_factory: UnitOfWorkFactory, reader: User, docs: list[Any]
-) -> tuple[set[Any], set[Any]]:
+) -> tuple[set[Any], set[Any], set[Any], set[Any]]:
+    """What `reader` reads by id, by id through the prepared view statement, in the listing
+    and in the trash listing."""
     async with uow_factory(read_only=True) as uow:
-        got = set()
+        got, viewed = set(), set()
         for doc in docs:
             if await uow.documents.get_readable(doc.id, reader) is not None:
                 got.add(doc.id)
+            event = Event(factories.BASE, reader.id, "document.viewed", "document", str(doc.id))
+            if await uow.documents.view_readable(doc.id, reader, event) is not None:
+                viewed.add(doc.id)
         listed = await uow.documents.list_readable(
             reader, DocumentFilter(), DocumentSort.CREATED, PageRequest(200)
         )
-    return got, {d.id for d in listed.items}
+        trash = await uow.documents.list_readable(
+            reader, DocumentFilter(deleted=True), DocumentSort.CREATED, PageRequest(200)
+        )
+    return got, viewed, {d.id for d in listed.items}, {d.id for d in trash.items}
 
 
 @settings(
@@ -116,6 +126,8 @@ async def test_sql_and_memory_show_exactly_what_the_policy_allows(
         }
         allowed_live = {d.id for d in docs if d.id in allowed and not d.in_trash}
         for uow_factory in stores:
-            got, listed = await _visible(uow_factory, reader, docs)
+            got, viewed, listed, trash = await _visible(uow_factory, reader, docs)
             assert got == allowed, type(uow_factory).__name__
+            assert viewed == allowed, type(uow_factory).__name__
             assert listed == allowed_live, type(uow_factory).__name__
+            assert trash == allowed - allowed_live, type(uow_factory).__name__

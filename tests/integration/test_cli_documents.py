@@ -258,4 +258,25 @@ async def test_purge_run_again_finds_nothing_more(cli: Cli) -> None:
     assert "0 bytes freed" in again.stdout
 
 
+async def test_purge_sweeps_what_crashed_uploads_left_in_the_temporary_directory(
+    cli: Cli,
+) -> None:
+    await _archive(cli)  # creates the blob directory
+    crashed, streaming = cli.blob_dir / ".tmp" / "put-crashed", cli.blob_dir / ".tmp" / "put-live"
+    crashed.write_bytes(b"half of an upload when the server died")
+    streaming.write_bytes(b"an upload still streaming in")
+    os.utime(crashed, (TWO_HOURS_AGO, TWO_HOURS_AGO))
+
+    planned = await cli.run("purge", "--dry-run")
+    kept = crashed.exists()
+    done = await cli.run("purge")
+
+    assert planned.returncode == done.returncode == 0, planned.stderr + done.stderr
+    assert "Partial uploads: would purge 1 left by interrupted upload(s)" in planned.stdout
+    assert "put-crashed  (38 bytes)" in planned.stdout
+    assert kept
+    assert "Partial uploads: purged 1 left by interrupted upload(s)" in done.stdout
+    assert sorted(p.name for p in (cli.blob_dir / ".tmp").iterdir()) == ["put-live"]
+
+
 _EVENTS = "SELECT count(*) FROM events"

@@ -45,7 +45,7 @@ async def _member(app: Container) -> RequestContext:
     return RequestContext(actor=user)
 
 
-async def test_of_twenty_simultaneous_changes_from_one_version_exactly_one_wins(
+async def test_of_twenty_simultaneous_changes_with_the_same_if_match_exactly_one_wins(
     app: Container,
 ) -> None:
     ctx = await _member(app)
@@ -67,6 +67,34 @@ async def test_of_twenty_simultaneous_changes_from_one_version_exactly_one_wins(
 
     assert sorted(outcomes) == ["200"] + ["412"] * 19
     assert after.document.version == 2
+
+
+async def test_simultaneous_changes_without_if_match_all_apply(app: Container) -> None:
+    # No precondition, no 412 (RFC 9110 §13.1.1): each change is retried on the version it
+    # lost to, so all of them land, one version each (issue #9, item 6).
+    ctx = await _member(app)
+    doc = await app.documents().create_text(
+        ctx, "hello", DocumentType.TXT, DocumentFields(title="Original")
+    )
+    n = 20
+
+    async def change(i: int) -> int:
+        if i % 2:
+            changed = await app.documents().add_tags(ctx, doc.id, [f"tag-{i}"])
+        else:
+            changed = await app.documents().update(
+                ctx, doc.id, DocumentChanges({"metadata": {"by": i}})
+            )
+        return changed.version
+
+    versions = await asyncio.gather(*(change(i) for i in range(n)))
+    after = await app.documents().get(ctx, doc.id)
+    updates = await app.documents().events(ctx, doc.id, PageRequest(200))
+
+    assert sorted(versions) == list(range(2, n + 2))
+    assert after.document.version == 1 + n
+    assert sorted(after.document.tags) == sorted(f"tag-{i}" for i in range(1, n, 2))
+    assert [e.action for e in updates.items].count("document.updated") == n
 
 
 async def test_ten_simultaneous_uploads_of_the_same_bytes_make_ten_documents_and_one_blob(

@@ -72,6 +72,23 @@ async def test_twenty_patches_with_one_if_match_give_one_200_and_nineteen_412(
     assert after.headers["etag"] == 'W/"2"'
 
 
+async def test_thirty_patches_without_if_match_all_succeed(client: httpx.AsyncClient) -> None:
+    # Issue #9, item 6: without a precondition there is nothing to fail (RFC 9110 §13.1.1).
+    created = await client.post(
+        f"{API}/documents/text", json={"title": "Original", "content": "hello"}
+    )
+    doc_id = created.json()["id"]
+
+    responses = await asyncio.gather(
+        *(client.patch(f"{API}/documents/{doc_id}", json={"metadata": {"n": n}}) for n in range(30))
+    )
+    after = await client.get(f"{API}/documents/{doc_id}")
+
+    assert Counter(r.status_code for r in responses) == {200: 30}
+    assert sorted(r.json()["version"] for r in responses) == list(range(2, 32))
+    assert after.json()["version"] == 31
+
+
 async def test_ten_uploads_of_the_same_bytes_give_ten_documents_and_one_blob(
     client: httpx.AsyncClient, tmp_path: Path
 ) -> None:

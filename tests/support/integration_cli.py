@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,16 +99,19 @@ class Server:
                 self.process.wait(STOP_TIMEOUT_S)
 
 
-def start_server(env: dict[str, str], cwd: Path, log_dir: Path) -> Server:
-    """Start `archivist serve` on a free port and wait (bounded) until /ready answers 200.
-    On failure the process is stopped and the error carries its console output."""
+def start_server(
+    env: dict[str, str], cwd: Path, log_dir: Path, extra_args: Sequence[str] = ()
+) -> Server:
+    """Start `archivist serve` on a free port (with `extra_args`, e.g. `--workers 2`) and
+    wait (bounded) until /ready answers 200. On failure the process is stopped and the error
+    carries its console output."""
     port = free_port()
     log_dir.mkdir(parents=True, exist_ok=True)
     stdout_path = log_dir / f"serve-{port}.out"
     stderr_path = log_dir / f"serve-{port}.err"
     with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
         process = subprocess.Popen(
-            [str(ARCHIVIST), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [str(ARCHIVIST), "serve", "--host", "127.0.0.1", "--port", str(port), *extra_args],
             env=env,
             cwd=cwd,
             stdout=out,

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.documents import DocumentType
-from domain.errors import ContentMismatch, ValidationFailed
+from domain.errors import ContentMismatch, ExtractionLimitExceeded, ValidationFailed
 from infrastructure.extraction import ExtractionLimits, SafeTextExtractor
 from tests.support.pdf import one_page_pdf, pdf_with_pages
 
@@ -216,12 +216,34 @@ def test_a_password_protected_pdf_is_refused(extractor: SafeTextExtractor) -> No
     assert "password" in caught.value.message
 
 
-def test_pdf_pages_beyond_the_limit_are_not_read() -> None:
+def test_a_pdf_at_the_page_limit_is_read() -> None:
     extractor = SafeTextExtractor(ExtractionLimits(max_pdf_pages=2))
 
-    text = extractor.extract(pdf_with_pages("one", "two", "three"), DocumentType.PDF)
+    assert extractor.extract(pdf_with_pages("one", "two"), DocumentType.PDF) == "one\n\ntwo"
 
-    assert text == "one\n\ntwo"
+
+def test_a_pdf_over_the_page_limit_is_refused_naming_the_pages_limit() -> None:
+    # Refused rather than cut short: reading even the first pages of a 20,000-page file costs
+    # its whole page tree, and a silently partial text is worse than a clear refusal.
+    extractor = SafeTextExtractor(ExtractionLimits(max_pdf_pages=2))
+
+    with pytest.raises(ExtractionLimitExceeded) as caught:
+        extractor.extract(pdf_with_pages("one", "two", "three"), DocumentType.PDF)
+
+    assert caught.value.limit == "pages"
+    assert field_of(caught.value) == "file"
+    assert "3 pages" in caught.value.message
+    assert "at most 2" in caught.value.message
+
+
+def test_a_pdf_whose_page_count_lies_is_still_held_to_the_page_limit() -> None:
+    data = pdf_with_pages("one", "two", "three").replace(b"/Count 3", b"/Count 1")
+    extractor = SafeTextExtractor(ExtractionLimits(max_pdf_pages=2))
+
+    with pytest.raises(ExtractionLimitExceeded) as caught:
+        extractor.extract(data, DocumentType.PDF)
+
+    assert caught.value.limit == "pages"
 
 
 def test_text_beyond_the_limit_is_cut_off() -> None:

@@ -3,6 +3,8 @@ deterministic clock (and a blob store whose clock the test moves)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -246,6 +248,64 @@ async def test_purge_keeps_old_blobs_that_rows_reference_trash_included(
     assert await blobs.exists(live.storage_key)
     assert await blobs.exists(trashed.storage_key)
     assert report.blobs == []
+
+
+# --- purge: partial uploads (a crash mid-upload) --------------------------------------------
+
+
+@pytest.fixture
+async def interrupted(blobs: InMemoryBlobStore) -> AsyncIterator[asyncio.Task[object]]:
+    """A put that stopped after its first 14 bytes, as one a crash interrupted would."""
+    started = asyncio.Event()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"half an upload"
+        started.set()
+        await asyncio.Event().wait()  # the rest never comes
+        yield b""
+
+    put: asyncio.Task[object] = asyncio.create_task(blobs.put(chunks(), max_bytes=100))
+    await started.wait()
+    yield put
+    put.cancel()
+    with contextlib.suppress(asyncio.CancelledError, FileNotFoundError):
+        await put
+
+
+async def test_purge_deletes_partial_uploads_idle_longer_than_the_grace_period(
+    app: Container, blobs: InMemoryBlobStore, seconds: Seconds, interrupted: object
+) -> None:
+    seconds.now += HOUR + 1
+
+    report = await app.maintenance().purge(dry_run=False)
+
+    assert [(b.key.startswith("put-"), b.size_bytes, b.reason) for b in report.blobs] == [
+        (True, 14, "partial")
+    ]
+    assert report.bytes_freed == 14
+    assert await blobs.partial_uploads_older_than(0) == []
+
+
+async def test_purge_keeps_a_partial_upload_written_to_within_the_grace_period(
+    app: Container, blobs: InMemoryBlobStore, seconds: Seconds, interrupted: object
+) -> None:
+    seconds.now += HOUR - 1
+
+    report = await app.maintenance().purge(dry_run=False)
+
+    assert report.blobs == []
+    assert len(await blobs.partial_uploads_older_than(0)) == 1
+
+
+async def test_a_dry_run_reports_partial_uploads_and_keeps_them(
+    app: Container, blobs: InMemoryBlobStore, seconds: Seconds, interrupted: object
+) -> None:
+    seconds.now += HOUR + 1
+
+    report = await app.maintenance().purge(dry_run=True)
+
+    assert [(b.size_bytes, b.reason) for b in report.blobs] == [(14, "partial")]
+    assert [p.size_bytes for p in await blobs.partial_uploads_older_than(HOUR)] == [14]
 
 
 async def test_purge_sweeps_search_logs_past_their_retention(app: Container) -> None:

@@ -3,7 +3,8 @@
 Layout under `root`:
 
     <root>/ab/cd/abcd…(64 hex)   one file per distinct content, never rewritten
-    <root>/.tmp/put-*            uploads in progress (same filesystem, so publishing is atomic)
+    <root>/.tmp/put-*            uploads in progress (same filesystem, so publishing is atomic);
+                                 one a crash interrupted stays until `archivist purge` sweeps it
 
 Atomicity: bytes stream into a temporary file, which is fsynced and then hard-linked to its
 final name. `link` fails when the name exists, so a blob is never overwritten and two concurrent
@@ -23,17 +24,20 @@ import contextlib
 import errno
 import hashlib
 import os
+import re
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import BinaryIO, Final
 
-from domain.blobs import StoredBlob
+from domain.blobs import PartialUpload, StoredBlob
 from domain.errors import NotFound, TooLarge, ValidationFailed
 from infrastructure.blobs.keys import blob_key, checked_key
 
 _TMP_DIR: Final = ".tmp"
+# What `tempfile.mkstemp(prefix="put-")` names a temporary: only such names are swept.
+_PARTIAL_NAME: Final = re.compile(r"put-[A-Za-z0-9_]{1,64}")
 # How many bytes are gathered before one thread hop writes (and hashes) them. Measured on a
 # 10 MiB put arriving in 64 KiB chunks (best of 30, ext4, fsync stubbed out to isolate the
 # hops): 14 ms with a hop per chunk, 10.5 ms with 1 MiB batches, no gain beyond; the real
@@ -69,7 +73,7 @@ class FilesystemBlobStore:
     async def put(self, chunks: AsyncIterator[bytes], max_bytes: int) -> StoredBlob:
         """Stream `chunks` to disk. Raises `TooLarge` as soon as more than `max_bytes` arrived
         and `ValidationFailed` on an empty stream; either way nothing is left behind."""
-        fd, tmp_name = await asyncio.to_thread(self._new_temporary)
+        fd, tmp_name = await asyncio.to_thread(self._new_temporary, self._clock())
         tmp = Path(tmp_name)
         out = os.fdopen(fd, "wb")
         hasher = hashlib.sha256()
@@ -85,7 +89,7 @@ class FilesystemBlobStore:
                 batch.append(chunk)
                 batched += len(chunk)
                 if batched >= _WRITE_BATCH:
-                    await asyncio.to_thread(_write, out, hasher, batch)
+                    await asyncio.to_thread(_write, out, hasher, batch, self._clock())
                     batch, batched = [], 0
             if size == 0:
                 raise ValidationFailed.on("file", "is empty")
@@ -134,14 +138,42 @@ class FilesystemBlobStore:
         """Keys whose file was last put more than `seconds` ago, sorted; temporaries excluded."""
         return await asyncio.to_thread(self._keys_older_than, self._clock() - seconds)
 
+    async def partial_uploads_older_than(self, seconds: float) -> list[PartialUpload]:
+        """`put-*` files in `.tmp` whose mtime (the store's clock at their last write) is
+        more than `seconds` ago, sorted by name."""
+        return await asyncio.to_thread(self._partial_uploads_older_than, self._clock() - seconds)
+
+    async def delete_partial_upload(self, name: str) -> None:
+        if _PARTIAL_NAME.fullmatch(name) is None:
+            raise ValidationFailed.on("name", "is not the name of a partial upload")
+        await asyncio.to_thread((self._tmp / name).unlink, missing_ok=True)
+
     # -- blocking helpers, run in worker threads --------------------------------------------
 
     def _path(self, key: str) -> Path:
         return self._root / checked_key(key)
 
-    def _new_temporary(self) -> tuple[int, str]:
+    def _new_temporary(self, now: float) -> tuple[int, str]:
         self._tmp.mkdir(parents=True, exist_ok=True)
-        return tempfile.mkstemp(prefix="put-", dir=self._tmp)
+        fd, name = tempfile.mkstemp(prefix="put-", dir=self._tmp)
+        os.utime(fd, (now, now))  # ages follow the store's clock, as blobs' do
+        return fd, name
+
+    def _partial_uploads_older_than(self, cutoff: float) -> list[PartialUpload]:
+        found: list[PartialUpload] = []
+        if not self._tmp.is_dir():
+            return found
+        with os.scandir(self._tmp) as entries:
+            for entry in entries:
+                if _PARTIAL_NAME.fullmatch(entry.name) is None:
+                    continue
+                with contextlib.suppress(FileNotFoundError):  # finished or deleted meanwhile
+                    if not entry.is_file(follow_symlinks=False):
+                        continue
+                    info = entry.stat(follow_symlinks=False)
+                    if info.st_mtime < cutoff:
+                        found.append(PartialUpload(entry.name, info.st_size))
+        return sorted(found, key=lambda p: p.name)
 
     def _publish(self, tmp: Path, key: str, now: float) -> None:
         final = self._root / key
@@ -207,10 +239,14 @@ class FilesystemBlobStore:
         return sorted(keys)
 
 
-def _write(out: BinaryIO, hasher: hashlib._Hash, batch: list[bytes]) -> None:
+def _write(
+    out: BinaryIO, hasher: hashlib._Hash, batch: list[bytes], now: float | None = None
+) -> None:
     data = b"".join(batch)
     hasher.update(data)
     out.write(data)
+    if now is not None:  # a partial upload's age counts from its last write
+        os.utime(out.fileno(), (now, now))
 
 
 def _finish(

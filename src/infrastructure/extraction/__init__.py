@@ -2,5 +2,6 @@
 
 from infrastructure.extraction.extractor import SafeTextExtractor
 from infrastructure.extraction.limits import ExtractionLimits
+from infrastructure.extraction.workers import ProcessLimits, ProcessTextExtractor
 
-__all__ = ["ExtractionLimits", "SafeTextExtractor"]
+__all__ = ["ExtractionLimits", "ProcessLimits", "ProcessTextExtractor", "SafeTextExtractor"]

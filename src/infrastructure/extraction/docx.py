@@ -85,8 +85,8 @@ def _read_bounded(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
                 if size > member.file_size:
                     raise _bomb("has a member larger than its header declares")
                 parts.append(step)
-    except ValidationFailed:
-        raise
+    except (ValidationFailed, MemoryError):
+        raise  # MemoryError: the memory limit of the extraction process, not a damaged file
     except Exception:
         # BadZipFile (CRC mismatch, bad local header), zlib.error, EOFError, RuntimeError for
         # encrypted members, NotImplementedError for unsupported compression methods.

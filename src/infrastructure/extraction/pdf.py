@@ -8,7 +8,7 @@ from typing import Final
 
 from pypdf import PasswordType, PdfReader
 
-from domain.errors import ContentMismatch, ValidationFailed
+from domain.errors import ContentMismatch, ExtractionLimitExceeded, ValidationFailed
 from infrastructure.extraction.limits import ExtractionLimits, clean_text
 
 # Readers accept the header after some leading junk whitespace; Acrobat allows 1 KiB of it.
@@ -20,17 +20,18 @@ _TAIL: Final = 1024
 
 
 def extract_pdf(data: bytes, limits: ExtractionLimits) -> str:
-    """The text of the first `max_pdf_pages` pages, pages with text separated by a blank line.
-    Raises `ContentMismatch` without a PDF header, `ValidationFailed` for a truncated, damaged
-    or password-protected PDF."""
+    """The text of the pages, pages with text separated by a blank line. Raises
+    `ContentMismatch` without a PDF header, `ExtractionLimitExceeded` for more than
+    `max_pdf_pages` pages, `ValidationFailed` for a truncated, damaged or password-protected
+    PDF."""
     if _HEADER.match(data) is None:
         raise ContentMismatch("file: claims to be a PDF but does not start with %PDF-")
     if _EOF_MARKER not in data[-_TAIL:]:
         raise ValidationFailed.on("file", "is a truncated PDF (no %%EOF marker at its end)")
     try:
         pages = _page_texts(data, limits)
-    except ValidationFailed:
-        raise
+    except (ValidationFailed, MemoryError):
+        raise  # MemoryError: the memory limit of the extraction process, not a damaged file
     except Exception as exc:
         # Broad on purpose: on hostile input pypdf raises its own errors but also KeyError,
         # ValueError, TypeError, AssertionError, RecursionError, zlib.error... all mean the
@@ -47,16 +48,37 @@ def _page_texts(data: bytes, limits: ExtractionLimits) -> list[str]:
         # Many PDFs are "encrypted" with an empty user password only to restrict printing;
         # those open above. This one needs a password we do not have.
         raise ValidationFailed.on("file", "is a password-protected PDF; remove the password first")
+    # The declared count first: refusing a 20,000-page file must not cost walking its page
+    # tree. Then the real count, since the declared one can lie.
+    _check_page_count(_declared_page_count(reader), limits.max_pdf_pages)
+    _check_page_count(len(reader.pages), limits.max_pdf_pages)
     texts: list[str] = []
     length = 0
-    for index, page in enumerate(reader.pages):
-        if index >= limits.max_pdf_pages or length >= limits.max_text_chars:
+    for page in reader.pages:
+        if length >= limits.max_text_chars:
             break
         text = (page.extract_text() or "").strip("\r\n")
         if text:  # a page without text (a scan, a blank) adds no blank lines
             texts.append(text)
             length += len(text) + 2
     return texts
+
+
+def _declared_page_count(reader: PdfReader) -> int:
+    try:
+        count = reader.trailer["/Root"]["/Pages"]["/Count"]  # type: ignore[index]
+    except Exception:
+        return 0  # no usable /Count: the real count below decides
+    return count if isinstance(count, int) else 0
+
+
+def _check_page_count(count: int, max_pages: int) -> None:
+    if count > max_pages:
+        raise ExtractionLimitExceeded(
+            "pages",
+            f"exceeds the extraction limit on pages: the PDF has {count} pages, "
+            f"at most {max_pages} are read",
+        )
 
 
 def _brief(exc: Exception) -> str:

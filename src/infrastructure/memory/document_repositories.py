@@ -111,6 +111,21 @@ class InMemoryDocumentRepository:
             self._viewed.append(copy.deepcopy(viewed))
         return found
 
+    def readable(self, reader: User, source: Any) -> bool:
+        """Whether a logged search source (`{"document_id": ...}`) is a document `reader` may
+        read now, trash included as `policy.can_read` says (what the SQL history shows)."""
+        raw = source.get("document_id") if isinstance(source, dict) else None
+        if not isinstance(raw, str):
+            return False
+        try:
+            doc_id = UUID(raw)
+        except ValueError:
+            return False
+        if str(doc_id) != raw.lower():  # only the canonical form, as in SQL
+            return False
+        doc = self._docs.get(doc_id)
+        return doc is not None and policy.can_read(reader, doc, self._grant(reader, doc_id))
+
     def visible(self, reader: User, doc: Document) -> bool:
         """Live and readable by `reader` (what search and listings show)."""
         return self._visible(reader, doc, trash=False)
@@ -134,11 +149,8 @@ class InMemoryDocumentRepository:
         )
 
     def _visible(self, reader: User, doc: Document, trash: bool) -> bool:
-        if trash:
-            return (
-                doc.in_trash and reader.is_active and (reader.is_admin or doc.owner_id == reader.id)
-            )
-        return not doc.in_trash and policy.can_read(reader, doc, self._grant(reader, doc.id))
+        # The trash, or the live documents: either way exactly what the policy lets read.
+        return doc.in_trash == trash and policy.can_read(reader, doc, self._grant(reader, doc.id))
 
     def _matches(self, doc: Document, f: DocumentFilter) -> bool:
         if f.tags:

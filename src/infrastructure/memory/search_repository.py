@@ -125,14 +125,20 @@ class InMemorySearchRepository:
     async def get_query(self, query_id: UUID) -> SearchQueryLog | None:
         return self._queries.get(query_id)
 
-    async def history(self, user_id: UUID | None, page: PageRequest) -> Page[HistoryEntry]:
+    async def history(
+        self, user_id: UUID | None, page: PageRequest, reader: User
+    ) -> Page[HistoryEntry]:
         rows = [q for q in self._queries.values() if user_id is None or q.user_id == user_id]
         rows.sort(key=lambda q: (q.timestamp, q.id), reverse=True)
         if page.cursor is not None:
             key = SortKey.decode(page.cursor, "-timestamp")
             rows = [q for q in rows if (q.timestamp, q.id) < (key.value, key.id)]
         items = [
-            HistoryEntry(q, self._responses.get(q.id), self._feedback.get((q.id, q.user_id)))
+            HistoryEntry(
+                q,
+                self._readable_response(self._responses.get(q.id), reader),
+                self._feedback.get((q.id, q.user_id)),
+            )
             for q in rows[: page.limit]
         ]
         cursor = None
@@ -140,6 +146,19 @@ class InMemorySearchRepository:
             last = items[-1].query
             cursor = SortKey("-timestamp", last.timestamp, last.id).encode()
         return Page(items, cursor)
+
+    def _readable_response(
+        self, response: SearchResponseLog | None, reader: User
+    ) -> SearchResponseLog | None:
+        """`response` with only the sources `reader` may read now; the answer only while its
+        top source is one of them."""
+        if response is None:
+            return None
+        shown = [s for s in response.sources if self._documents.readable(reader, s)]
+        top_shown = bool(response.sources) and bool(shown) and shown[0] is response.sources[0]
+        return dataclasses.replace(
+            response, sources=shown, answer=response.answer if top_shown else ""
+        )
 
     async def put_feedback(self, feedback: Feedback) -> Feedback:
         key = (feedback.query_id, feedback.user_id)

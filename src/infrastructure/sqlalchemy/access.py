@@ -10,7 +10,18 @@ from datetime import datetime
 from typing import Any, Literal, cast
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Integer, String, and_, bindparam, exists, false, or_, true
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    exists,
+    false,
+    literal_column,
+    or_,
+    true,
+)
 from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
@@ -34,9 +45,18 @@ def has_grant(reader: User) -> ColumnElement[bool]:
     )
 
 
+def has_delete_grant(reader: User) -> ColumnElement[bool]:
+    return exists().where(
+        permissions.c.document_id == d.id,
+        permissions.c.user_id == reader_id(reader),
+        permissions.c.access == literal_column("'delete'"),
+    )
+
+
 def readable_by(reader: User, *, include_trash: bool = True) -> ColumnElement[bool]:
     """Rows of `documents` that `reader` may read. With `include_trash`, trashed documents
-    count for their owner and admins (as `can_read` says); without, only live ones."""
+    count for their owner, admins and delete grantees (as `can_read` says); without, only
+    live ones."""
     if not reader.is_active:
         return false()
     live = d.deleted_at.is_(None)
@@ -55,16 +75,19 @@ def readable_by(reader: User, *, include_trash: bool = True) -> ColumnElement[bo
     clearance = and_(d.access_level <= level, department)
     live_rule = and_(live, or_(owner, has_grant(reader), clearance))
     if include_trash:
-        return or_(live_rule, and_(d.deleted_at.is_not(None), owner))
+        return or_(live_rule, in_trash_of(reader))
     return live_rule
 
 
 def in_trash_of(reader: User) -> ColumnElement[bool]:
-    """The trash as `reader` sees it: their own trashed documents (every one for admins)."""
+    """The trash as `reader` sees it: their own trashed documents and those they hold a
+    delete grant on (every one for admins)."""
     trashed = d.deleted_at.is_not(None)
     if not reader.is_active:
         return false()
-    return trashed if reader.is_admin else and_(trashed, d.owner_id == reader_id(reader))
+    if reader.is_admin:
+        return trashed
+    return and_(trashed, or_(d.owner_id == reader_id(reader), has_delete_grant(reader)))
 
 
 # --- statements compiled once per reader shape ---------------------------------------------

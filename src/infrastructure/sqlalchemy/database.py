@@ -13,6 +13,7 @@ class Database:
         self._url = url
         self._settings = settings
         self._engine: AsyncEngine | None = None
+        self._lock_engine: AsyncEngine | None = None
 
     @property
     def url(self) -> str:
@@ -26,6 +27,21 @@ class Database:
             self._engine = create_engine(self.url, self._settings)
         return self._engine
 
+    @property
+    def lock_engine(self) -> AsyncEngine:
+        """A pool of its own for the blob locks (`AdvisoryBlobLocks`): a lock holder also
+        needs a connection of the main pool for its unit of work, so taking both from one
+        pool could leave every connection held by a lock waiting for another. One idle
+        connection is kept; bursts may open as many as the main pool has."""
+        if self._lock_engine is None:
+            capacity = self._settings.db_pool_size + self._settings.db_max_overflow
+            self._lock_engine = create_engine(
+                self.url, self._settings, pool_size=1, max_overflow=max(0, capacity - 1)
+            )
+        return self._lock_engine
+
     async def dispose(self) -> None:
         if self._engine is not None:
             await self._engine.dispose()
+        if self._lock_engine is not None:
+            await self._lock_engine.dispose()

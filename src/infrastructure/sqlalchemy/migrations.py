@@ -9,8 +9,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from infrastructure.sqlalchemy.availability import is_unavailable
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
@@ -53,7 +55,10 @@ class SqlReadiness:
         try:
             async with self._engine.connect() as conn:
                 rows = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
-        except (OperationalError, DBAPIError, OSError) as err:
+        except Exception as err:
+            # Unreachable (a restart, no free pooled connection in time) or not migrated.
+            if not isinstance(err, DBAPIError) and not is_unavailable(err, connecting=True):
+                raise
             return False, f"database unavailable or not migrated ({type(err).__name__})"
         current = frozenset(r[0] for r in rows)
         if current != head_revisions():

@@ -22,16 +22,22 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    case,
     cast,
+    column,
     delete,
+    false,
     func,
     insert,
+    literal,
     literal_column,
+    null,
     select,
     true,
     tuple_,
 )
-from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.dialects.postgresql import JSONB, TSQUERY, aggregate_order_by
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -266,15 +272,24 @@ class SqlAlchemySearchRepository:
         row = (await self._conn.execute(select(t.search_queries).where(q_.id == query_id))).first()
         return _query(row) if row is not None else None
 
-    async def history(self, user_id: UUID | None, page: PageRequest) -> Page[HistoryEntry]:
+    async def history(
+        self, user_id: UUID | None, page: PageRequest, reader: User
+    ) -> Page[HistoryEntry]:
+        shown = _readable_sources(reader)
+        answer = case((shown.c.top_readable, r_.answer), else_=literal(""))
+        responses = (
+            c.label("r_" + c.name) for c in t.search_responses.c if c.name not in _FILTERED
+        )
         stmt = select(
             t.search_queries,
-            *(c.label("r_" + c.name) for c in t.search_responses.c),
+            *responses,
+            func.coalesce(shown.c.sources, literal_column("'[]'::jsonb")).label("r_sources"),
+            case((r_.id.is_(None), null()), else_=answer).label("r_answer"),
             *(c.label("f_" + c.name) for c in t.user_feedback.c),
         ).select_from(
-            t.search_queries.outerjoin(t.search_responses, r_.query_id == q_.id).outerjoin(
-                t.user_feedback, and_(f_.query_id == q_.id, f_.user_id == q_.user_id)
-            )
+            t.search_queries.outerjoin(t.search_responses, r_.query_id == q_.id)
+            .outerjoin(shown, true())
+            .outerjoin(t.user_feedback, and_(f_.query_id == q_.id, f_.user_id == q_.user_id))
         )
         if user_id is not None:
             stmt = stmt.where(q_.user_id == user_id)
@@ -379,6 +394,37 @@ class SqlAlchemySearchRepository:
     async def count_before(self, cutoff: datetime) -> int:
         stmt = select(func.count()).select_from(t.search_queries).where(q_.timestamp < cutoff)
         return int((await self._conn.execute(stmt)).scalar_one())
+
+
+_FILTERED = ("sources", "answer")  # what history shows as the reader may see it now
+_CANONICAL_UUID = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
+def _readable_sources(reader: User) -> Any:
+    """A lateral subquery over a logged response's sources: `sources`, those `reader` may
+    read now (`readable_by`, the same predicate as every document read) in their stored
+    order, or NULL if none; `top_readable`, whether the first stored source is one of them
+    (the answer was taken from it). A `document_id` that is not a canonical UUID matches
+    nothing (as in the in-memory adapter) rather than failing the cast."""
+    source = (
+        func.jsonb_array_elements(r_.sources)
+        .table_valued(column("value", JSONB), with_ordinality="n")
+        .render_derived(name="source", with_types=False)
+    )
+    raw_id = source.c.value.op("->>")(literal_column("'document_id'"))
+    doc_id = case(
+        (raw_id.op("~*")(literal_column(f"'{_CANONICAL_UUID}'")), cast(raw_id, PG_UUID)),
+        else_=null(),
+    )
+    return (
+        select(
+            func.jsonb_agg(aggregate_order_by(source.c.value, source.c.n)).label("sources"),
+            func.coalesce(func.bool_or(source.c.n == 1), false()).label("top_readable"),
+        )
+        .select_from(source.join(t.documents, d.id == doc_id))
+        .where(readable_by(reader))
+        .lateral("shown")
+    )
 
 
 def _query(row: Any) -> SearchQueryLog:

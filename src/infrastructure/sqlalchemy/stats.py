@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from domain import events
 from domain.stats import CategoryStatistics, DailyCount, DocumentActivity, TagUsage
 from infrastructure.sqlalchemy import tables as t
+from infrastructure.sqlalchemy.availability import storage_errors
 
 category_statistics = table(
     "category_statistics",
@@ -37,7 +38,7 @@ class SqlAlchemyStatsRepository:
         self._engine = engine
 
     async def _all(self, stmt: Any) -> Sequence[Any]:
-        async with self._engine.connect() as conn:
+        async with storage_errors(connecting=True), self._engine.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             return await _rows(conn, stmt)
 

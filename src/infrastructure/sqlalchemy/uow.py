@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from infrastructure.sqlalchemy.availability import is_unavailable, unavailable
 from infrastructure.sqlalchemy.document_repositories import (
     SqlAlchemyCategoryRepository,
     SqlAlchemyDocumentRepository,
@@ -75,12 +77,19 @@ class SqlAlchemyUnitOfWork:
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
-        conn = await self._engine.connect()
+        try:
+            conn = await self._engine.connect()
+        except Exception as err:
+            if is_unavailable(err, connecting=True):
+                raise unavailable(err) from err
+            raise
         if not self._read_only:  # read-only: AUTOCOMMIT already, set by the engine at checkout
             try:
                 await conn.begin()
-            except BaseException:
-                await conn.close()
+            except BaseException as err:
+                await _close_quietly(conn)
+                if isinstance(err, Exception) and is_unavailable(err):
+                    raise unavailable(err) from err
                 raise
         self._conn = conn
         self.users = SqlAlchemyUserRepository(conn)
@@ -106,11 +115,23 @@ class SqlAlchemyUnitOfWork:
         conn, self._conn = self._conn, None
         if conn is None:
             return
+        lost = isinstance(exc, Exception) and is_unavailable(exc)
         try:
-            if not self._read_only and conn.in_transaction():
-                await conn.rollback()
-        finally:
-            await conn.close()
+            try:
+                if not self._read_only and conn.in_transaction():
+                    await conn.rollback()
+            finally:
+                await conn.close()
+        except Exception as err:
+            # Cleaning up a connection the server dropped can fail too: the outage is the news.
+            if lost or is_unavailable(err):
+                raise unavailable(exc if lost and exc is not None else err) from err
+            raise
+        if lost:
+            assert exc is not None
+            # The connection was lost (PostgreSQL restarted or is unreachable): a domain
+            # error the HTTP layer answers 503, raised in place of the driver's.
+            raise unavailable(exc) from exc
 
     async def commit(self) -> None:
         if self._conn is None:
@@ -122,6 +143,12 @@ class SqlAlchemyUnitOfWork:
     async def rollback(self) -> None:
         if self._conn is not None and self._conn.in_transaction():
             await self._conn.rollback()
+
+
+async def _close_quietly(conn: AsyncConnection) -> None:
+    # Already failing: the original error is what the caller needs to see.
+    with contextlib.suppress(Exception):
+        await conn.close()
 
 
 class SqlAlchemyUnitOfWorkFactory:

@@ -82,8 +82,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from interfaces.http.app import create_app
+    from interfaces.http.server import BoundedHttpToolsProtocol, head_limit
 
     settings = AppSettings()
+    if args.workers > 1 and settings.storage == "memory":
+        print(
+            "archivist serve: --workers needs PostgreSQL (memory is per process)", file=sys.stderr
+        )
+        return 2
     if settings.storage == "memory":
         url = None
         log.warning("storage=memory: nothing is persisted; for tests and demos only")
@@ -103,15 +109,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     _exit_normally_on_sigterm()
     uvicorn.run(
-        create_app(build_container(settings, url)),
+        create_app(build_container(settings, url)) if args.workers == 1 else _worker_app(url),
+        workers=args.workers,
+        factory=args.workers > 1,
         host=args.host,
         port=args.port,
         loop="uvloop",
-        http="httptools",
+        # httptools, with the request head bounded (interfaces/http/server.py).
+        http=BoundedHttpToolsProtocol,
+        h11_max_incomplete_event_size=head_limit(settings.max_header_bytes, settings.max_url_bytes),
         access_log=not args.no_access_log,
         log_level="info",
     )
     return 0
+
+
+def _worker_app(url: str | None) -> str:
+    """What uvicorn starts in each of several worker processes: the app factory by name. Each
+    worker builds its own container and pools on the database resolved here (an embedded
+    server stays this process's: the workers only connect to it). Safe since blob deletion
+    is guarded by a lock in the database (docs/decisions.md, "Blobs")."""
+    if url is not None:
+        os.environ["DATABASE_URL"] = url
+    return "interfaces.http.app:create_app"
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -245,6 +265,7 @@ def format_purge_report(report: PurgeReport) -> str:
     verb = "would purge" if report.dry_run else "purged"
     trash_blobs = [b for b in report.blobs if b.reason == "trash"]
     loose_blobs = [b for b in report.blobs if b.reason == "unreferenced"]
+    partial = [b for b in report.blobs if b.reason == "partial"]
     lines = ["Dry run: nothing was changed."] if report.dry_run else []
     lines.append(
         f"Trash: {verb} {len(report.documents)} document(s) deleted before "
@@ -257,6 +278,8 @@ def format_purge_report(report: PurgeReport) -> str:
     ]
     lines.append(f"Blobs: {verb} {len(loose_blobs)} unreferenced blob(s)")
     lines += [f"  {b.key}  ({b.size_bytes} bytes)" for b in loose_blobs]
+    lines.append(f"Partial uploads: {verb} {len(partial)} left by interrupted upload(s)")
+    lines += [f"  {b.key}  ({b.size_bytes} bytes)" for b in partial]
     lines.append(
         f"Search logs: {verb} {report.search_queries} search(es) older than "
         f"{report.search_retention_days} days (with their responses and feedback)"
@@ -269,6 +292,12 @@ def format_purge_report(report: PurgeReport) -> str:
     return "\n".join(lines)
 
 
+def _worker_count(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to 64")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="archivist", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -277,6 +306,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-access-log", action="store_true", help="skip per-request log lines")
+    serve.add_argument(
+        "--workers",
+        type=_worker_count,
+        default=1,
+        help="server processes sharing the port, database and blob directory (default 1)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser("migrate", help="Alembic migrations (plain `alembic` works too)")

@@ -19,9 +19,12 @@ from interfaces.http.auth import BearerAuthenticationMiddleware
 from interfaces.http.controllers.system import SystemController
 from interfaces.http.dependencies import DEPENDENCIES
 from interfaces.http.headers import add_security_headers
+from interfaces.http.limits import correct_allow_header, install_request_limits
 from interfaces.http.metrics import MetricsController, install_metrics
+from interfaces.http.openapi import StrictPydanticSchemaPlugin, render_plugins
 from interfaces.http.problems import EXCEPTION_HANDLERS
 from interfaces.http.routes import API_CONTROLLERS
+from interfaces.http.validation import ArchivistRequest, refuse_unstorable_query
 
 API_PREFIX = "/api/v1"
 BEARER = "BearerToken"
@@ -70,8 +73,10 @@ def create_app(container: Container | None = None) -> Litestar:
 
     app = Litestar(
         route_handlers=[SystemController, MetricsController, api_router()],
-        before_send=[add_security_headers],
+        before_send=[add_security_headers, correct_allow_header],
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=ArchivistRequest,
+        before_request=refuse_unstorable_query,
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="Archivist",
@@ -79,6 +84,7 @@ def create_app(container: Container | None = None) -> Litestar:
             description="Keeps an organization's documents: storage, access control, search, "
             "taxonomy and audit. Every /api/v1 route takes `Authorization: Bearer <token>`.",
             path="/schema",
+            render_plugins=render_plugins(),  # the served document states every rule
             components=Components(
                 security_schemes={
                     BEARER: SecurityScheme(
@@ -89,8 +95,13 @@ def create_app(container: Container | None = None) -> Litestar:
                 }
             ),
         ),
+        plugins=[StrictPydanticSchemaPlugin()],  # the schema states model-wide rules
         debug=False,
     )
     app.state.container = container
+    settings: AppSettings = container.app_settings()
+    install_request_limits(
+        app, max_header_bytes=settings.max_header_bytes, max_url_bytes=settings.max_url_bytes
+    )
     install_metrics(app)  # a registry per app: create_app() may run many times a process
     return app

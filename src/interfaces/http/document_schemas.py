@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from application.catalog import MAX_UPLOAD_LIMIT
 from domain.document_ports import DuplicateGroup as DomainDuplicateGroup
 from domain.documents import (
     CATEGORY_NAME_MAX,
@@ -23,7 +24,16 @@ from domain.documents import Permission as DomainPermission
 from domain.documents import Tag as DomainTag
 from domain.errors import ValidationFailed
 from domain.events import Event as DomainEvent
-from domain.values import DEPARTMENT_MAX
+from domain.values import DEPARTMENT_MAX, clip_json_value
+from interfaces.http.openapi import (
+    COLOR,
+    LINE,
+    MEDIA_TYPE,
+    OPTIONAL_LINE,
+    TAXONOMY_PATH,
+    VERSION,
+    schema_only,
+)
 from interfaces.http.schemas import Input
 
 DocumentTypeName = Literal["PDF", "DOCX", "TXT", "MARKDOWN"]
@@ -90,7 +100,7 @@ class Document(BaseModel):
             source=doc.source,
             access_level=int(doc.access_level),
             department=doc.department,
-            metadata=doc.metadata,
+            metadata=clip_json_value(doc.metadata),
             owner_id=doc.owner_id,
             category_id=doc.category_id,
             tags=list(doc.tags),
@@ -110,21 +120,35 @@ class Document(BaseModel):
 class DocumentTextCreate(Input):
     """A document whose file is this text, stored as UTF-8 (`.txt` or `.md`)."""
 
-    title: str = Field(min_length=1, max_length=TITLE_MAX)
+    title: str = Field(min_length=1, max_length=TITLE_MAX, json_schema_extra=schema_only(LINE))
     content: str = Field(min_length=1, description="The text; the txt/md upload limit applies.")
     document_type: Literal["TXT", "MARKDOWN"] = "TXT"
     access_level: int = Field(default=1, ge=1, le=3)
-    department: str | None = Field(default=None, max_length=DEPARTMENT_MAX)
+    department: str | None = Field(
+        default=None, max_length=DEPARTMENT_MAX, json_schema_extra=schema_only(OPTIONAL_LINE)
+    )
     category: str | None = Field(default=None, max_length=CATEGORY_NAME_MAX)
-    tags: list[str] = Field(default_factory=list, max_length=MAX_TAGS)
+    tags: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_TAGS,
+        json_schema_extra=schema_only(LINE, max_length=TAG_NAME_MAX, items=True),
+    )
     metadata: dict[str, Any] | None = None
-    source: str | None = Field(default=None, max_length=SOURCE_MAX)
+    source: str | None = Field(
+        default=None, max_length=SOURCE_MAX, json_schema_extra=schema_only(OPTIONAL_LINE)
+    )
     on_duplicate: OnDuplicate = "reject"
     taxonomy_path: str | None = Field(
-        default=None, max_length=2100, description="Classify at creation: A/B/C."
+        default=None,
+        max_length=2100,
+        description="Classify at creation: A/B/C.",
+        json_schema_extra=schema_only(TAXONOMY_PATH),
     )
     taxonomy_version: str | None = Field(
-        default=None, max_length=20, description="Default: the latest published version."
+        default=None,
+        max_length=20,
+        description="Default: the latest published version.",
+        json_schema_extra=schema_only(VERSION),
     )
 
 
@@ -132,22 +156,35 @@ class DocumentUpdate(Input):
     """Every field optional; only those sent change. `department`, `category` and `metadata`
     may be null (clearing them)."""
 
-    title: str | None = Field(default=None, min_length=1, max_length=TITLE_MAX)
+    title: str | None = Field(
+        default=None, min_length=1, max_length=TITLE_MAX, json_schema_extra=schema_only(LINE)
+    )
     access_level: int | None = Field(default=None, ge=1, le=3)
-    department: str | None = Field(default=None, max_length=DEPARTMENT_MAX)
+    department: str | None = Field(
+        default=None, max_length=DEPARTMENT_MAX, json_schema_extra=schema_only(OPTIONAL_LINE)
+    )
     category: str | None = Field(
         default=None, max_length=CATEGORY_NAME_MAX, description="A category name."
     )
     metadata: dict[str, Any] | None = None
-    source: str | None = Field(default=None, max_length=SOURCE_MAX)
+    source: str | None = Field(
+        default=None, max_length=SOURCE_MAX, json_schema_extra=schema_only(OPTIONAL_LINE)
+    )
+
+    # Fields that may be left out but not sent as null (the schema says so too).
+    NOT_NULL: ClassVar[tuple[str, ...]] = ("title", "access_level", "source")
 
     def changes(self) -> dict[str, Any]:
         sent = self.model_dump(include=self.model_fields_set)
-        return _refuse_nulls(sent, ("title", "access_level", "source"))
+        return _refuse_nulls(sent, self.NOT_NULL)
 
 
 class DocumentTags(Input):
-    tags: list[str] = Field(max_length=MAX_TAGS, description="Tag names; unknown ones are created.")
+    tags: list[str] = Field(
+        max_length=MAX_TAGS,
+        description="Tag names; unknown ones are created.",
+        json_schema_extra=schema_only(LINE, max_length=TAG_NAME_MAX, items=True),
+    )
 
 
 class DuplicateGroup(BaseModel):
@@ -191,20 +228,33 @@ class Tag(BaseModel):
 
 
 class TagCreate(Input):
-    name: str = Field(min_length=1, max_length=TAG_NAME_MAX)
-    color: str | None = Field(default=None, description="#RRGGBB; default #007bff.")
-    description: str | None = Field(default=None, max_length=DESCRIPTION_MAX)
+    name: str = Field(min_length=1, max_length=TAG_NAME_MAX, json_schema_extra=schema_only(LINE))
+    color: str | None = Field(
+        default=None,
+        description="#RRGGBB; default #007bff.",
+        json_schema_extra=schema_only(COLOR),
+    )
+    description: str | None = Field(
+        default=None, max_length=DESCRIPTION_MAX, json_schema_extra=schema_only(OPTIONAL_LINE)
+    )
 
 
 class TagUpdate(Input):
-    name: str | None = Field(default=None, min_length=1, max_length=TAG_NAME_MAX)
-    color: str | None = None
-    description: str | None = Field(default=None, max_length=DESCRIPTION_MAX)
+    name: str | None = Field(
+        default=None, min_length=1, max_length=TAG_NAME_MAX, json_schema_extra=schema_only(LINE)
+    )
+    color: str | None = Field(default=None, json_schema_extra=schema_only(COLOR))
+    description: str | None = Field(
+        default=None, max_length=DESCRIPTION_MAX, json_schema_extra=schema_only(OPTIONAL_LINE)
+    )
     is_active: bool | None = None
+
+    # Fields that may be left out but not sent as null (the schema says so too).
+    NOT_NULL: ClassVar[tuple[str, ...]] = ("name", "color", "is_active")
 
     def changes(self) -> dict[str, Any]:
         sent = self.model_dump(include=self.model_fields_set)
-        return _refuse_nulls(sent, ("name", "color", "is_active"))
+        return _refuse_nulls(sent, self.NOT_NULL)
 
 
 class Category(BaseModel):
@@ -226,18 +276,32 @@ class Category(BaseModel):
 
 
 class CategoryCreate(Input):
-    name: str = Field(min_length=1, max_length=CATEGORY_NAME_MAX)
-    description: str | None = Field(default=None, max_length=DESCRIPTION_MAX)
+    name: str = Field(
+        min_length=1, max_length=CATEGORY_NAME_MAX, json_schema_extra=schema_only(LINE)
+    )
+    description: str | None = Field(
+        default=None, max_length=DESCRIPTION_MAX, json_schema_extra=schema_only(OPTIONAL_LINE)
+    )
 
 
 class CategoryUpdate(Input):
-    name: str | None = Field(default=None, min_length=1, max_length=CATEGORY_NAME_MAX)
-    description: str | None = Field(default=None, max_length=DESCRIPTION_MAX)
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=CATEGORY_NAME_MAX,
+        json_schema_extra=schema_only(LINE),
+    )
+    description: str | None = Field(
+        default=None, max_length=DESCRIPTION_MAX, json_schema_extra=schema_only(OPTIONAL_LINE)
+    )
     is_active: bool | None = None
+
+    # Fields that may be left out but not sent as null (the schema says so too).
+    NOT_NULL: ClassVar[tuple[str, ...]] = ("name", "is_active")
 
     def changes(self) -> dict[str, Any]:
         sent = self.model_dump(include=self.model_fields_set)
-        return _refuse_nulls(sent, ("name", "is_active"))
+        return _refuse_nulls(sent, self.NOT_NULL)
 
 
 # --- grants -----------------------------------------------------------------------------------
@@ -289,10 +353,16 @@ class FileType(BaseModel):
 
 
 class FileTypePut(Input):
-    mime_type: str = Field(min_length=1, max_length=100)
+    mime_type: str = Field(min_length=1, max_length=100, json_schema_extra=schema_only(MEDIA_TYPE))
     is_allowed: bool = True
-    max_size_bytes: int = Field(ge=1, description="Uploads above this size get 413.")
-    description: str | None = Field(default=None, max_length=DESCRIPTION_MAX)
+    max_size_bytes: int = Field(
+        ge=1,
+        description="Uploads above this size get 413.",
+        json_schema_extra={"maximum": MAX_UPLOAD_LIMIT},  # enforced by the use case
+    )
+    description: str | None = Field(
+        default=None, max_length=DESCRIPTION_MAX, json_schema_extra=schema_only(OPTIONAL_LINE)
+    )
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -320,5 +390,5 @@ class Event(BaseModel):
             subject_id=event.subject_id,
             client_ip=event.client_ip,
             user_agent=event.user_agent,
-            data=event.data,
+            data=clip_json_value(event.data),
         )

@@ -20,9 +20,11 @@ from domain.errors import (
     Conflict,
     ContentMismatch,
     DomainError,
+    ExtractionLimitExceeded,
     NotFound,
     PermissionDenied,
     PreconditionFailed,
+    StorageUnavailable,
     TooLarge,
     UnsupportedType,
     ValidationFailed,
@@ -45,6 +47,8 @@ STATUS_OF: Final[dict[type[DomainError], tuple[int, str]]] = {
     UnsupportedType: (415, "unsupported_media_type"),
     TooLarge: (413, "content_too_large"),
     ContentMismatch: (422, "content_mismatch"),
+    ExtractionLimitExceeded: (422, "extraction_limit"),
+    StorageUnavailable: (503, "service_unavailable"),
 }
 
 _CODE_OF_STATUS: Final = {
@@ -60,6 +64,7 @@ _CODE_OF_STATUS: Final = {
     422: "validation_failed",
     429: "too_many_requests",
     500: "internal_error",
+    503: "service_unavailable",
 }
 
 
@@ -139,6 +144,8 @@ def domain_error_handler(
     headers = None
     if isinstance(exc, AuthenticationFailed):
         headers = {"WWW-Authenticate": f'{WWW_AUTHENTICATE}, error="invalid_token"'}
+    if isinstance(exc, StorageUnavailable):
+        headers = {"Retry-After": str(exc.retry_after_seconds)}
     extra = None
     if isinstance(exc, TaxonomyNodeNotFound):
         code = "taxonomy_node_not_found"

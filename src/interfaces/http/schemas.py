@@ -3,27 +3,44 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypedDict, TypeVar
+from typing import Any, ClassVar, Final, Generic, Literal, TypedDict, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from application.context import Principal
 from domain.errors import ValidationFailed
 from domain.settings import Setting as DomainSetting
 from domain.tokens import MAX_TTL_DAYS, ApiToken
 from domain.users import User as DomainUser
-from domain.values import DEPARTMENT_MAX, EMAIL_MAX, NAME_MAX, normalize_email
+from domain.values import DEPARTMENT_MAX, EMAIL_MAX, NAME_MAX, clip_json_value, normalize_email
+from interfaces.http.openapi import EMAIL, LINE, OPTIONAL_LINE, schema_only
+from interfaces.http.validation import StoredText
 
 T = TypeVar("T")
 
 RoleName = Literal["guest", "member", "admin"]
 
 
-class Input(BaseModel):
-    """Request bodies: unknown fields are an error, not silently dropped."""
+class Input(StoredText):
+    """Request bodies: unknown fields are an error, not silently dropped; no string holds
+    what PostgreSQL text cannot (`StoredText`)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_boolean(cls, value: Any, info: ValidationInfo) -> Any:
+        # A boolean is true or false: pydantic's lax mode would take 0, 1, "yes" (and
+        # the OpenAPI schema, which says boolean, would not be true).
+        field = cls.model_fields.get(info.field_name or "")
+        is_boolean = field is not None and field.annotation in _BOOLEAN
+        if is_boolean and value is not None and not isinstance(value, bool):
+            raise ValueError("must be true or false")
+        return value
+
+
+_BOOLEAN: Final = (bool, bool | None)
 
 
 def _email(value: str) -> str:
@@ -34,9 +51,11 @@ def _email(value: str) -> str:
 
 
 class UserCreate(Input):
-    email: str = Field(max_length=EMAIL_MAX)
-    name: str = Field(min_length=1, max_length=NAME_MAX)
-    department: str | None = Field(default=None, max_length=DEPARTMENT_MAX)
+    email: str = Field(max_length=EMAIL_MAX, json_schema_extra=schema_only(EMAIL))
+    name: str = Field(min_length=1, max_length=NAME_MAX, json_schema_extra=schema_only(LINE))
+    department: str | None = Field(
+        default=None, max_length=DEPARTMENT_MAX, json_schema_extra=schema_only(OPTIONAL_LINE)
+    )
     access_level: int = Field(default=1, ge=1, le=3)
     role: RoleName = "member"
 
@@ -46,9 +65,15 @@ class UserCreate(Input):
 class UserUpdate(Input):
     """Every field optional; only those sent change. `department: null` clears it."""
 
-    email: str | None = Field(default=None, max_length=EMAIL_MAX)
-    name: str | None = Field(default=None, min_length=1, max_length=NAME_MAX)
-    department: str | None = Field(default=None, max_length=DEPARTMENT_MAX)
+    email: str | None = Field(
+        default=None, max_length=EMAIL_MAX, json_schema_extra=schema_only(EMAIL)
+    )
+    name: str | None = Field(
+        default=None, min_length=1, max_length=NAME_MAX, json_schema_extra=schema_only(LINE)
+    )
+    department: str | None = Field(
+        default=None, max_length=DEPARTMENT_MAX, json_schema_extra=schema_only(OPTIONAL_LINE)
+    )
     access_level: int | None = Field(default=None, ge=1, le=3)
     role: RoleName | None = None
     is_active: bool | None = None
@@ -58,9 +83,12 @@ class UserUpdate(Input):
     def _check_email(cls, value: str | None) -> str | None:
         return _email(value) if value is not None else None
 
+    # Fields that may be left out but not sent as null (the schema says so too).
+    NOT_NULL: ClassVar[tuple[str, ...]] = ("email", "name", "access_level", "role", "is_active")
+
     def changes(self) -> dict[str, Any]:
         sent = self.model_dump(include=self.model_fields_set)
-        for name in ("email", "name", "access_level", "role", "is_active"):
+        for name in self.NOT_NULL:
             if name in sent and sent[name] is None:
                 raise ValidationFailed.on(name, "must not be null")
         return sent
@@ -135,7 +163,7 @@ def me_of(principal: Principal) -> Me:
 
 
 class TokenCreate(Input):
-    name: str = Field(min_length=1, max_length=NAME_MAX)
+    name: str = Field(min_length=1, max_length=NAME_MAX, json_schema_extra=schema_only(LINE))
     expires_in_days: int | None = Field(default=None, ge=1, le=MAX_TTL_DAYS)
     user_id: UUID | None = None
 
@@ -190,7 +218,7 @@ class Setting(BaseModel):
     def of(cls, setting: DomainSetting) -> Setting:
         return cls(
             key=setting.key,
-            value=setting.value,
+            value=clip_json_value(setting.value),
             type=setting.type.value,
             description=setting.description,
             is_public=setting.is_public,

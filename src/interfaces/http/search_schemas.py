@@ -8,22 +8,44 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from domain.documents import TAG_NAME_MAX
 from domain.search import Feedback as DomainFeedback
 from domain.search import HistoryEntry, SearchHit
 from domain.search import SearchAnalytics as DomainAnalytics
+from domain.values import clip_json_value
+from interfaces.http.openapi import (
+    LINE,
+    NON_BLANK_TEXT,
+    OPTIONAL_LINE,
+    TAXONOMY_PATH,
+    VERSION,
+    schema_only,
+)
 from interfaces.http.schemas import Input
 
 DocumentTypeName = Literal["PDF", "DOCX", "TXT", "MARKDOWN"]
 
 
 class SearchFiltersIn(Input):
-    tags: list[str] = Field(default_factory=list, max_length=20, description="All must match.")
+    tags: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="All must match.",
+        json_schema_extra=schema_only(LINE, max_length=TAG_NAME_MAX, items=True),
+    )
     category: str | None = Field(default=None, max_length=100)
     document_type: DocumentTypeName | None = None
     department: str | None = Field(default=None, max_length=50)
     metadata: dict[str, Any] | None = Field(default=None, description="JSON containment.")
-    taxonomy: str | None = Field(default=None, max_length=2100, description="A/B: the subtree.")
-    taxonomy_version: str | None = Field(default=None, max_length=20)
+    taxonomy: str | None = Field(
+        default=None,
+        max_length=2100,
+        description="A/B: the subtree.",
+        json_schema_extra=schema_only(TAXONOMY_PATH),
+    )
+    taxonomy_version: str | None = Field(
+        default=None, max_length=20, json_schema_extra=schema_only(VERSION)
+    )
     created_after: datetime | None = None
     created_before: datetime | None = None
 
@@ -31,12 +53,15 @@ class SearchFiltersIn(Input):
 class SearchRequest(Input):
     query: str = Field(
         max_length=1000,
+        json_schema_extra=schema_only(NON_BLANK_TEXT),
         description='Web-search syntax: words, "a phrase", a OR b, -exclude; the last word '
         "also matches as a prefix.",
     )
     filters: SearchFiltersIn | None = None
     limit: int = Field(default=10, ge=1, le=50)
-    session_id: str | None = Field(default=None, max_length=100)
+    session_id: str | None = Field(
+        default=None, max_length=100, json_schema_extra=schema_only(LINE)
+    )
 
 
 class SearchResultItem(BaseModel):
@@ -66,7 +91,9 @@ class SearchResponse(BaseModel):
 
 class FeedbackIn(Input):
     rating: int = Field(ge=1, le=5)
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: str | None = Field(
+        default=None, max_length=2000, json_schema_extra=schema_only(OPTIONAL_LINE)
+    )
 
 
 class Feedback(BaseModel):
@@ -104,12 +131,12 @@ class SearchHistoryItem(BaseModel):
             user_id=q.user_id,
             query=q.query,
             session_id=q.session_id,
-            filters=q.filters,
+            filters=clip_json_value(q.filters),
             timestamp=q.timestamp,
             answer=r.answer if r else None,
             result_count=r.result_count if r else None,
             response_time_ms=r.response_time_ms if r else None,
-            sources=r.sources if r else [],
+            sources=clip_json_value(r.sources) if r else [],
             rating=f.rating if f else None,
         )
 

@@ -12,14 +12,19 @@ from domain.taxonomy import Classification as DomainClassification
 from domain.taxonomy import TaxonomyNode as DomainNode
 from domain.taxonomy import TaxonomyVersion as DomainVersion
 from domain.taxonomy import format_path
+from interfaces.http.openapi import TAXONOMY_PATH, VERSION, schema_only
 from interfaces.http.schemas import Input
 
 PATH_DOC = "Labels joined by '/', e.g. AI/RAG."
 
 
 class TaxonomyCreate(Input):
-    version: str = Field(min_length=1, max_length=20, examples=["1.0.0"])
-    copy_from: str | None = Field(default=None, max_length=20)
+    version: str = Field(
+        min_length=1, max_length=20, examples=["1.0.0"], json_schema_extra=schema_only(VERSION)
+    )
+    copy_from: str | None = Field(
+        default=None, max_length=20, json_schema_extra=schema_only(VERSION)
+    )
 
 
 class Taxonomy(BaseModel):
@@ -39,7 +44,12 @@ class Taxonomy(BaseModel):
 
 
 class TaxonomyNodeCreate(Input):
-    path: str = Field(min_length=1, max_length=2100, description=PATH_DOC)
+    path: str = Field(
+        min_length=1,
+        max_length=2100,
+        description=PATH_DOC,
+        json_schema_extra=schema_only(TAXONOMY_PATH),
+    )
 
 
 class TaxonomyNode(BaseModel):
@@ -65,9 +75,17 @@ class TaxonomyNode(BaseModel):
 
 
 class ClassificationCreate(Input):
-    path: str = Field(min_length=1, max_length=2100, description=PATH_DOC)
+    path: str = Field(
+        min_length=1,
+        max_length=2100,
+        description=PATH_DOC,
+        json_schema_extra=schema_only(TAXONOMY_PATH),
+    )
     version: str | None = Field(
-        default=None, max_length=20, description="Default: latest published."
+        default=None,
+        max_length=20,
+        description="Default: latest published.",
+        json_schema_extra=schema_only(VERSION),
     )
     confidence: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
     hitl_required: bool = False

@@ -38,7 +38,7 @@ from application.documents import SPOOL_IN_MEMORY, DocumentFields, DocumentServi
 from domain import policy
 from domain.errors import PermissionDenied, TooLarge, UnsupportedType, ValidationFailed
 from domain.users import User
-from domain.values import AccessLevel
+from domain.values import AccessLevel, check_text
 from interfaces.http.document_schemas import MAX_TAGS, json_object
 
 FILE_FIELD: Final = "file"
@@ -211,9 +211,10 @@ class _Receiver:
             return
         name = segment.name or ""
         try:
-            self._texts[name].append(value.decode("utf-8").strip())
+            text = value.decode("utf-8").strip()
         except UnicodeDecodeError:
             raise ValidationFailed.on(name, "must be UTF-8 text") from None
+        self._texts[name].append(check_text(text, name))  # no NUL: PostgreSQL text refuses it
 
     def fields(self) -> DocumentFields:
         """The fields as the use case takes them. An empty text field counts as absent (what

@@ -29,6 +29,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post, pu
 from litestar.exceptions import ClientException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
+    Encoding,
     OpenAPIFormat,
     OpenAPIMediaType,
     OpenAPIType,
@@ -53,7 +54,7 @@ from domain.documents import (
 from domain.documents import Document as DomainDocument
 from domain.errors import ValidationFailed
 from domain.pagination import MAX_LIMIT, PageRequest
-from domain.taxonomy import parse_path
+from domain.taxonomy import parse_path, parse_version
 from domain.values import DEPARTMENT_MAX
 from interfaces.http.document_dependencies import DOCUMENT_SERVICE
 from interfaces.http.document_schemas import (
@@ -65,6 +66,14 @@ from interfaces.http.document_schemas import (
     DuplicateGroup,
     Event,
     json_object,
+)
+from interfaces.http.instants import DATE_TIME, rfc3339
+from interfaces.http.openapi import (
+    LINE,
+    LINE_RULE,
+    TAXONOMY_PATH,
+    VERSION_PARAMETER,
+    schema_only,
 )
 from interfaces.http.problems import problems
 from interfaces.http.schemas import ListOf
@@ -83,6 +92,8 @@ _IF_MATCH_HEADER = Parameter(
     default=None,
     required=False,
     description='The document\'s ETag, W/"<version>": the change applies only to that version.',
+    # Stated for clients (and `make fuzz`), enforced by expected_version() with a 400.
+    schema_extra={"pattern": r'^[ \t]*((\*|(W/)?"[0-9]{1,18}")[ \t]*)?$'},
 )
 
 
@@ -94,8 +105,9 @@ def version_etag(version: int) -> str:
 
 
 def expected_version(if_match: str | None) -> int | None:
-    """The version an `If-Match` header asks for; None when absent or `*`."""
-    if if_match is None or if_match.strip() == "*":
+    """The version an `If-Match` header asks for; None when absent, empty (an empty list of
+    tags, RFC 9110 §5.6.1) or `*`."""
+    if if_match is None or if_match.strip() in {"", "*"}:
         return None
     found = _IF_MATCH.match(if_match.strip())
     if found is None:
@@ -174,9 +186,12 @@ UPLOAD_BODY = RequestBody(
     "limit (see GET /file-types) as soon as the limit is passed (413).",
     content={
         "multipart/form-data": OpenAPIMediaType(
+            # The metadata field holds JSON text (a JSON object).
+            encoding={"metadata": Encoding(content_type="application/json")},
             schema=Schema(
                 type=OpenAPIType.OBJECT,
                 required=["file"],
+                additional_properties=False,  # an unknown field is refused (422)
                 properties={
                     "file": Schema(
                         type=_TEXT,
@@ -184,23 +199,34 @@ UPLOAD_BODY = RequestBody(
                         description="The file; its name's extension picks the file type.",
                     ),
                     "title": Schema(
-                        type=_TEXT, max_length=TITLE_MAX, description="Default: the file name."
+                        type=_TEXT,
+                        pattern=LINE_RULE.pattern(non_blank=False, max_length=TITLE_MAX),
+                        description="Default: the file name.",
                     ),
                     "access_level": Schema(
                         type=OpenAPIType.INTEGER, minimum=1, maximum=3, default=1
                     ),
-                    "department": Schema(type=_TEXT, max_length=DEPARTMENT_MAX),
+                    "department": Schema(
+                        type=_TEXT,
+                        pattern=LINE_RULE.pattern(non_blank=False, max_length=DEPARTMENT_MAX),
+                    ),
                     "category": Schema(
                         type=_TEXT, max_length=CATEGORY_NAME_MAX, description="A category name."
                     ),
                     "tags": Schema(
                         type=OpenAPIType.ARRAY,
-                        items=Schema(type=_TEXT, max_length=TAG_NAME_MAX),
+                        items=Schema(
+                            type=_TEXT,
+                            pattern=LINE_RULE.pattern(non_blank=True, max_length=TAG_NAME_MAX),
+                        ),
                         max_items=MAX_TAGS,
                         description="Repeat the field for several tags; unknown ones are created.",
                     ),
-                    "metadata": Schema(type=_TEXT, description="A JSON object, as text."),
-                    "source": Schema(type=_TEXT, max_length=SOURCE_MAX),
+                    "metadata": Schema(type=OpenAPIType.OBJECT, description="A JSON object."),
+                    "source": Schema(
+                        type=_TEXT,
+                        pattern=LINE_RULE.pattern(non_blank=False, max_length=SOURCE_MAX),
+                    ),
                     "on_duplicate": Schema(
                         type=_TEXT,
                         enum=["reject", "allow"],
@@ -208,13 +234,15 @@ UPLOAD_BODY = RequestBody(
                         description="reject: 409 naming a readable document with the same bytes.",
                     ),
                     "taxonomy_path": Schema(
-                        type=_TEXT, description="Classify at upload: A/B/C (taxonomy path)."
+                        type=_TEXT,
+                        pattern=TAXONOMY_PATH,
+                        description="Classify at upload: A/B/C (taxonomy path).",
                     ),
                     "taxonomy_version": Schema(
                         type=_TEXT, description="Default: the latest published version."
                     ),
                 },
-            )
+            ),
         )
     },
 )
@@ -247,7 +275,7 @@ class DocumentController(Controller):
         operation_class=UploadOperation,
         request_max_body_size=BODY_MAX_BYTES,
         status_code=201,
-        responses=problems(400, 401, 403, 409, 413, 415, 422),
+        responses=problems(400, 401, 403, 404, 409, 413, 415, 422),
     )
     async def upload_document(
         self,
@@ -267,7 +295,7 @@ class DocumentController(Controller):
         summary="Create a document from text (TXT or MARKDOWN)",
         request_max_body_size=TEXT_BODY_MAX_BYTES,
         status_code=201,
-        responses=problems(400, 401, 403, 409, 413, 415, 422),
+        responses=problems(400, 401, 403, 404, 409, 413, 415, 422),
     )
     async def create_text_document(
         self, data: DocumentTextCreate, ctx: RequestContext, document_service: DocumentService
@@ -296,14 +324,19 @@ class DocumentController(Controller):
     @get(
         operation_id="listDocuments",
         summary="Documents you can read, filtered; deleted=true lists your trash",
-        responses=problems(400, 401, 422),
+        responses=problems(400, 401, 404, 422),  # 404: an unknown taxonomy version
     )
     async def list_documents(
         self,
         ctx: RequestContext,
         document_service: DocumentService,
         tag: list[str] | None = Parameter(
-            default=None, description="Repeatable; every tag must be on the document."
+            default=None,
+            description="Repeatable; every tag must be on the document.",
+            # Each value is stripped, then holds 1-50 characters and no control character.
+            schema_extra=schema_only(
+                LINE_RULE.pattern(non_blank=True, max_length=TAG_NAME_MAX), items=True
+            ),
         ),
         category: str | None = Parameter(
             default=None, max_length=CATEGORY_NAME_MAX, description="A category name."
@@ -316,15 +349,22 @@ class DocumentController(Controller):
             default=None,
             max_length=METADATA_QUERY_MAX,
             description="A JSON object the document's metadata must contain.",
+            schema_extra={"content_media_type": "application/json"},
         ),
-        created_after: datetime | None = None,
-        created_before: datetime | None = None,
+        created_after: str | None = Parameter(default=None, schema_extra=DATE_TIME),
+        created_before: str | None = Parameter(default=None, schema_extra=DATE_TIME),
         deleted: bool = Parameter(default=False, description="true: the trash."),
         taxonomy: str | None = Parameter(
-            default=None, max_length=2100, description="A/B: classified at A/B or below."
+            default=None,
+            max_length=2100,
+            description="A/B: classified at A/B or below.",
+            schema_extra=schema_only(TAXONOMY_PATH),
         ),
         taxonomy_version: str | None = Parameter(
-            default=None, max_length=20, description="Default: the latest published version."
+            default=None,
+            max_length=20,
+            description="Default: the latest published version.",
+            schema_extra=schema_only(VERSION_PARAMETER),
         ),
         sort: DocumentSort = DocumentSort.CREATED_DESC,
         limit: int = Parameter(default=50, ge=1, le=MAX_LIMIT),
@@ -338,11 +378,13 @@ class DocumentController(Controller):
             access_level=access_level,
             owner_id=owner_id,
             metadata=json_object(metadata, "metadata"),
-            created_after=_aware(created_after, "created_after"),
-            created_before=_aware(created_before, "created_before"),
+            created_after=_aware(rfc3339(created_after, "created_after"), "created_after"),
+            created_before=_aware(rfc3339(created_before, "created_before"), "created_before"),
             deleted=deleted,
             taxonomy_path=parse_path(taxonomy, "taxonomy") if taxonomy is not None else None,
-            taxonomy_version=taxonomy_version,
+            # Checked whether or not `taxonomy` is given (the schema states one rule); an
+            # empty value is as good as none.
+            taxonomy_version=parse_version(taxonomy_version) if taxonomy_version else None,
         )
         page = await document_service.list_documents(ctx, filters, sort, PageRequest(limit, cursor))
         return ListOf[Document](
@@ -382,6 +424,8 @@ class DocumentController(Controller):
         operation_id="downloadDocument",
         summary="The original file, streamed; records a download (a 304 too)",
         responses={
+            # The stored file's own media type (application/pdf, text/plain, ...).
+            200: ResponseSpec(data_container=bytes, description="The file", media_type="*/*"),
             304: ResponseSpec(
                 data_container=None, description="Not Modified: If-None-Match named the ETag"
             ),
@@ -410,6 +454,10 @@ class DocumentController(Controller):
         "/{doc_id:uuid}/events",
         operation_id="listDocumentEvents",
         summary="The audit trail of a document you can read, newest first",
+        description=(
+            "`client_ip` and `user_agent` are shown to administrators and the document's "
+            "owner; for other readers they are null."
+        ),
         responses=problems(400, 401, 404, 422),
     )
     async def list_document_events(
@@ -449,7 +497,7 @@ class DocumentController(Controller):
         "/{doc_id:uuid}",
         operation_id="deleteDocument",
         summary="Move to the trash; ?purge=true deletes for good (owner or admin)",
-        responses=problems(400, 401, 403, 404, 412, 422),
+        responses=problems(400, 401, 403, 404, 409, 412, 422),
     )
     async def delete_document(
         self,
@@ -532,7 +580,11 @@ class DocumentController(Controller):
         doc_id: UUID,
         ctx: RequestContext,
         document_service: DocumentService,
-        name: str = Parameter(max_length=TAG_NAME_MAX, description="The tag's name, any case."),
+        name: str = Parameter(
+            max_length=TAG_NAME_MAX,
+            description="The tag's name, any case.",
+            schema_extra=schema_only(LINE),
+        ),
         if_match: str | None = _IF_MATCH_HEADER,
     ) -> None:
         version = expected_version(if_match)

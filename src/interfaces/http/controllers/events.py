@@ -17,6 +17,7 @@ from domain.pagination import MAX_LIMIT, PageRequest
 from interfaces.http.auth import admin_guard
 from interfaces.http.document_dependencies import AUDIT_LOG
 from interfaces.http.document_schemas import Event
+from interfaces.http.instants import DATE_TIME, rfc3339
 from interfaces.http.problems import problems
 from interfaces.http.schemas import ListOf
 
@@ -46,8 +47,12 @@ class EventController(Controller):
         action: str | None = Parameter(default=None, max_length=100),
         subject_type: str | None = Parameter(default=None, max_length=50),
         subject_id: str | None = Parameter(default=None, max_length=100),
-        since: datetime | None = Parameter(default=None, description="Inclusive."),
-        until: datetime | None = Parameter(default=None, description="Exclusive."),
+        since: str | None = Parameter(
+            default=None, description="Inclusive.", schema_extra=DATE_TIME
+        ),
+        until: str | None = Parameter(
+            default=None, description="Exclusive.", schema_extra=DATE_TIME
+        ),
         limit: int = Parameter(default=50, ge=1, le=MAX_LIMIT),
         cursor: str | None = Parameter(default=None, max_length=512),
     ) -> ListOf[Event]:
@@ -56,8 +61,8 @@ class EventController(Controller):
             action=action,
             subject_type=subject_type,
             subject_id=subject_id,
-            since=_aware(since, "since"),
-            until=_aware(until, "until"),
+            since=_aware(rfc3339(since, "since"), "since"),
+            until=_aware(rfc3339(until, "until"), "until"),
         )
         page = await audit_log.list(ctx, filters, PageRequest(limit, cursor))
         items: list[DomainEvent] = list(page.items)

@@ -10,6 +10,7 @@ from application.context import RequestContext
 from interfaces.http.auth import admin_guard
 from interfaces.http.document_dependencies import CATALOG_SERVICE
 from interfaces.http.document_schemas import FileType, FileTypePut
+from interfaces.http.openapi import EXTENSION, schema_only
 from interfaces.http.problems import problems
 from interfaces.http.schemas import ListOf
 
@@ -40,7 +41,9 @@ class FileTypeController(Controller):
         ctx: RequestContext,
         catalog_service: CatalogService,
         extension: str = Parameter(
-            max_length=11, description="Lower-case, without the dot (a leading dot is ignored)."
+            max_length=11,
+            description="Lower-case, without the dot (a leading dot is ignored).",
+            schema_extra=schema_only(EXTENSION),
         ),
     ) -> FileType:
         file_type = await catalog_service.put_file_type(

@@ -1,0 +1,154 @@
+"""The OpenAPI document states what the server enforces (issue #9, Must-show 3; `make fuzz`
+checks it with schemathesis): these are the rules it found untrue, pinned down."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import API, Api, assert_problem
+
+
+@pytest.fixture
+async def openapi(api: Api) -> dict[str, Any]:
+    response = await api.client.get("/schema/openapi.json")
+    assert response.status_code == 200
+    schema: dict[str, Any] = response.json()
+    return schema
+
+
+def api_operations(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        operation
+        for path, item in schema["paths"].items()
+        if path.startswith(f"{API}/")
+        for method, operation in item.items()
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
+
+
+async def test_every_api_operation_documents_the_statuses_any_request_can_get(
+    openapi: dict[str, Any],
+) -> None:
+    missing = [
+        (op["operationId"], status)
+        for op in api_operations(openapi)
+        for status in ("401", "414", "429", "431", "503")
+        if status not in op["responses"]
+    ]
+
+    assert missing == []
+
+
+async def test_request_bodies_refuse_unknown_fields_in_the_schema(
+    openapi: dict[str, Any],
+) -> None:
+    schemas = openapi["components"]["schemas"]
+
+    assert schemas["UserCreate"]["additionalProperties"] is False
+    assert schemas["DocumentUpdate"]["additionalProperties"] is False
+
+
+async def test_a_field_that_may_not_be_null_is_not_nullable_in_the_schema(
+    openapi: dict[str, Any],
+) -> None:
+    is_active = openapi["components"]["schemas"]["TagUpdate"]["properties"]["is_active"]
+
+    assert is_active == {"type": "boolean"}
+
+
+async def test_stripped_names_state_their_length_in_the_pattern(openapi: dict[str, Any]) -> None:
+    name = openapi["components"]["schemas"]["CategoryCreate"]["properties"]["name"]
+    pattern = re.compile(name["pattern"])
+
+    assert "maxLength" not in name  # it would count the spaces the server strips
+    assert pattern.match("  " + "x" * 100 + "  ")
+    assert not pattern.match("x" * 101)
+    assert not pattern.match("   ")
+    assert not pattern.match("a\tb")
+
+
+async def test_optional_headers_are_never_null(openapi: dict[str, Any]) -> None:
+    headers = [
+        p for op in api_operations(openapi) for p in op.get("parameters", []) if p["in"] == "header"
+    ]
+
+    assert headers
+    assert [h["name"] for h in headers if "oneOf" in h["schema"]] == []
+
+
+async def test_a_boolean_field_refuses_a_number(api: Api) -> None:
+    created = await api.client.post(
+        f"{API}/categories", json={"name": "Reports"}, headers=api.admin.headers
+    )
+
+    response = await api.client.patch(
+        f"{API}/categories/{created.json()['id']}",
+        json={"is_active": 0},
+        headers=api.admin.headers,
+    )
+
+    body = assert_problem(response, 422)
+    assert body["errors"][0]["field"] == "is_active"
+
+
+async def test_an_empty_if_match_is_no_precondition(api: Api) -> None:
+    created = await api.client.post(
+        f"{API}/documents/text",
+        json={"title": "Memo", "content": "some text"},
+        headers=api.admin.headers,
+    )
+
+    response = await api.client.patch(
+        f"{API}/documents/{created.json()['id']}",
+        json={"title": "Memo 2"},
+        headers={**api.admin.headers, "If-Match": ""},
+    )
+
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("value", ["0.5", "1700000000", "2026-01-31", "2026-01-31T12:00Z"])
+async def test_a_query_instant_must_be_an_rfc3339_date_time(api: Api, value: str) -> None:
+    response = await api.client.get(
+        f"{API}/events", params={"until": value}, headers=api.admin.headers
+    )
+
+    body = assert_problem(response, 422)
+    assert body["errors"][0]["field"] == "until"
+
+
+async def test_a_query_instant_keeps_its_offset_and_fraction(api: Api) -> None:
+    response = await api.client.get(
+        f"{API}/documents",
+        params={"created_after": "2026-01-31T12:00:00.1234567+02:00"},
+        headers=api.admin.headers,
+    )
+
+    assert response.status_code == 200, response.text
+
+
+async def test_a_file_type_needs_a_real_media_type(api: Api) -> None:
+    # Downloads carry it as their Content-Type: "0" made every .txt download malformed.
+    response = await api.client.put(
+        f"{API}/file-types/txt",
+        json={"mime_type": "0", "max_size_bytes": 1000},
+        headers=api.admin.headers,
+    )
+
+    body = assert_problem(response, 422)
+    assert body["errors"][0]["field"] == "mime_type"
+
+
+async def test_a_listing_checks_its_taxonomy_version_even_without_a_taxonomy(api: Api) -> None:
+    refused = await api.client.get(
+        f"{API}/documents", params={"taxonomy_version": "\x84"}, headers=api.admin.headers
+    )
+    empty = await api.client.get(
+        f"{API}/documents", params={"taxonomy_version": ""}, headers=api.admin.headers
+    )
+
+    assert assert_problem(refused, 422)["errors"][0]["field"] == "version"
+    assert empty.status_code == 200
