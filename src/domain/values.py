@@ -101,7 +101,9 @@ JSON_MAX_ITEMS: Final = 1000  # object members and array items, counted over the
 JSON_MAX_BYTES: Final = 64 * 1024  # UTF-8 bytes of its compact encoding
 JSON_STRING_MAX: Final = 10_000  # characters of one string value
 JSON_KEY_MAX: Final = 255  # characters of one object key
-JSON_INT_MIN: Final = -(2**63)  # integers fit a bigint: every JSON consumer reads them back
+# Numbers within a bigint's range, however written: `1e20` is the integer 10**20 to JSON
+# Schema (and to many JSON readers), so an integral float is held to the integers' bounds.
+JSON_INT_MIN: Final = -(2**63)
 JSON_INT_MAX: Final = 2**63 - 1
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
@@ -176,6 +178,8 @@ def json_value_problem(value: Any) -> str | None:
         elif isinstance(node, float):
             if not math.isfinite(node):
                 return "numbers must be finite"
+            if not JSON_INT_MIN <= node <= JSON_INT_MAX:
+                return f"numbers must be between {JSON_INT_MIN} and {JSON_INT_MAX}"
         else:
             return "must be plain JSON"
     # Within the depth bound, so the encoder's recursion is safe.

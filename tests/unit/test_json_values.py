@@ -126,6 +126,17 @@ def test_integers_outside_a_bigint_are_refused(value: Any) -> None:
     assert "integers" in refused(value)
 
 
+@pytest.mark.parametrize("number", [1e20, -1e20, 1.7e113, 2.0**63, -(2.0**64)])
+def test_numbers_written_as_floats_are_held_to_the_same_range(number: float) -> None:
+    # 1e20 is the integer 10**20 to JSON Schema: the OpenAPI document states one range.
+    assert "numbers" in refused({"n": number})
+
+
+def test_floats_within_the_range_are_accepted() -> None:
+    value = {"a": 2.0**62, "b": -(2.0**63), "c": 1e-300, "d": 3.5}
+    assert check_json_value(value, "metadata") is value
+
+
 @pytest.mark.parametrize("number", [float("inf"), float("-inf"), float("nan")])
 def test_numbers_that_are_not_finite_are_refused(number: float) -> None:
     assert "finite" in refused({"n": number})

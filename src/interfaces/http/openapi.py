@@ -220,7 +220,7 @@ def _state_string(schema: Schema, *, stripped: bool) -> None:
 
 
 _JSON_VALUE_REF: Final = {"$ref": "#/components/schemas/JsonValue"}
-# `domain.values.check_json_value`: plain JSON, no NUL, integers that fit a bigint, bounded
+# `domain.values.check_json_value`: plain JSON, no NUL, numbers within a bigint's range, bounded
 # strings and keys (its depth, count and size bounds are not stated: generated values stay
 # far below them).
 JSON_OBJECT: Final = {
@@ -231,8 +231,8 @@ JSON_OBJECT: Final = {
 JSON_VALUE: Final = {
     "anyOf": [
         {"type": "string", "pattern": TEXT, "maxLength": 10_000},
-        {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
-        {"type": "number", "not": {"type": "integer"}},
+        # Integers and other numbers alike: 1e20 is an integer to JSON Schema.
+        {"type": "number", "minimum": -(2**63), "maximum": 2**63 - 1},
         {"type": "boolean"},
         {"type": "null"},
         {"type": "array", "items": _JSON_VALUE_REF},

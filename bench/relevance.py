@@ -1,0 +1,355 @@
+"""Search relevance through HTTP against a BM25 baseline (issue #10, "Must show" item 1).
+
+Run by hand from the project root, after preparing the data (`bench/relevance_data.py`, whose
+docstring names each collection's public repository, file and licence):
+
+    .venv/bin/python bench/relevance.py [--data-dir bench/results/relevance-data]
+        [--collections cisi,kqma,msmarco-ko] [--max-queries N] [--connections 4]
+
+Nothing is downloaded: every collection present in the data directory (git-ignored) is used.
+For each collection the runner starts a throwaway embedded PostgreSQL of its own, migrates it,
+creates an admin and its token with the application (as `bench_me.py`), starts Archivist under
+uvicorn exactly as `archivist serve` builds it (`archivist_me_app`), uploads every document
+through `POST /api/v1/documents/text` (title + content, TXT, a bounded number of concurrent
+connections), then runs every judged query through `POST /api/v1/search` (limit 10) and maps
+the hits' document_ids back to the collection's ids. Queries longer than the API's 1,000
+characters are cut at the last space before it (the same text goes to the baselines).
+
+In the same run, BM25 baselines (rank_bm25's BM25Okapi, k1 1.5, b 0.75, over title + content;
+a document is a hit when its score is > 0) with the same tokenisation as named:
+  words     lower-cased \\w+ runs (every language)
+  stems     English: the words' Snowball (english) stems
+  bigrams   Korean: the words, with each Hangul run replaced by its character bigrams (a
+            one-syllable run by itself)
+
+Prepared so far (docs/benchmarks.md, "Search relevance before issue #10"): `cisi` (English,
+binary judgements), `msmarco-ko` (Korean questions and passages) and `kqma` (Korean QA, a
+secondary set). Never Cranfield or the KorQuAD 1.0 dev set: both are held out for verification.
+
+Printed per collection and system: nDCG@10 (gain = the judgement's grade, ideal from all
+judged documents), recall@10, MRR@10 and the share of queries with no result; the JSON goes to
+bench/results/relevance-<stamp>.json.
+
+Bench-only dependencies, not in pyproject (the lead should add them to a `bench` extra):
+`.venv/bin/pip install -e '.[bench]'`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import atexit
+import json
+import math
+import re
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import snowballstemmer
+from rank_bm25 import BM25Okapi
+
+from infrastructure.sqlalchemy.embedded import start_embedded
+from infrastructure.sqlalchemy.migrations import upgrade
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_me import Server, child_env, create_admin_token
+from relevance_data import DEFAULT_DATA_DIR
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS_DIR = BENCH_DIR / "results"
+K = 10
+QUERY_MAX = 1000
+_WORD = re.compile(r"\w+")
+_HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+# --- the collections ----------------------------------------------------------------------------
+
+
+@dataclass
+class Collection:
+    name: str
+    language: str
+    source: dict[str, Any]
+    docs: list[dict[str, str]]
+    queries: list[dict[str, str]]
+    qrels: dict[str, dict[str, int]]  # query id -> document id -> grade
+
+
+def read_jsonl(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def load(directory: Path) -> Collection:
+    qrels: dict[str, dict[str, int]] = {}
+    for line in (directory / "qrels.tsv").read_text(encoding="utf-8").splitlines():
+        qid, did, grade = line.split("\t")
+        if int(grade) > 0:
+            qrels.setdefault(qid, {})[did] = int(grade)
+    source = json.loads((directory / "source.json").read_text(encoding="utf-8"))
+    queries = [q for q in read_jsonl(directory / "queries.jsonl") if q["id"] in qrels]
+    return Collection(
+        directory.name,
+        source.get("language", "en"),
+        source,
+        read_jsonl(directory / "docs.jsonl"),
+        queries,
+        qrels,
+    )
+
+
+def cut(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) <= QUERY_MAX:
+        return text
+    return text[:QUERY_MAX].rsplit(" ", 1)[0]
+
+
+# --- tokenisation and the baselines -------------------------------------------------------------
+
+
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def stems(text: str) -> list[str]:
+    return list(_STEMMER.stemWords(words(text)))
+
+
+def hangul_bigrams(text: str) -> list[str]:
+    out: list[str] = []
+    for word in words(text):
+        runs = _HANGUL_RUN.findall(word)
+        if not runs:
+            out.append(word)
+            continue
+        rest = _HANGUL_RUN.sub(" ", word).split()
+        out.extend(rest)
+        for run in runs:
+            out.extend([run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)])
+    return out
+
+
+TOKENISERS = {"words": words, "stems": stems, "bigrams": hangul_bigrams}
+
+
+def baselines_for(language: str) -> list[str]:
+    return ["words", "stems"] if language == "en" else ["words", "bigrams"]
+
+
+def bm25_run(col: Collection, tokeniser: str) -> dict[str, list[str]]:
+    tok = TOKENISERS[tokeniser]
+    ids = [d["id"] for d in col.docs]
+    bm25 = BM25Okapi([tok(f"{d['title']} {d['content']}") or ["\x00"] for d in col.docs])
+    run: dict[str, list[str]] = {}
+    for q in col.queries:
+        scores = bm25.get_scores(tok(cut(q["text"])))
+        order = sorted((i for i in range(len(ids)) if scores[i] > 0), key=lambda i: -scores[i])
+        run[q["id"]] = [ids[i] for i in order[:K]]
+    return run
+
+
+# --- measures -----------------------------------------------------------------------------------
+
+
+def measures(col: Collection, run: dict[str, list[str]]) -> dict[str, float]:
+    ndcg = recall = mrr = empty = 0.0
+    for q in col.queries:
+        judged = col.qrels[q["id"]]
+        hits = run.get(q["id"], [])[:K]
+        dcg = sum(judged.get(d, 0) / math.log2(i + 2) for i, d in enumerate(hits))
+        ideal = sorted(judged.values(), reverse=True)[:K]
+        idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+        ndcg += dcg / idcg if idcg else 0.0
+        recall += sum(1 for d in hits if d in judged) / len(judged)
+        first = next((i for i, d in enumerate(hits) if d in judged), None)
+        mrr += 1.0 / (first + 1) if first is not None else 0.0
+        empty += 0 if hits else 1
+    n = len(col.queries) or 1
+    return {
+        "ndcg@10": ndcg / n,
+        "recall@10": recall / n,
+        "mrr@10": mrr / n,
+        "no_result": empty / n,
+        "queries": len(col.queries),
+    }
+
+
+# --- Archivist through HTTP ---------------------------------------------------------------------
+
+
+async def upload_all(
+    port: int, secret: str, docs: list[dict[str, str]], connections: int
+) -> dict[str, str]:
+    """Upload every document; returns Archivist's document id -> the collection's id."""
+    mapping: dict[str, str] = {}
+    queue = iter(docs)
+    failures: list[str] = []
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        for doc in queue:
+            body = {
+                "title": _CONTROL.sub(" ", doc["title"]).strip() or doc["id"],
+                "content": doc["content"],
+                "document_type": "TXT",
+                "on_duplicate": "allow",  # collections hold a few identical texts
+            }
+            for attempt in range(3):
+                response = await client.post("/api/v1/documents/text", json=body)
+                if response.status_code == 201:
+                    mapping[str(response.json()["id"])] = doc["id"]
+                    break
+                if attempt == 2:
+                    failures.append(f"{doc['id']}: {response.status_code} {response.text[:200]}")
+                await asyncio.sleep(0.5)
+
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}",
+        headers={"Authorization": f"Bearer {secret}"},
+        limits=limits,
+        timeout=120,
+    ) as client:
+        await asyncio.gather(*(worker(client) for _ in range(connections)))
+    if failures:
+        raise RuntimeError(f"{len(failures)} uploads failed, e.g. {failures[:3]}")
+    return mapping
+
+
+async def search_all(
+    port: int, secret: str, col: Collection, mapping: dict[str, str]
+) -> tuple[dict[str, list[str]], list[float]]:
+    run: dict[str, list[str]] = {}
+    latencies: list[float] = []
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}",
+        headers={"Authorization": f"Bearer {secret}"},
+        timeout=120,
+    ) as client:
+        for q in col.queries:
+            t0 = time.perf_counter()
+            response = await client.post(
+                "/api/v1/search", json={"query": cut(q["text"]), "limit": K}
+            )
+            latencies.append(time.perf_counter() - t0)
+            if response.status_code != 200:
+                raise RuntimeError(f"query {q['id']}: {response.status_code} {response.text}")
+            hits = response.json()["results"]
+            run[q["id"]] = [
+                mapping[str(h["document_id"])] for h in hits if str(h["document_id"]) in mapping
+            ]
+    return run, latencies
+
+
+def archivist_run(
+    col: Collection, workdir: Path, connections: int
+) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    pgdata = workdir / f"pgdata-{col.name}"
+    url = start_embedded(pgdata, database="rel_" + re.sub(r"\W", "_", col.name), throwaway=True)
+    upgrade(url)
+    secret, _token_id = asyncio.run(create_admin_token(url))
+    server = Server("archivist_me_app:create_app", child_env("archivist", url), workdir, False)
+    try:
+        server.wait_ready(secret)
+        t0 = time.perf_counter()
+        mapping = asyncio.run(upload_all(server.port, secret, col.docs, connections))
+        upload_s = time.perf_counter() - t0
+        run, latencies = asyncio.run(search_all(server.port, secret, col, mapping))
+    finally:
+        server.stop()
+    latencies.sort()
+    info = {
+        "uploaded": len(mapping),
+        "upload_s": round(upload_s, 1),
+        "search_p50_ms": round(latencies[len(latencies) // 2] * 1e3, 1) if latencies else None,
+        "search_p95_ms": round(latencies[int(len(latencies) * 0.95)] * 1e3, 1)
+        if latencies
+        else None,
+    }
+    return run, info
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+
+def table(results: dict[str, Any]) -> str:
+    lines = [
+        "| collection | system | queries | nDCG@10 | recall@10 | MRR@10 | no result |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, per in results.items():
+        for system, m in per["systems"].items():
+            lines.append(
+                f"| {name} | {system} | {m['queries']} | {m['ndcg@10']:.3f} | "
+                f"{m['recall@10']:.3f} | {m['mrr@10']:.3f} | {100 * m['no_result']:.1f} % |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    parser.add_argument("--collections", help="comma-separated names (default: all prepared)")
+    parser.add_argument("--max-queries", type=int, help="the first N judged queries only")
+    parser.add_argument("--connections", type=int, default=4, help="concurrent uploads")
+    args = parser.parse_args()
+
+    names = (
+        args.collections.split(",")
+        if args.collections
+        else sorted(p.name for p in args.data_dir.iterdir() if (p / "qrels.tsv").exists())
+    )
+    if not names:
+        print(f"no collection in {args.data_dir}: run bench/relevance_data.py", file=sys.stderr)
+        return 2
+    workdir = Path(tempfile.mkdtemp(prefix="archivist-relevance-"))
+    atexit.register(shutil.rmtree, workdir, ignore_errors=True)
+    results: dict[str, Any] = {}
+    for name in names:
+        col = load(args.data_dir / name)
+        if args.max_queries is not None:
+            col.queries = col.queries[: args.max_queries]
+        cut_count = sum(1 for q in col.queries if len(" ".join(q["text"].split())) > QUERY_MAX)
+        print(
+            f"{name} ({col.language}): {len(col.docs)} documents, {len(col.queries)} judged "
+            f"queries ({cut_count} cut to {QUERY_MAX} characters); source "
+            f"{col.source.get('repository')} {col.source.get('files')}",
+            flush=True,
+        )
+        systems: dict[str, dict[str, float]] = {}
+        run, info = archivist_run(col, workdir, args.connections)
+        systems["archivist"] = measures(col, run)
+        print(f"  archivist: {info}", flush=True)
+        for tokeniser in baselines_for(col.language):
+            systems[f"bm25 {tokeniser}"] = measures(col, bm25_run(col, tokeniser))
+        results[name] = {"source": col.source, "archivist": info, "systems": systems}
+        print(table({name: results[name]}), flush=True)
+
+    print()
+    print(table(results))
+    RESULTS_DIR.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = RESULTS_DIR / f"relevance-{stamp}.json"
+    out.write_text(
+        json.dumps({"date": stamp, "args": vars(args), "results": results}, default=str, indent=2)
+    )
+    print(f"raw figures: {out}")
+    print(json.dumps({n: r["systems"] for n, r in results.items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
