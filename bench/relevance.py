@@ -30,7 +30,7 @@ Printed per collection and system: nDCG@10 (gain = the judgement's grade, ideal 
 judged documents), recall@10, MRR@10 and the share of queries with no result; the JSON goes to
 bench/results/relevance-<stamp>.json.
 
-Bench-only dependencies, not in pyproject (the lead should add them to a `bench` extra):
+Bench-only dependencies (pyproject's `bench` extra):
 `.venv/bin/pip install -e '.[bench]'`.
 """
 
