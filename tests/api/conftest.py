@@ -224,18 +224,3 @@ def assert_unauthorized(response: httpx.Response) -> dict[str, Any]:
     body = assert_problem(response, 401)
     assert response.headers["www-authenticate"].startswith("Bearer ")
     return body
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Every test builds an app, and every build repeats the same ~30 LitestarDeprecationWarnings
-    # about the controllers' inferred style (dependencies, bodies and parameters without
-    # Litestar 2.23's explicit markers, which 2.12, our lowest supported version, lacks).
-    # Thousands of copies of one known warning drown real ones and cost a third of the run.
-    if not config.pluginmanager.hasplugin("warnings"):  # -p no:warnings
-        return
-    here = Path(__file__).parent
-    for item in items:
-        if item.path.is_relative_to(here):
-            item.add_marker(
-                pytest.mark.filterwarnings("ignore::litestar.exceptions.LitestarDeprecationWarning")
-            )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
 from application.catalog import CatalogService, Changes
 from application.context import RequestContext
@@ -25,7 +27,9 @@ class CategoryController(Controller):
         summary="Every category, by name",
         responses=problems(401),
     )
-    async def list_categories(self, catalog_service: CatalogService) -> ListOf[Category]:
+    async def list_categories(
+        self, catalog_service: NamedDependency[CatalogService]
+    ) -> ListOf[Category]:
         return ListOf[Category](items=[Category.of(c) for c in await catalog_service.categories()])
 
     @post(
@@ -35,7 +39,10 @@ class CategoryController(Controller):
         responses=problems(400, 401, 403, 409, 422),
     )
     async def create_category(
-        self, data: CategoryCreate, ctx: RequestContext, catalog_service: CatalogService
+        self,
+        data: JSONBody[CategoryCreate],
+        ctx: NamedDependency[RequestContext],
+        catalog_service: NamedDependency[CatalogService],
     ) -> Category:
         category = await catalog_service.create_category(ctx, data.name, data.description)
         return Category.of(category)
@@ -49,10 +56,10 @@ class CategoryController(Controller):
     )
     async def update_category(
         self,
-        category_id: UUID,
-        data: CategoryUpdate,
-        ctx: RequestContext,
-        catalog_service: CatalogService,
+        category_id: FromPath[UUID],
+        data: JSONBody[CategoryUpdate],
+        ctx: NamedDependency[RequestContext],
+        catalog_service: NamedDependency[CatalogService],
     ) -> Category:
         category = await catalog_service.update_category(ctx, category_id, Changes(data.changes()))
         return Category.of(category)
@@ -65,6 +72,9 @@ class CategoryController(Controller):
         responses=problems(400, 401, 403, 404),
     )
     async def delete_category(
-        self, category_id: UUID, ctx: RequestContext, catalog_service: CatalogService
+        self,
+        category_id: FromPath[UUID],
+        ctx: NamedDependency[RequestContext],
+        catalog_service: NamedDependency[CatalogService],
     ) -> None:
         await catalog_service.delete_category(ctx, category_id)

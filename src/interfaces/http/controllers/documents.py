@@ -21,11 +21,12 @@ import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.di import NamedDependency
 from litestar.exceptions import ClientException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
@@ -37,7 +38,7 @@ from litestar.openapi.spec import (
     RequestBody,
     Schema,
 )
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Parameter
 from litestar.response import Stream
 
 from application.context import Principal, RequestContext
@@ -87,9 +88,8 @@ METADATA_QUERY_MAX = 8192
 _IF_MATCH = re.compile(r'^(?:W/)?"(\d{1,18})"$')
 _STRONG_TAG = re.compile(r'^(?:W/)?"([^"]*)"$')
 
-_IF_MATCH_HEADER = Parameter(
-    header="If-Match",
-    default=None,
+_IF_MATCH_HEADER = HeaderParameter(
+    name="If-Match",
     required=False,
     description='The document\'s ETag, W/"<version>": the change applies only to that version.',
     # Stated for clients (and `make fuzz`), enforced by expected_version() with a 400.
@@ -280,8 +280,8 @@ class DocumentController(Controller):
     async def upload_document(
         self,
         request: Request[Principal, Any, Any],
-        ctx: RequestContext,
-        document_service: DocumentService,
+        ctx: NamedDependency[RequestContext],
+        document_service: NamedDependency[DocumentService],
     ) -> Response[Document]:
         async with received_upload(request, request.user.user, document_service) as upload:
             doc = await document_service.upload(
@@ -298,7 +298,10 @@ class DocumentController(Controller):
         responses=problems(400, 401, 403, 404, 409, 413, 415, 422),
     )
     async def create_text_document(
-        self, data: DocumentTextCreate, ctx: RequestContext, document_service: DocumentService
+        self,
+        data: JSONBody[DocumentTextCreate],
+        ctx: NamedDependency[RequestContext],
+        document_service: NamedDependency[DocumentService],
     ) -> Response[Document]:
         doc = await document_service.create_text(
             ctx,
@@ -328,8 +331,8 @@ class DocumentController(Controller):
     )
     async def list_documents(
         self,
-        ctx: RequestContext,
-        document_service: DocumentService,
+        ctx: NamedDependency[RequestContext],
+        document_service: NamedDependency[DocumentService],
         tag: list[str] | None = Parameter(
             default=None,
             description="Repeatable; every tag must be on the document.",
@@ -341,10 +344,10 @@ class DocumentController(Controller):
         category: str | None = Parameter(
             default=None, max_length=CATEGORY_NAME_MAX, description="A category name."
         ),
-        document_type: DocumentType | None = None,
+        document_type: FromQuery[DocumentType | None] = None,
         department: str | None = Parameter(default=None, max_length=DEPARTMENT_MAX),
         access_level: int | None = Parameter(default=None, ge=1, le=3),
-        owner_id: UUID | None = None,
+        owner_id: FromQuery[UUID | None] = None,
         metadata: str | None = Parameter(
             default=None,
             max_length=METADATA_QUERY_MAX,
@@ -366,7 +369,7 @@ class DocumentController(Controller):
             description="Default: the latest published version.",
             schema_extra=schema_only(VERSION_PARAMETER),
         ),
-        sort: DocumentSort = DocumentSort.CREATED_DESC,
+        sort: FromQuery[DocumentSort] = DocumentSort.CREATED_DESC,
         limit: int = Parameter(default=50, ge=1, le=MAX_LIMIT),
         cursor: str | None = Parameter(default=None, max_length=512),
     ) -> ListOf[Document]:
@@ -400,8 +403,8 @@ class DocumentController(Controller):
     )
     async def list_duplicates(
         self,
-        ctx: RequestContext,
-        document_service: DocumentService,
+        ctx: NamedDependency[RequestContext],
+        document_service: NamedDependency[DocumentService],
         limit: int = Parameter(default=50, ge=1, le=MAX_LIMIT),
     ) -> ListOf[DuplicateGroup]:
         groups = await document_service.duplicates(ctx, limit)
@@ -414,7 +417,10 @@ class DocumentController(Controller):
         responses=problems(400, 401, 404),
     )
     async def get_document(
-        self, doc_id: UUID, ctx: RequestContext, document_service: DocumentService
+        self,
+        doc_id: FromPath[UUID],
+        ctx: NamedDependency[RequestContext],
+        document_service: NamedDependency[DocumentService],
     ) -> Response[Document]:
         found = await document_service.get(ctx, doc_id)
         return with_etag(found.document)
@@ -434,15 +440,17 @@ class DocumentController(Controller):
     )
     async def download_document(
         self,
-        doc_id: UUID,
-        ctx: RequestContext,
-        document_service: DocumentService,
-        if_none_match: str | None = Parameter(
-            header="If-None-Match",
-            default=None,
-            required=False,
-            description='The file\'s ETag, "<sha256>": 304 when it still matches.',
-        ),
+        doc_id: FromPath[UUID],
+        ctx: NamedDependency[RequestContext],
+        document_service: NamedDependency[DocumentService],
+        if_none_match: Annotated[
+            str | None,
+            HeaderParameter(
+                name="If-None-Match",
+                required=False,
+                description='The file\'s ETag, "<sha256>": 304 when it still matches.',
+            ),
+        ] = None,
     ) -> Stream:
         download = await document_service.download(ctx, doc_id)
         response = _file_response(download, if_none_match)
@@ -462,9 +470,9 @@ class DocumentController(Controller):
     )
     async def list_document_events(
         self,
-        doc_id: UUID,
-        ctx: RequestContext,
-        document_service: DocumentService,
+        doc_id: FromPath[UUID],
+        ctx: NamedDependency[RequestContext],
+        document_service: NamedDependency[DocumentService],
         limit: int = Parameter(default=50, ge=1, le=MAX_LIMIT),
         cursor: str | None = Parameter(default=None, max_length=512),
     ) -> ListOf[Event]:
@@ -481,11 +489,11 @@ class DocumentController(Controller):
     )
     async def update_document(
         self,
-        doc_id: UUID,
-        data: DocumentUpdate,
-        ctx: RequestContext,
-        document_service: DocumentService,
-        if_match: str | None = _IF_MATCH_HEADER,
+        doc_id: FromPath[UUID],
+        data: JSONBody[DocumentUpdate],
+        ctx: NamedDependency[RequestContext],
+        document_service: NamedDependency[DocumentService],
+        if_match: Annotated[str | None, _IF_MATCH_HEADER] = None,
     ) -> Response[Document]:
         version = expected_version(if_match)
         doc = await document_service.update(
@@ -501,11 +509,11 @@ class DocumentController(Controller):
     )
     async def delete_document(
         self,
-        doc_id: UUID,
-        ctx: RequestContext,
-        document_service: DocumentService,
+        doc_id: FromPath[UUID],
+        ctx: NamedDependency[RequestContext],
+        document_service: NamedDependency[DocumentService],
         purge: bool = Parameter(default=False, description="Delete for good, not to the trash."),
-        if_match: str | None = _IF_MATCH_HEADER,
+        if_match: Annotated[str | None, _IF_MATCH_HEADER] = None,
     ) -> None:
         version = expected_version(if_match)
         if purge:
@@ -522,10 +530,10 @@ class DocumentController(Controller):
     )
     async def restore_document(
         self,
-        doc_id: UUID,
-        ctx: RequestContext,
-        document_service: DocumentService,
-        if_match: str | None = _IF_MATCH_HEADER,
+        doc_id: FromPath[UUID],
+        ctx: NamedDependency[RequestContext],
+        document_service: NamedDependency[DocumentService],
+        if_match: Annotated[str | None, _IF_MATCH_HEADER] = None,
     ) -> Response[Document]:
         version = expected_version(if_match)
         return with_etag(await document_service.restore(ctx, doc_id, expected_version=version))
@@ -540,11 +548,11 @@ class DocumentController(Controller):
     )
     async def replace_tags(
         self,
-        doc_id: UUID,
-        data: DocumentTags,
-        ctx: RequestContext,
-        document_service: DocumentService,
-        if_match: str | None = _IF_MATCH_HEADER,
+        doc_id: FromPath[UUID],
+        data: JSONBody[DocumentTags],
+        ctx: NamedDependency[RequestContext],
+        document_service: NamedDependency[DocumentService],
+        if_match: Annotated[str | None, _IF_MATCH_HEADER] = None,
     ) -> Response[Document]:
         version = expected_version(if_match)
         doc = await document_service.replace_tags(ctx, doc_id, data.tags, expected_version=version)
@@ -559,11 +567,11 @@ class DocumentController(Controller):
     )
     async def add_tags(
         self,
-        doc_id: UUID,
-        data: DocumentTags,
-        ctx: RequestContext,
-        document_service: DocumentService,
-        if_match: str | None = _IF_MATCH_HEADER,
+        doc_id: FromPath[UUID],
+        data: JSONBody[DocumentTags],
+        ctx: NamedDependency[RequestContext],
+        document_service: NamedDependency[DocumentService],
+        if_match: Annotated[str | None, _IF_MATCH_HEADER] = None,
     ) -> Response[Document]:
         version = expected_version(if_match)
         doc = await document_service.add_tags(ctx, doc_id, data.tags, expected_version=version)
@@ -577,15 +585,15 @@ class DocumentController(Controller):
     )
     async def remove_tag(
         self,
-        doc_id: UUID,
-        ctx: RequestContext,
-        document_service: DocumentService,
+        doc_id: FromPath[UUID],
+        ctx: NamedDependency[RequestContext],
+        document_service: NamedDependency[DocumentService],
         name: str = Parameter(
             max_length=TAG_NAME_MAX,
             description="The tag's name, any case.",
             schema_extra=schema_only(LINE),
         ),
-        if_match: str | None = _IF_MATCH_HEADER,
+        if_match: Annotated[str | None, _IF_MATCH_HEADER] = None,
     ) -> None:
         version = expected_version(if_match)
         await document_service.remove_tag(ctx, doc_id, name, expected_version=version)

@@ -6,7 +6,8 @@ from datetime import datetime
 from uuid import UUID
 
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, Parameter
 
 from application.audit import AuditLog
 from application.context import RequestContext
@@ -41,9 +42,9 @@ class EventController(Controller):
     )
     async def list_events(
         self,
-        ctx: RequestContext,
-        audit_log: AuditLog,
-        actor_id: UUID | None = None,
+        ctx: NamedDependency[RequestContext],
+        audit_log: NamedDependency[AuditLog],
+        actor_id: FromQuery[UUID | None] = None,
         action: str | None = Parameter(default=None, max_length=100),
         subject_type: str | None = Parameter(default=None, max_length=50),
         subject_id: str | None = Parameter(default=None, max_length=100),

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from litestar import Controller, get, put
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, Parameter
 
 from application.catalog import CatalogService
 from application.context import RequestContext
@@ -25,7 +26,9 @@ class FileTypeController(Controller):
         summary="Every file type with its upload limit",
         responses=problems(401),
     )
-    async def list_file_types(self, catalog_service: CatalogService) -> ListOf[FileType]:
+    async def list_file_types(
+        self, catalog_service: NamedDependency[CatalogService]
+    ) -> ListOf[FileType]:
         return ListOf[FileType](items=[FileType.of(f) for f in await catalog_service.file_types()])
 
     @put(
@@ -37,9 +40,9 @@ class FileTypeController(Controller):
     )
     async def put_file_type(
         self,
-        data: FileTypePut,
-        ctx: RequestContext,
-        catalog_service: CatalogService,
+        data: JSONBody[FileTypePut],
+        ctx: NamedDependency[RequestContext],
+        catalog_service: NamedDependency[CatalogService],
         extension: str = Parameter(
             max_length=11,
             description="Lower-case, without the dot (a leading dot is ignored).",

@@ -6,6 +6,8 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, delete, get, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
 from application.context import RequestContext
 from application.grants import GrantService
@@ -26,7 +28,10 @@ class GrantController(Controller):
         responses=problems(400, 401, 403, 404),
     )
     async def list_permissions(
-        self, doc_id: UUID, ctx: RequestContext, grant_service: GrantService
+        self,
+        doc_id: FromPath[UUID],
+        ctx: NamedDependency[RequestContext],
+        grant_service: NamedDependency[GrantService],
     ) -> ListOf[Permission]:
         grants = await grant_service.list(ctx, doc_id)
         return ListOf[Permission](items=[Permission.of(p) for p in grants])
@@ -39,11 +44,11 @@ class GrantController(Controller):
     )
     async def put_permission(
         self,
-        doc_id: UUID,
-        user_id: UUID,
-        data: PermissionPut,
-        ctx: RequestContext,
-        grant_service: GrantService,
+        doc_id: FromPath[UUID],
+        user_id: FromPath[UUID],
+        data: JSONBody[PermissionPut],
+        ctx: NamedDependency[RequestContext],
+        grant_service: NamedDependency[GrantService],
     ) -> Permission:
         return Permission.of(await grant_service.grant(ctx, doc_id, user_id, data.access))
 
@@ -54,6 +59,10 @@ class GrantController(Controller):
         responses=problems(400, 401, 403, 404),
     )
     async def delete_permission(
-        self, doc_id: UUID, user_id: UUID, ctx: RequestContext, grant_service: GrantService
+        self,
+        doc_id: FromPath[UUID],
+        user_id: FromPath[UUID],
+        ctx: NamedDependency[RequestContext],
+        grant_service: NamedDependency[GrantService],
     ) -> None:
         await grant_service.revoke(ctx, doc_id, user_id)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from litestar import Controller, get
+from litestar.di import NamedDependency
 
 from application.context import Principal
 from interfaces.http.problems import problems
@@ -12,5 +13,5 @@ class MeController(Controller):
     tags = ["me"]
 
     @get(operation_id="getMe", summary="The authenticated user", responses=problems(401))
-    async def get_me(self, principal: Principal) -> Me:
+    async def get_me(self, principal: NamedDependency[Principal]) -> Me:
         return me_of(principal)

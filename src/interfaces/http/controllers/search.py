@@ -6,8 +6,8 @@ from uuid import UUID
 
 from litestar import Controller, get, post
 from litestar.datastructures import State
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from application.context import RequestContext
 from application.search import SearchFilters, SearchService
@@ -44,7 +44,10 @@ class SearchController(Controller):
         responses=problems(400, 401, 404, 422),
     )
     async def search(
-        self, data: SearchRequest, ctx: RequestContext, search_service: SearchService
+        self,
+        data: JSONBody[SearchRequest],
+        ctx: NamedDependency[RequestContext],
+        search_service: NamedDependency[SearchService],
     ) -> SearchResponse:
         f = data.filters
         filters = None
@@ -76,9 +79,9 @@ class SearchController(Controller):
     )
     async def history(
         self,
-        ctx: RequestContext,
-        search_service: SearchService,
-        user_id: UUID | None = None,
+        ctx: NamedDependency[RequestContext],
+        search_service: NamedDependency[SearchService],
+        user_id: FromQuery[UUID | None] = None,
         limit: int = Parameter(default=50, ge=1, le=MAX_LIMIT),
         cursor: str | None = Parameter(default=None, max_length=512),
     ) -> ListOf[SearchHistoryItem]:
@@ -96,10 +99,10 @@ class SearchController(Controller):
     )
     async def feedback(
         self,
-        query_id: UUID,
-        data: FeedbackIn,
-        ctx: RequestContext,
-        search_service: SearchService,
+        query_id: FromPath[UUID],
+        data: JSONBody[FeedbackIn],
+        ctx: NamedDependency[RequestContext],
+        search_service: NamedDependency[SearchService],
     ) -> Feedback:
         stored = await search_service.rate(ctx, query_id, data.rating, data.comment)
         return Feedback.of(stored)
@@ -113,8 +116,8 @@ class SearchController(Controller):
     )
     async def analytics(
         self,
-        ctx: RequestContext,
-        search_service: SearchService,
+        ctx: NamedDependency[RequestContext],
+        search_service: NamedDependency[SearchService],
         days: int = Parameter(default=30, ge=1, le=366),
         top: int = Parameter(default=10, ge=1, le=100),
     ) -> SearchAnalytics:

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from litestar import Controller, get, put
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, Parameter
 
 from application.context import RequestContext
 from application.settings import SettingsService, SettingWrite
@@ -22,7 +23,9 @@ class SettingController(Controller):
         responses=problems(401),
     )
     async def list_settings(
-        self, ctx: RequestContext, settings_service: SettingsService
+        self,
+        ctx: NamedDependency[RequestContext],
+        settings_service: NamedDependency[SettingsService],
     ) -> ListOf[Setting]:
         items = await settings_service.list(ctx)
         return ListOf[Setting](items=[Setting.of(s) for s in items])
@@ -34,7 +37,10 @@ class SettingController(Controller):
         responses=problems(400, 401, 404, 422),
     )
     async def get_setting(
-        self, ctx: RequestContext, settings_service: SettingsService, key: str = _KEY
+        self,
+        ctx: NamedDependency[RequestContext],
+        settings_service: NamedDependency[SettingsService],
+        key: str = _KEY,
     ) -> Setting:
         return Setting.of(await settings_service.get(ctx, key))
 
@@ -47,9 +53,9 @@ class SettingController(Controller):
     )
     async def put_setting(
         self,
-        data: SettingPut,
-        ctx: RequestContext,
-        settings_service: SettingsService,
+        data: JSONBody[SettingPut],
+        ctx: NamedDependency[RequestContext],
+        settings_service: NamedDependency[SettingsService],
         key: str = _KEY,
     ) -> Setting:
         setting = await settings_service.put(

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from litestar import Controller, get
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.params import Parameter
 from pydantic import BaseModel, ConfigDict
 
@@ -73,8 +73,8 @@ class StatsController(Controller):
     )
     async def stats(
         self,
-        ctx: RequestContext,
-        stats_service: StatsService,
+        ctx: NamedDependency[RequestContext],
+        stats_service: NamedDependency[StatsService],
         days: int = Parameter(default=30, ge=1, le=366),
         limit: int = Parameter(default=10, ge=1, le=100),
     ) -> Stats:

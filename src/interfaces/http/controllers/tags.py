@@ -6,7 +6,8 @@ from typing import Literal
 from uuid import UUID
 
 from litestar import Controller, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from application.catalog import CatalogService, Changes
 from application.context import RequestContext
@@ -30,9 +31,9 @@ class TagController(Controller):
     )
     async def list_tags(
         self,
-        ctx: RequestContext,
-        catalog_service: CatalogService,
-        sort: Literal["name", "popular"] = "name",
+        ctx: NamedDependency[RequestContext],
+        catalog_service: NamedDependency[CatalogService],
+        sort: FromQuery[Literal["name", "popular"]] = "name",
         limit: int = Parameter(
             default=50, ge=1, le=MAX_LIMIT, description="With sort=popular: how many tags."
         ),
@@ -48,7 +49,10 @@ class TagController(Controller):
         responses=problems(400, 401, 403, 409, 422),
     )
     async def create_tag(
-        self, data: TagCreate, ctx: RequestContext, catalog_service: CatalogService
+        self,
+        data: JSONBody[TagCreate],
+        ctx: NamedDependency[RequestContext],
+        catalog_service: NamedDependency[CatalogService],
     ) -> Tag:
         tag = await catalog_service.create_tag(ctx, data.name, data.color, data.description)
         return Tag.of(tag)
@@ -61,7 +65,11 @@ class TagController(Controller):
         responses=problems(400, 401, 403, 404, 409, 422),
     )
     async def update_tag(
-        self, tag_id: UUID, data: TagUpdate, ctx: RequestContext, catalog_service: CatalogService
+        self,
+        tag_id: FromPath[UUID],
+        data: JSONBody[TagUpdate],
+        ctx: NamedDependency[RequestContext],
+        catalog_service: NamedDependency[CatalogService],
     ) -> Tag:
         return Tag.of(await catalog_service.update_tag(ctx, tag_id, Changes(data.changes())))
 
@@ -73,6 +81,9 @@ class TagController(Controller):
         responses=problems(400, 401, 403, 404),
     )
     async def delete_tag(
-        self, tag_id: UUID, ctx: RequestContext, catalog_service: CatalogService
+        self,
+        tag_id: FromPath[UUID],
+        ctx: NamedDependency[RequestContext],
+        catalog_service: NamedDependency[CatalogService],
     ) -> None:
         await catalog_service.delete_tag(ctx, tag_id)

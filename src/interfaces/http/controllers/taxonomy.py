@@ -6,8 +6,8 @@ from uuid import UUID
 
 from litestar import Controller, delete, get, post
 from litestar.datastructures import State
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, Parameter
 
 from application.context import RequestContext
 from application.taxonomy import Classify, TaxonomyService
@@ -40,7 +40,9 @@ class TaxonomyController(Controller):
     dependencies = TAXONOMY_SERVICE
 
     @get(operation_id="listTaxonomies", summary="Every taxonomy version", responses=problems(401))
-    async def list_taxonomies(self, taxonomy_service: TaxonomyService) -> ListOf[Taxonomy]:
+    async def list_taxonomies(
+        self, taxonomy_service: NamedDependency[TaxonomyService]
+    ) -> ListOf[Taxonomy]:
         return ListOf[Taxonomy](items=[Taxonomy.of(v) for v in await taxonomy_service.versions()])
 
     @post(
@@ -50,7 +52,10 @@ class TaxonomyController(Controller):
         responses=problems(400, 401, 403, 404, 409, 422),
     )
     async def create_taxonomy(
-        self, data: TaxonomyCreate, ctx: RequestContext, taxonomy_service: TaxonomyService
+        self,
+        data: JSONBody[TaxonomyCreate],
+        ctx: NamedDependency[RequestContext],
+        taxonomy_service: NamedDependency[TaxonomyService],
     ) -> Taxonomy:
         created = await taxonomy_service.create_version(ctx, data.version, data.copy_from)
         return Taxonomy.of(created)
@@ -64,9 +69,9 @@ class TaxonomyController(Controller):
     )
     async def add_node(
         self,
-        data: TaxonomyNodeCreate,
-        ctx: RequestContext,
-        taxonomy_service: TaxonomyService,
+        data: JSONBody[TaxonomyNodeCreate],
+        ctx: NamedDependency[RequestContext],
+        taxonomy_service: NamedDependency[TaxonomyService],
         version: str = _VERSION,
     ) -> TaxonomyNode:
         return TaxonomyNode.of(await taxonomy_service.add_node(ctx, version, data.path))
@@ -78,7 +83,7 @@ class TaxonomyController(Controller):
         responses=problems(400, 401, 404, 422),
     )
     async def list_nodes(
-        self, taxonomy_service: TaxonomyService, version: str = _VERSION
+        self, taxonomy_service: NamedDependency[TaxonomyService], version: str = _VERSION
     ) -> ListOf[TaxonomyNode]:
         nodes = await taxonomy_service.nodes(version)
         return ListOf[TaxonomyNode](items=[TaxonomyNode.of(n) for n in nodes])
@@ -92,7 +97,10 @@ class TaxonomyController(Controller):
         responses=problems(400, 401, 403, 404, 409, 422),
     )
     async def publish(
-        self, ctx: RequestContext, taxonomy_service: TaxonomyService, version: str = _VERSION
+        self,
+        ctx: NamedDependency[RequestContext],
+        taxonomy_service: NamedDependency[TaxonomyService],
+        version: str = _VERSION,
     ) -> Taxonomy:
         return Taxonomy.of(await taxonomy_service.publish(ctx, version))
 
@@ -110,10 +118,10 @@ class ClassificationController(Controller):
     )
     async def classify(
         self,
-        doc_id: UUID,
-        data: ClassificationCreate,
-        ctx: RequestContext,
-        taxonomy_service: TaxonomyService,
+        doc_id: FromPath[UUID],
+        data: JSONBody[ClassificationCreate],
+        ctx: NamedDependency[RequestContext],
+        taxonomy_service: NamedDependency[TaxonomyService],
     ) -> Classification:
         command = Classify(data.path, data.confidence, data.version, data.hitl_required)
         return Classification.of(await taxonomy_service.classify(ctx, doc_id, command))
@@ -125,7 +133,10 @@ class ClassificationController(Controller):
         responses=problems(400, 401, 404),
     )
     async def list_classifications(
-        self, doc_id: UUID, ctx: RequestContext, taxonomy_service: TaxonomyService
+        self,
+        doc_id: FromPath[UUID],
+        ctx: NamedDependency[RequestContext],
+        taxonomy_service: NamedDependency[TaxonomyService],
     ) -> ListOf[Classification]:
         found = await taxonomy_service.classifications(ctx, doc_id)
         return ListOf[Classification](items=[Classification.of(c) for c in found])
@@ -137,7 +148,11 @@ class ClassificationController(Controller):
         responses=problems(400, 401, 403, 404, 409),
     )
     async def remove(
-        self, doc_id: UUID, node_id: UUID, ctx: RequestContext, taxonomy_service: TaxonomyService
+        self,
+        doc_id: FromPath[UUID],
+        node_id: FromPath[UUID],
+        ctx: NamedDependency[RequestContext],
+        taxonomy_service: NamedDependency[TaxonomyService],
     ) -> None:
         await taxonomy_service.remove(ctx, doc_id, node_id)
 
@@ -149,7 +164,11 @@ class ClassificationController(Controller):
         responses=problems(400, 401, 403, 404, 409),
     )
     async def approve(
-        self, doc_id: UUID, node_id: UUID, ctx: RequestContext, taxonomy_service: TaxonomyService
+        self,
+        doc_id: FromPath[UUID],
+        node_id: FromPath[UUID],
+        ctx: NamedDependency[RequestContext],
+        taxonomy_service: NamedDependency[TaxonomyService],
     ) -> Classification:
         return Classification.of(await taxonomy_service.approve(ctx, doc_id, node_id))
 
@@ -161,8 +180,8 @@ class ClassificationController(Controller):
     )
     async def review_queue(
         self,
-        ctx: RequestContext,
-        taxonomy_service: TaxonomyService,
+        ctx: NamedDependency[RequestContext],
+        taxonomy_service: NamedDependency[TaxonomyService],
         limit: int = Parameter(default=50, ge=1, le=MAX_LIMIT),
         cursor: str | None = Parameter(default=None, max_length=512),
     ) -> ListOf[Classification]:

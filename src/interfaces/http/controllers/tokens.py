@@ -3,7 +3,8 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, delete, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from application.context import RequestContext
 from application.tokens import TokenIssue, TokenService
@@ -22,7 +23,10 @@ class TokenController(Controller):
         responses=problems(400, 401, 403, 404, 409, 422),
     )
     async def create_token(
-        self, data: TokenCreate, ctx: RequestContext, token_service: TokenService
+        self,
+        data: JSONBody[TokenCreate],
+        ctx: NamedDependency[RequestContext],
+        token_service: NamedDependency[TokenService],
     ) -> TokenCreated:
         issued = await token_service.issue(
             ctx, TokenIssue(data.name, data.expires_in_days, data.user_id)
@@ -36,9 +40,9 @@ class TokenController(Controller):
     )
     async def list_tokens(
         self,
-        ctx: RequestContext,
-        token_service: TokenService,
-        user_id: UUID | None = None,
+        ctx: NamedDependency[RequestContext],
+        token_service: NamedDependency[TokenService],
+        user_id: FromQuery[UUID | None] = None,
         limit: int = Parameter(default=50, ge=1, le=MAX_LIMIT),
         cursor: str | None = Parameter(default=None, max_length=512),
     ) -> ListOf[Token]:
@@ -52,6 +56,9 @@ class TokenController(Controller):
         responses=problems(400, 401, 404),
     )
     async def revoke_token(
-        self, token_id: UUID, ctx: RequestContext, token_service: TokenService
+        self,
+        token_id: FromPath[UUID],
+        ctx: NamedDependency[RequestContext],
+        token_service: NamedDependency[TokenService],
     ) -> None:
         await token_service.revoke(ctx, token_id)

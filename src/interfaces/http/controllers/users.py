@@ -3,7 +3,8 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, get, patch, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from application.context import RequestContext
 from application.users import UserCreate as CreateCommand
@@ -27,7 +28,10 @@ class UserController(Controller):
         responses=problems(400, 401, 403, 409, 422),
     )
     async def create_user(
-        self, data: UserCreate, ctx: RequestContext, user_service: UserService
+        self,
+        data: JSONBody[UserCreate],
+        ctx: NamedDependency[RequestContext],
+        user_service: NamedDependency[UserService],
     ) -> User:
         user = await user_service.create(ctx, CreateCommand(**data.model_dump()))
         return User.of(user)
@@ -39,11 +43,11 @@ class UserController(Controller):
     )
     async def list_users(
         self,
-        ctx: RequestContext,
-        user_service: UserService,
-        role: Role | None = None,
+        ctx: NamedDependency[RequestContext],
+        user_service: NamedDependency[UserService],
+        role: FromQuery[Role | None] = None,
         department: str | None = Parameter(default=None, max_length=DEPARTMENT_MAX),
-        is_active: bool | None = None,
+        is_active: FromQuery[bool | None] = None,
         limit: int = Parameter(default=50, ge=1, le=MAX_LIMIT),
         cursor: str | None = Parameter(default=None, max_length=512),
     ) -> ListOf[User]:
@@ -60,7 +64,12 @@ class UserController(Controller):
         summary="One user (admin)",
         responses=problems(400, 401, 403, 404),
     )
-    async def get_user(self, user_id: UUID, ctx: RequestContext, user_service: UserService) -> User:
+    async def get_user(
+        self,
+        user_id: FromPath[UUID],
+        ctx: NamedDependency[RequestContext],
+        user_service: NamedDependency[UserService],
+    ) -> User:
         return User.of(await user_service.get(ctx, user_id))
 
     @patch(
@@ -70,7 +79,11 @@ class UserController(Controller):
         responses=problems(400, 401, 403, 404, 409, 422),
     )
     async def update_user(
-        self, user_id: UUID, data: UserUpdate, ctx: RequestContext, user_service: UserService
+        self,
+        user_id: FromPath[UUID],
+        data: JSONBody[UserUpdate],
+        ctx: NamedDependency[RequestContext],
+        user_service: NamedDependency[UserService],
     ) -> User:
         user = await user_service.update(ctx, user_id, UserChanges(data.changes()))
         return User.of(user)
