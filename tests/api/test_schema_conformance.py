@@ -181,3 +181,29 @@ async def test_the_schema_states_one_range_for_every_stored_number(
     ]
 
     assert numbers == [{"type": "number", "minimum": -(2**63), "maximum": 2**63 - 1}]
+
+
+def _strings(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every string schema a parameter's schema holds: itself, its branches, their items."""
+    found = []
+    for branch in [schema, *schema.get("oneOf", [])]:
+        for candidate in (branch, branch.get("items") or {}):
+            if candidate.get("type") == "string":
+                found.append(candidate)
+    return found
+
+
+async def test_no_string_parameter_admits_a_nul_character(openapi: dict[str, Any]) -> None:
+    # The server refuses NUL in every query parameter (422); `department`'s optional branch
+    # said nothing, and the fuzzer sent one (ST202).
+    admitting = [
+        (op["operationId"], p["name"])
+        for op in api_operations(openapi)
+        for p in op.get("parameters", [])
+        if "schema" in p
+        for string in _strings(p["schema"])
+        if not ({"format", "enum", "const"} & string.keys())
+        and re.search(string.get("pattern", ""), "a\x00b")
+    ]
+
+    assert admitting == []

@@ -299,6 +299,17 @@ def _finish_parameter(parameter: dict[str, Any]) -> None:
         if len(present) == 1 and len(present) < len(options):
             del schema["oneOf"]
             schema.update(present[0])
+    # The NUL rule holds for every string a parameter carries: the schema itself, each of its
+    # `oneOf` branches (Litestar's optional parameters) and the items of an array (`tag`).
+    branches = [schema, *(o for o in schema.get("oneOf", []) if isinstance(o, dict))]
+    for branch in branches:
+        _refuse_nul(branch)
+        items = branch.get("items")
+        if isinstance(items, dict):
+            _refuse_nul(items)
+
+
+def _refuse_nul(schema: dict[str, Any]) -> None:
     is_string = schema.get("type") == "string"
     if is_string and not ({"pattern", "format", "enum", "const"} & schema.keys()):
         schema["pattern"] = TEXT
