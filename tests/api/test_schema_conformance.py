@@ -207,3 +207,46 @@ async def test_no_string_parameter_admits_a_nul_character(openapi: dict[str, Any
     ]
 
     assert admitting == []
+
+
+async def test_the_upload_form_states_the_rules_of_a_json_body(openapi: dict[str, Any]) -> None:
+    # The fuzzer sent metadata holding -22142449501274091520 in an upload: the form's metadata
+    # was a free object while the server bounds it like every stored JSON value (ST202).
+    form = openapi["paths"][f"{API}/documents"]["post"]["requestBody"]["content"]
+    properties = form["multipart/form-data"]["schema"]["properties"]
+
+    assert properties["metadata"]["additionalProperties"] == {
+        "$ref": "#/components/schemas/JsonValue"
+    }
+    assert not re.search(properties["category"]["pattern"], "a\x00b")
+
+
+def _body_strings(node: Any, components: dict[str, Any], seen: frozenset[str]) -> list[Any]:
+    """Every string schema reachable from a request body (through $refs, once each)."""
+    if isinstance(node, list):
+        return [s for item in node for s in _body_strings(item, components, seen)]
+    if not isinstance(node, dict):
+        return []
+    if "$ref" in node:
+        name = node["$ref"].rsplit("/", 1)[-1]
+        return [] if name in seen else _body_strings(components[name], components, seen | {name})
+    found = [node] if node.get("type") == "string" else []
+    for key, value in node.items():
+        if key not in {"description", "examples", "default"}:
+            found += _body_strings(value, components, seen)
+    return found
+
+
+async def test_no_request_body_string_admits_a_nul_character(openapi: dict[str, Any]) -> None:
+    # Optional fields are `oneOf: [string, null]`; their string branch stated no rule, so a
+    # generator could send "\u0000", which every body refuses (`StoredText`).
+    components = openapi["components"]["schemas"]
+    admitting = [
+        string
+        for op in api_operations(openapi)
+        for string in _body_strings(op.get("requestBody", {}), components, frozenset())
+        if not ({"format", "enum", "const"} & string.keys())
+        and re.search(string.get("pattern", ""), "a\x00b")
+    ]
+
+    assert admitting == []

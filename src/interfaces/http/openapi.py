@@ -253,11 +253,14 @@ def finished_schema(document: dict[str, Any]) -> dict[str, Any]:
                 for i, option in enumerate(prop.get("oneOf", [])):
                     if option == _FREE_OBJECT:
                         prop["oneOf"][i] = JSON_OBJECT
+                    elif isinstance(option, dict):
+                        _refuse_nul(option)  # an optional string: `StoredText` holds for it too
     problem = {"$ref": "#/components/schemas/Problem"}
     for path, item in document.get("paths", {}).items():
         for operation in item.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
+            _finish_form(operation)
             for parameter in operation.get("parameters", []):
                 _finish_parameter(parameter)
             if path.startswith(API_PREFIX):
@@ -305,6 +308,20 @@ def _finish_parameter(parameter: dict[str, Any]) -> None:
     for branch in branches:
         _refuse_nul(branch)
         items = branch.get("items")
+        if isinstance(items, dict):
+            _refuse_nul(items)
+
+
+def _finish_form(operation: dict[str, Any]) -> None:
+    """A multipart form (the upload) states the same rules as a JSON body: its JSON field
+    (`metadata`) is a `JSON_OBJECT`, and its text fields never hold NUL (`uploads.py`)."""
+    content = operation.get("requestBody", {}).get("content", {})
+    form = content.get("multipart/form-data", {}).get("schema", {})
+    for prop in form.get("properties", {}).values():
+        if prop.get("type") == "object" and "additionalProperties" not in prop:
+            prop.update(JSON_OBJECT)
+        _refuse_nul(prop)
+        items = prop.get("items")
         if isinstance(items, dict):
             _refuse_nul(items)
 
