@@ -5,6 +5,7 @@ docstring names each collection's public repository, file and licence):
 
     .venv/bin/python bench/relevance.py [--data-dir bench/results/relevance-data]
         [--collections cisi,kqma,msmarco-ko] [--max-queries N] [--connections 4]
+        [--baselines-only]
 
 Nothing is downloaded: every collection present in the data directory (git-ignored) is used.
 For each collection the runner starts a throwaway embedded PostgreSQL of its own, migrates it,
@@ -21,6 +22,19 @@ a document is a hit when its score is > 0) with the same tokenisation as named:
   stems     English: the words' Snowball (english) stems
   bigrams   Korean: the words, with each Hangul run replaced by its character bigrams (a
             one-syllable run by itself)
+  archivist Archivist's own analyzer (issue #10): each word as written plus its `~stem`
+            where that differs, Hangul words as bigrams: the same lexemes the index holds
+  morphemes Korean, only when kiwipiepy is installed: Kiwi's morphemes (`Kiwi().tokenize`,
+            default model) whose tag is a content tag (MORPHEME_TAGS: common and proper
+            nouns, numerals, roots, verb and adjective stems, foreign words, Hanja, numbers,
+            and URLs, e-mails, hashtags...), lower-cased and cut into \\w+ words (a Latin
+            word stays a word); particles, endings, suffixes, bound nouns, pronouns,
+            adverbs and punctuation are dropped. Kiwi's one-time load (seconds and memory)
+            and its install size are printed with each Korean collection
+
+With `--baselines-only` Archivist is not started: only the BM25 baselines run. Each baseline's
+tokenisation speed (µs per document and per 1,000 characters, the documents tokenised once
+while the BM25 index is built) goes to the JSON with the measures.
 
 Prepared so far (docs/benchmarks.md, "Search relevance before issue #10"): `cisi` (English,
 binary judgements), `msmarco-ko` (Korean questions and passages) and `kqma` (Korean QA, a
@@ -39,6 +53,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import atexit
+import functools
+import importlib.metadata
+import importlib.util
 import json
 import math
 import re
@@ -55,6 +72,7 @@ import httpx
 import snowballstemmer
 from rank_bm25 import BM25Okapi
 
+from infrastructure.search_index.analysis import split_words, word_tokens
 from infrastructure.sqlalchemy.embedded import start_embedded
 from infrastructure.sqlalchemy.migrations import upgrade
 
@@ -143,17 +161,92 @@ def hangul_bigrams(text: str) -> list[str]:
     return out
 
 
-TOKENISERS = {"words": words, "stems": stems, "bigrams": hangul_bigrams}
+def archivist_lexemes(text: str) -> list[str]:
+    """Archivist's own tokenisation (infrastructure.search_index.analysis): each word as
+    written plus its `~stem` where that differs; Hangul words as bigrams."""
+    return [lex for word in split_words(text) for tok in word_tokens(word) for lex in tok.lexemes]
+
+
+TOKENISERS = {
+    "words": words,
+    "stems": stems,
+    "bigrams": hangul_bigrams,
+    "archivist": archivist_lexemes,
+}
+
+# Kiwi's part-of-speech tags (Sejong tag set; a `-R`/`-I` suffix, regular or irregular
+# conjugation, is ignored) whose morphemes the `morphemes` baseline keeps: the content
+# morphemes. W_* (URL, e-mail, hashtag, mention, serial) are kept as well.
+MORPHEME_TAGS = frozenset(["NNG", "NNP", "NR", "XR", "VV", "VA", "SL", "SH", "SN"])
+
+
+@functools.cache
+def kiwi() -> Any:
+    """Kiwi, loaded once (the model loads on the first analysis: done here, timed)."""
+    from kiwipiepy import Kiwi
+
+    before = _rss_mb()
+    t0 = time.perf_counter()
+    analyzer = Kiwi()
+    analyzer.tokenize("준비")
+    KIWI_INFO["load_s"] = round(time.perf_counter() - t0, 2)
+    KIWI_INFO["rss_added_mb"] = round(_rss_mb() - before)
+    return analyzer
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as f:
+        line = next(x for x in f if x.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+def _installed_mb(*distributions: str) -> float:
+    total = 0
+    for name in distributions:
+        for file in importlib.metadata.files(name) or []:
+            path = Path(str(file.locate()))
+            total += path.stat().st_size if path.is_file() else 0
+    return round(total / 1024 / 1024, 1)
+
+
+def morphemes(text: str) -> list[str]:
+    out: list[str] = []
+    for token in kiwi().tokenize(text):
+        tag = token.tag.split("-")[0]
+        if tag in MORPHEME_TAGS or tag.startswith("W_"):
+            out.extend(_WORD.findall(token.form.lower()))
+    return out
+
+
+KIWI_INFO: dict[str, Any] = {}
+if importlib.util.find_spec("kiwipiepy") is not None:
+    TOKENISERS["morphemes"] = morphemes
+    KIWI_INFO["version"] = importlib.metadata.version("kiwipiepy")
+    # The library, its model package and what they alone bring (numpy is rank_bm25's too).
+    KIWI_INFO["installed_mb"] = _installed_mb("kiwipiepy", "kiwipiepy_model")
 
 
 def baselines_for(language: str) -> list[str]:
-    return ["words", "stems"] if language == "en" else ["words", "bigrams"]
+    if language == "en":
+        return ["words", "stems", "archivist"]
+    return ["words", "bigrams", "archivist"] + (["morphemes"] if "morphemes" in TOKENISERS else [])
 
 
-def bm25_run(col: Collection, tokeniser: str) -> dict[str, list[str]]:
+def bm25_run(
+    col: Collection, tokeniser: str, speed: dict[str, float] | None = None
+) -> dict[str, list[str]]:
+    """The baseline's top K per query; `speed`, when given, gets the documents' tokenisation
+    time (µs per document and per 1,000 characters)."""
     tok = TOKENISERS[tokeniser]
     ids = [d["id"] for d in col.docs]
-    bm25 = BM25Okapi([tok(f"{d['title']} {d['content']}") or ["\x00"] for d in col.docs])
+    texts = [f"{d['title']} {d['content']}" for d in col.docs]
+    t0 = time.perf_counter()
+    corpus = [tok(text) or ["\x00"] for text in texts]
+    elapsed_us = (time.perf_counter() - t0) * 1e6
+    if speed is not None:
+        speed["us_per_doc"] = round(elapsed_us / max(len(texts), 1), 1)
+        speed["us_per_1000_chars"] = round(elapsed_us / max(sum(map(len, texts)), 1) * 1000, 1)
+    bm25 = BM25Okapi(corpus)
     run: dict[str, list[str]] = {}
     for q in col.queries:
         scores = bm25.get_scores(tok(cut(q["text"])))
@@ -305,6 +398,9 @@ def main() -> int:
     parser.add_argument("--collections", help="comma-separated names (default: all prepared)")
     parser.add_argument("--max-queries", type=int, help="the first N judged queries only")
     parser.add_argument("--connections", type=int, default=4, help="concurrent uploads")
+    parser.add_argument(
+        "--baselines-only", action="store_true", help="the BM25 baselines only, no Archivist"
+    )
     args = parser.parse_args()
 
     names = (
@@ -330,12 +426,28 @@ def main() -> int:
             flush=True,
         )
         systems: dict[str, dict[str, float]] = {}
-        run, info = archivist_run(col, workdir, args.connections)
-        systems["archivist"] = measures(col, run)
-        print(f"  archivist: {info}", flush=True)
+        info: dict[str, Any] = {}
+        if not args.baselines_only:
+            run, info = archivist_run(col, workdir, args.connections)
+            systems["archivist"] = measures(col, run)
+            print(f"  archivist: {info}", flush=True)
+        speeds: dict[str, dict[str, float]] = {}
         for tokeniser in baselines_for(col.language):
-            systems[f"bm25 {tokeniser}"] = measures(col, bm25_run(col, tokeniser))
-        results[name] = {"source": col.source, "archivist": info, "systems": systems}
+            speeds[tokeniser] = {}
+            if tokeniser == "morphemes":
+                kiwi()  # its one-time load stays out of the tokenisation time
+            run = bm25_run(col, tokeniser, speeds[tokeniser])
+            systems[f"bm25 {tokeniser}"] = measures(col, run)
+        print(f"  tokenisation: {speeds}", flush=True)
+        if "morphemes" in speeds:
+            print(f"  kiwipiepy: {KIWI_INFO}", flush=True)
+        results[name] = {
+            "source": col.source,
+            "archivist": info,
+            "systems": systems,
+            "tokenisation": speeds,
+            **({"kiwipiepy": dict(KIWI_INFO)} if "morphemes" in speeds else {}),
+        }
         print(table({name: results[name]}), flush=True)
 
     print()

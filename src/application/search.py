@@ -24,8 +24,11 @@ from domain.search import (
     RESULTS_MAX,
     Feedback,
     HistoryEntry,
+    ParsedQuery,
     SearchAnalytics,
+    SearchFacets,
     SearchHit,
+    SearchPage,
     SearchQueryLog,
     SearchResponseLog,
     parse_query,
@@ -35,6 +38,7 @@ from domain.users import User
 from domain.values import bounded_text
 
 COMMENT_MAX = 2000
+CURSOR_MAX = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,10 @@ class SearchResult:
     answer: str
     results: list[SearchHit] = field(default_factory=list)
     response_time_ms: int = 0
+    relaxed: bool = False  # the operators matched nothing: hits for the query's words
+    total: int = 0  # every ranked hit (at most CANDIDATE_CAP)
+    next_cursor: str | None = None
+    facets: SearchFacets | None = None
 
 
 def _actor(ctx: RequestContext) -> User:
@@ -94,10 +102,13 @@ class SearchService:
         filters: SearchFilters | None = None,
         limit: int = 10,
         session_id: str | None = None,
+        cursor: str | None = None,
+        facets: bool = False,
     ) -> SearchResult:
         """Search what the caller may read. Logs the query, its response and a
         `search.performed` event in one unit of work. Operators or punctuation alone give an
-        empty result, not an error."""
+        empty result, not an error. When quoted phrases or `OR`s match nothing, the query's
+        words are searched instead and the result says `relaxed` (exclusions still hold)."""
         user = _actor(ctx)
         started = time.perf_counter()
         parsed = parse_query(query)
@@ -105,13 +116,16 @@ class SearchService:
             raise ValidationFailed.on("limit", f"must be between 1 and {RESULTS_MAX}")
         if session_id is not None:
             session_id = bounded_text(session_id, "session_id", 100)
+        if cursor is not None:
+            cursor = bounded_text(cursor, "cursor", CURSOR_MAX)
         filters = filters or SearchFilters()
         now = self._clock.now()
         async with self._uow() as uow:
             doc_filter = await self._document_filter(uow, filters)
-            hits = list(await uow.search.search(user, parsed, doc_filter, limit))
+            found, relaxed = await self._page(uow, user, parsed, doc_filter, limit, cursor, facets)
+            hits = found.hits
             elapsed_ms = max(0, round((time.perf_counter() - started) * 1000))
-            answer = _plain(hits[0].snippet) if hits else ""
+            answer = _plain(hits[0].snippet) if hits and cursor is None else ""
             query_log = SearchQueryLog(
                 uuid4(), user.id, query.strip(), session_id, filters.as_json(), now
             )
@@ -143,7 +157,53 @@ class SearchService:
                 )
             )
             await uow.commit()
-        return SearchResult(query_log.id, answer, hits, elapsed_ms)
+        return SearchResult(
+            query_log.id,
+            answer,
+            hits,
+            elapsed_ms,
+            relaxed,
+            found.total,
+            found.next_cursor,
+            found.facets,
+        )
+
+    async def similar(self, ctx: RequestContext, document_id: UUID, limit: int = 10) -> SearchPage:
+        """Documents the caller may read that share the rarest terms of one they may read
+        ("more like this"), best first; `NotFound` for a document they may not read."""
+        user = _actor(ctx)
+        if isinstance(limit, bool) or not 1 <= limit <= RESULTS_MAX:
+            raise ValidationFailed.on("limit", f"must be between 1 and {RESULTS_MAX}")
+        async with self._uow(read_only=True) as uow:
+            return await uow.search.similar(user, document_id, limit)
+
+    @staticmethod
+    async def _page(
+        uow: UnitOfWork,
+        user: User,
+        parsed: ParsedQuery,
+        doc_filter: DocumentFilter,
+        limit: int,
+        cursor: str | None,
+        facets: bool,
+    ) -> tuple[SearchPage, bool]:
+        """The page, and whether it is the relaxed query's: when operators match nothing, the
+        query's words are searched instead (and a cursor of that search resumes it)."""
+        relaxable = not parsed.is_natural
+        try:
+            found = await uow.search.search(
+                user, parsed, doc_filter, limit, cursor=cursor, facets=facets
+            )
+        except ValidationFailed:
+            if cursor is None or not relaxable:
+                raise
+            found = SearchPage([], 0)  # perhaps a cursor of the relaxed search
+        if found.hits or found.total or not relaxable:
+            return found, False
+        relaxed = await uow.search.search(
+            user, parsed.relaxed(), doc_filter, limit, cursor=cursor, facets=facets
+        )
+        return relaxed, bool(relaxed.hits or relaxed.total)
 
     async def _document_filter(self, uow: UnitOfWork, filters: SearchFilters) -> DocumentFilter:
         taxonomy_path = taxonomy_version = None

@@ -1,10 +1,12 @@
 """Full-text search: the query language, results, and the logs kept of each search.
 
-The query language is web-search syntax, as PostgreSQL's `websearch_to_tsquery` reads it:
+A query without operators is a *question*: documents holding any of its meaningful words
+match, ranked by how many and how rare they are. With operators it is web-search syntax:
 words are ANDed, "quoted words" must appear together in order, `OR` offers alternatives,
-`-word` excludes. The last bare word also matches as a prefix, so results come while typing.
-Words are what the `simple` text-search configuration makes of text: runs of letters and
-digits, lower-cased, in any script (Korean included)."""
+`-word` excludes. In both, the last bare word also matches as a prefix, so results come while
+typing. Words are runs of letters and digits, lower-cased, in any script; what the index makes
+of them (stems, Hangul bigrams) and how it scores is the search adapters' shared model
+(`infrastructure.search_index`)."""
 
 from __future__ import annotations
 
@@ -42,6 +44,12 @@ class Term:
     words: tuple[str, ...]
     negated: bool = False
     prefix: bool = False
+    quoted: bool = False
+
+    @property
+    def is_constraint(self) -> bool:
+        """A quoted phrase or an exclusion: it must hold (a bare word only ranks)."""
+        return self.quoted or self.negated
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,18 +59,40 @@ class ParsedQuery:
 
     groups: tuple[tuple[Term, ...], ...]
     prefix_word: str | None  # the last bare word, searched as a prefix
-    rest: str  # the query without that word, for websearch_to_tsquery
+    rest: str  # the query without that word
+    natural: bool = False  # no quotes, OR or exclusion: a question, matched by any word
+
+    @property
+    def is_natural(self) -> bool:
+        return self.natural
 
     @property
     def is_empty(self) -> bool:
         return not any(not t.negated for g in self.groups for t in g)
 
+    def relaxed(self) -> ParsedQuery:
+        """The query with its quotes and `OR`s read as plain words (its exclusions kept): what
+        a search falls back to when the operators match nothing."""
+        kept = [g for g in self.groups if g[0].negated and len(g) == 1]
+        words_ = [
+            Term((w,), prefix=t.prefix and w == t.words[-1])
+            for g in self.groups
+            if not (g[0].negated and len(g) == 1)
+            for t in g
+            if not t.negated
+            for w in t.words
+        ]
+        groups = tuple(kept) + tuple((t,) for t in words_)
+        return ParsedQuery(groups, self.prefix_word, self.rest, natural=not kept)
+
     @property
     def has_phrase(self) -> bool:
-        """A term of several words, and nothing negated: the query's matches are then a
-        subset of the documents holding the same words in any order."""
+        """A quoted phrase of several words, and nothing negated: the query's matches are then
+        a subset of the documents holding the same words in any order."""
         terms = [t for g in self.groups for t in g]
-        return any(len(t.words) > 1 for t in terms) and not any(t.negated for t in terms)
+        return any(len(t.words) > 1 and t.quoted for t in terms) and not any(
+            t.negated for t in terms
+        )
 
 
 def check_query(raw: str) -> str:
@@ -83,16 +113,21 @@ def parse_query(raw: str) -> ParsedQuery:
     tokens = _TOKEN.findall(check_query(raw))
     groups: list[list[Term]] = []
     pending_or = False
+    natural = True
     for token in tokens:
         if token == "OR":  # noqa: S105 (the OR operator, not a secret)
             pending_or = bool(groups)
+            natural = natural and not groups
             continue
         negated = token.startswith("-") and len(token) > 1
+        quoted = token.startswith('"')
+        if quoted or (negated and words(token[1:])):
+            natural = False
         body = token[1:] if negated else token
         found = tuple(words(body))
         if not found:
             continue
-        term = Term(found, negated=negated)
+        term = Term(found, negated=negated, quoted=quoted)
         if pending_or and groups:
             groups[-1].append(term)
         else:
@@ -108,60 +143,14 @@ def parse_query(raw: str) -> ParsedQuery:
             prefix_word = last.lower()
             groups[-1] = [Term((prefix_word,), prefix=True)]
             rest = " ".join(tokens[:-1])
-    return ParsedQuery(tuple(tuple(g) for g in groups), prefix_word, rest)
-
-
-def _occurs(term: Term, tokens: list[str]) -> bool:
-    n = len(term.words)
-    for i in range(len(tokens) - n + 1):
-        window = tokens[i : i + n]
-        if window[:-1] == list(term.words[:-1]) and (
-            window[-1].startswith(term.words[-1]) if term.prefix else window[-1] == term.words[-1]
-        ):
-            return True
-    return False
-
-
-def _all_occur(term: Term, tokens: list[str]) -> bool:
-    """Every word of the term, anywhere and in any order."""
-    return all(
-        _occurs(Term((word,), prefix=term.prefix and i == len(term.words) - 1), tokens)
-        for i, word in enumerate(term.words)
-    )
-
-
-def matches(query: ParsedQuery, title: str, content: str, *, in_order: bool = True) -> bool:
-    """Whether a document matches (the in-memory adapter's `@@`). With `in_order=False` a
-    phrase matches wherever all its words are, as its loosened tsquery does in SQL."""
-    if query.is_empty:
-        return False
-    title_tokens, content_tokens = words(title), words(content)
-
-    def term_hit(term: Term) -> bool:
-        if in_order:
-            found = _occurs(term, title_tokens) or _occurs(term, content_tokens)
-        else:
-            found = _all_occur(term, title_tokens + content_tokens)
-        return not found if term.negated else found
-
-    return all(any(term_hit(t) for t in group) for group in query.groups)
-
-
-def score(query: ParsedQuery, title: str, content: str) -> float:
-    """A simple rank: matching words in the title count ten times those in the text."""
-    title_tokens, content_tokens = words(title), words(content)
-    total = 0.0
-    for group in query.groups:
-        for term in group:
-            if term.negated:
-                continue
-            for tokens, weight in ((title_tokens, 1.0), (content_tokens, 0.1)):
-                total += weight * sum(
-                    1
-                    for tok in tokens
-                    if (tok.startswith(term.words[-1]) if term.prefix else tok in term.words)
-                )
-    return total / (1.0 + len(content_tokens) / 1000.0)
+    if natural:  # a question's hyphenated words are words, not a phrase
+        groups = [
+            [Term((w,), prefix=t.prefix and w == t.words[-1])]
+            for g in groups
+            for t in g
+            for w in t.words
+        ]
+    return ParsedQuery(tuple(tuple(g) for g in groups), prefix_word, rest, natural)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +160,35 @@ class SearchHit:
     document_type: str
     score: float
     snippet: str  # HTML-escaped text with matches in <mark>…</mark>
+
+
+@dataclass(frozen=True, slots=True)
+class FacetCount:
+    value: str | None  # None: documents without a category or department
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFacets:
+    """How the whole result set (every ranked hit, not only the page) divides, each list by
+    count (descending) then value."""
+
+    document_type: tuple[FacetCount, ...]
+    category: tuple[FacetCount, ...]
+    tag: tuple[FacetCount, ...]
+    department: tuple[FacetCount, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """A page of hits; `total` counts every ranked hit (at most CANDIDATE_CAP), `next_cursor`
+    resumes after the page with the same statistics (so documents added meanwhile neither
+    repeat nor hide a hit)."""
+
+    hits: list[SearchHit]
+    total: int
+    next_cursor: str | None = None
+    facets: SearchFacets | None = None
 
 
 @dataclass(frozen=True, slots=True)

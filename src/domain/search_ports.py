@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -14,7 +13,7 @@ from domain.search import (
     HistoryEntry,
     ParsedQuery,
     SearchAnalytics,
-    SearchHit,
+    SearchPage,
     SearchQueryLog,
     SearchResponseLog,
 )
@@ -23,10 +22,25 @@ from domain.users import User
 
 class SearchRepository(Protocol):
     async def search(
-        self, reader: User, query: ParsedQuery, filters: DocumentFilter, limit: int
-    ) -> Sequence[SearchHit]:
+        self,
+        reader: User,
+        query: ParsedQuery,
+        filters: DocumentFilter,
+        limit: int,
+        *,
+        cursor: str | None = None,
+        facets: bool = False,
+    ) -> SearchPage:
         """The best-ranked live documents `reader` may read that match `query` and `filters`,
-        with a highlighted snippet each; an empty query matches nothing."""
+        with a highlighted snippet each; an empty query matches nothing. `cursor` (a page's
+        `next_cursor`) resumes after that page (`ValidationFailed` on `cursor` when it is not
+        one of this query's); `facets` counts the whole result set. Nothing `reader` may not
+        read shapes a hit, a score, a count or a facet."""
+        ...
+
+    async def similar(self, reader: User, document_id: UUID, limit: int) -> SearchPage:
+        """Readable live documents sharing the rarest terms of `document_id` (which is not
+        among them), best first; `NotFound` when `reader` may not read it."""
         ...
 
     async def log(self, query: SearchQueryLog, response: SearchResponseLog) -> None: ...

@@ -45,6 +45,7 @@ DOCUMENT_ROUTES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", DOC): ("get",),
     ("GET", f"{DOC}/file"): ("file",),
     ("GET", f"{DOC}/events"): ("events",),
+    ("GET", f"{DOC}/similar"): ("similar",),
     ("PATCH", DOC): ("patch", "reclassify"),
     ("DELETE", DOC): ("delete", "purge"),
     ("POST", f"{DOC}/restore"): ("restore",),
@@ -184,6 +185,8 @@ def expected_status(operation: str, user: User, doc: Document, grant: Access | N
         return 401
     if not policy.can_read(user, doc, grant):
         return 404
+    if operation == "similar":  # "more like this" of a live document only
+        return 404 if doc.in_trash else 200
     if operation in READS:
         return 200
     if operation in WRITES:
@@ -236,6 +239,11 @@ async def _file(world: World, caller: Caller, doc: Document, _: int) -> int:
 
 async def _events(world: World, caller: Caller, doc: Document, _: int) -> int:
     response = await world.api.client.get(f"{D}/{doc.id}/events", headers=caller.headers)
+    return response.status_code
+
+
+async def _similar(world: World, caller: Caller, doc: Document, _: int) -> int:
+    response = await world.api.client.get(f"{D}/{doc.id}/similar", headers=caller.headers)
     return response.status_code
 
 
@@ -375,6 +383,7 @@ CELLS: dict[str, Cell] = {
     "get": _get,
     "file": _file,
     "events": _events,
+    "similar": _similar,
     "patch": _patch,
     "reclassify": _reclassify,
     "replace tags": _replace_tags,
@@ -426,7 +435,7 @@ async def test_every_document_route_is_in_the_matrix(api: Api) -> None:
 
 
 async def test_reading_a_document_follows_the_policy(world: World) -> None:
-    assert await mismatches(world, READS) == {}
+    assert await mismatches(world, (*READS, "similar")) == {}
 
 
 async def test_changing_a_document_and_its_tags_follows_the_policy(world: World) -> None:

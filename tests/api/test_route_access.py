@@ -69,6 +69,7 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("POST", f"{API}/documents/{{doc_id:uuid}}/classifications/{{node_id:uuid}}/approve"): ANY_USER,
     ("GET", f"{API}/classifications/review"): ANY_USER,
     ("POST", f"{API}/search"): ANY_USER,
+    ("GET", f"{API}/documents/{{doc_id:uuid}}/similar"): ANY_USER,
     ("GET", f"{API}/search/history"): ANY_USER,
     ("POST", f"{API}/search/{{query_id:uuid}}/feedback"): ANY_USER,
     ("GET", f"{API}/analytics/search"): ADMIN,

@@ -105,3 +105,46 @@ async def test_feedback_history_and_analytics(api: Api) -> None:
     assert body["top_queries"] == [{"query": "vector", "count": 1}]
     forbidden = await api.client.get(f"{API}/analytics/search", headers=api.member.headers)
     assert_problem(forbidden, 403)
+
+
+async def test_pages_facets_similar_and_relaxed_over_http(api: Api) -> None:
+    docs = await _corpus(api)
+    for i in range(3):
+        await uploaded(api, api.admin, f"v{i}.txt", f"vector notes {i}".encode())
+    first = await api.client.post(
+        f"{API}/search",
+        json={"query": "vector embeddings", "limit": 2, "facets": True},
+        headers=api.member.headers,
+    )
+    body = first.json()
+    assert first.status_code == 200 and body["total"] == 4 and body["next_cursor"]
+    assert body["facets"]["document_type"] == [{"value": "TXT", "count": 4}]
+    assert body["relaxed"] is False
+    rest = await api.client.post(
+        f"{API}/search",
+        json={"query": "vector embeddings", "limit": 2, "cursor": body["next_cursor"]},
+        headers=api.member.headers,
+    )
+    assert rest.json()["next_cursor"] is None and rest.json()["facets"] is None
+    ids = [r["document_id"] for r in body["results"] + rest.json()["results"]]
+    assert len(set(ids)) == 4 and docs["secret"]["id"] not in ids
+    other = await api.client.post(
+        f"{API}/search",
+        json={"query": "vector", "cursor": body["next_cursor"]},
+        headers=api.member.headers,
+    )
+    assert_problem(other, 422)
+    assert "cursor" in other.text
+    relaxed = await api.client.post(
+        f"{API}/search", json={"query": '"embeddings vector"'}, headers=api.member.headers
+    )
+    assert relaxed.json()["relaxed"] is True and relaxed.json()["results"]
+    similar = await api.client.get(
+        f"{API}/documents/{docs['public']['id']}/similar", headers=api.member.headers
+    )
+    assert similar.status_code == 200
+    assert docs["public"]["id"] not in [r["document_id"] for r in similar.json()["results"]]
+    hidden = await api.client.get(
+        f"{API}/documents/{docs['secret']['id']}/similar", headers=api.member.headers
+    )
+    assert_problem(hidden, 404)

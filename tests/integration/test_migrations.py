@@ -326,3 +326,42 @@ async def test_search_vectors_stay_in_the_row(migrated: SchemaSummary) -> None:
     so ranking a match reads no TOAST (docs/benchmarks.md, issue #5)."""
     assert ("documents", "toast_tuple_target=4080") in migrated.storage
     assert ("documents.search_vector", "m") in migrated.storage
+
+
+async def test_0008_reindexes_existing_documents_with_the_analyzer_and_back(
+    empty_db: FreshDatabase,
+) -> None:
+    """Rows written before 0008 get the analyzer's vector (stems, bigrams); the downgrade
+    gives back PostgreSQL's generated `simple` vector."""
+    from infrastructure.search_index.analysis import document_vector
+
+    await empty_db.alembic("upgrade", "0007")
+    async with empty_db.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO users (id, email, name, role, access_level) VALUES "
+                "('00000000-0000-4000-8000-000000000001', 'o@example.com', 'O', 'member', 1)"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO documents (id, title, content, document_type, access_level, "
+                "owner_id, original_filename, extension, mime_type, size_bytes, sha256, "
+                "storage_key) VALUES ('00000000-0000-4000-8000-000000000002', 'Invoices', "
+                "'계약서를 보냈습니다', 'TXT', 1, '00000000-0000-4000-8000-000000000001', "
+                "'a.txt', 'txt', 'text/plain', 1, repeat('a', 64), 'k')"
+            )
+        )
+    await empty_db.alembic("upgrade", "0008")
+    async with empty_db.connect() as conn:
+        stored, expected = (
+            await conn.execute(
+                text("SELECT search_vector::text, CAST(:v AS tsvector)::text FROM documents"),
+                {"v": document_vector("Invoices", "계약서를 보냈습니다")},
+            )
+        ).one()
+    assert stored == expected and "'~invoic'" in stored and "'계약'" in stored
+    await empty_db.alembic("downgrade", "0007")
+    async with empty_db.connect() as conn:
+        old = (await conn.execute(text("SELECT search_vector::text FROM documents"))).scalar_one()
+    assert "'계약서를'" in old and "~invoic" not in old

@@ -1,5 +1,5 @@
 """Search specifics only PostgreSQL shows: the tsvector's 1 MB limit never breaks an upload,
-and the loosened tsquery of a phrase query's first pass."""
+and PostgreSQL's own `@@` agrees with the index model the in-memory storage evaluates."""
 
 from __future__ import annotations
 
@@ -9,16 +9,19 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import cast, literal, select
+from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 
 from application.context import RequestContext
 from application.documents import DocumentFields
 from application.users import UserCreate
 from domain.documents import DocumentType
+from domain.search import parse_query
 from infrastructure.config import AppSettings
 from infrastructure.container import Container, build_container
+from infrastructure.search_index.analysis import analyze, tsvector_literal
+from infrastructure.search_index.query import Node, Slot, plan
 from infrastructure.sqlalchemy.database import Database
-from infrastructure.sqlalchemy.search_repository import SIMPLE, loosened
 from tests.conftest import truncate_all
 
 pytestmark = pytest.mark.postgres
@@ -59,7 +62,18 @@ async def test_the_worst_text_for_a_tsvector_still_uploads_and_stays_searchable(
     assert len((await app.documents().get(ctx, doc.id)).document.content or "") == len(text)
 
 
-_WORDS = ["alpha", "beta", "gamma", "검색", "o'neil", "a-b", "x<->y"]
+_WORDS = [
+    "alpha",
+    "beta",
+    "gamma",
+    "검색",
+    "검색을",
+    "o'neil",
+    "a-b",
+    "x<->y",
+    "invoices",
+    "invoice",
+]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -70,7 +84,8 @@ _WORDS = ["alpha", "beta", "gamma", "검색", "o'neil", "a-b", "x<->y"]
             st.lists(st.sampled_from(_WORDS), min_size=2, max_size=3).map(
                 lambda w: '"' + " ".join(w) + '"'
             ),
-            st.sampled_from(["OR", "-", '"', "<2>", "!", "&", "|"]),
+            st.sampled_from(_WORDS).map(lambda w: "-" + w),
+            st.sampled_from(["OR", "-", '"', "<2>", "!", "&", "|", "inv", "검"]),
         ),
         min_size=1,
         max_size=6,
@@ -81,16 +96,39 @@ _WORDS = ["alpha", "beta", "gamma", "검색", "o'neil", "a-b", "x<->y"]
         max_size=6,
     ),
 )
-async def test_a_loosened_tsquery_parses_and_matches_a_superset(
+async def test_postgresql_matches_exactly_what_the_index_model_matches(
     pg_database: Database, query: str, texts: list[str]
 ) -> None:
-    """`loosened` rewrites the tsquery's text: it must parse whatever websearch_to_tsquery
-    made of the user's words, and (for queries without negation) lose no match."""
-    q = func.websearch_to_tsquery(SIMPLE, query)
-    vectors = [func.to_tsvector(SIMPLE, text) for text in texts]
+    """The tsquery text a plan sends must parse, and PostgreSQL's `@@` on the vectors the
+    analyzer writes must agree with the in-memory evaluation, strict and loose; the loose
+    form of a phrase query (nothing negated) loses no match."""
+    parsed = parse_query(query)
+    found = plan(parsed)
+    nodes = [n for n in (found.match, found.loose) if n is not None]
+    if found.natural:
+        nodes = (
+            [
+                Node(
+                    op="|",
+                    parts=tuple(
+                        Node(seq=(Slot(tuple((lex, t.prefix) for lex in t.lexemes)),))
+                        for t in found.terms
+                    ),
+                )
+            ]
+            if found.terms
+            else []
+        )
+    indexed = [analyze("", text) for text in texts]
     async with pg_database.engine.connect() as conn:
-        text = (await conn.execute(select(cast(q, Text)))).scalar_one()
-        strict = (await conn.execute(select(*(v.op("@@")(q) for v in vectors)))).one()
-        loose = (await conn.execute(select(*(v.op("@@")(loosened(q)) for v in vectors)))).one()
-    if "!" not in text:  # no negation
-        assert all(lo for st_, lo in zip(strict, loose, strict=True) if st_), (text, texts)
+        for node in nodes:
+            q = cast(literal(node.text()), TSQUERY)
+            vectors = [cast(literal(tsvector_literal(ix)), TSVECTOR) for ix in indexed]
+            got = (
+                await conn.execute(select(*(v.op("@@", is_comparison=True)(q) for v in vectors)))
+            ).one()
+            assert list(got) == [node.matches(ix) for ix in indexed], (query, node.text(), texts)
+    if found.match is not None and found.loose is not None:
+        for ix in indexed:
+            if found.match.matches(ix):
+                assert found.loose.matches(ix), (query, texts)

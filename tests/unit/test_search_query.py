@@ -1,33 +1,114 @@
-"""The query language (domain.search) without storage: parsing, matching and the loosened
-match a phrase query's first pass uses."""
+"""The query language (domain.search) and the index model (infrastructure.search_index) without
+storage: parsing, what words become, which documents match and how they rank."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.search import Term, matches, parse_query
+from domain.search import Term, parse_query
+from infrastructure.search_index.analysis import analyze, question_word, split_words
+from infrastructure.search_index.query import (
+    Statistics,
+    matches,
+    plan,
+    rank,
+    restrict,
+    term_matches,
+)
 
 WORDS = ["alpha", "beta", "gamma", "검색"]
 
 
-def test_words_are_anded_and_the_last_bare_word_is_a_prefix() -> None:
+def _ranked(query: str, docs: dict[str, tuple[str, str]]) -> list[str]:
+    """Titles in rank order, counting over `docs` as a search would."""
+    found = plan(parse_query(query))
+    indexed = {name: analyze(*doc) for name, doc in docs.items()}
+    hits = {n: ix for n, ix in indexed.items() if matches(found, ix)}
+    stats = Statistics(
+        len(indexed),
+        tuple(sum(1 for ix in indexed.values() if term_matches(t, ix)) for t in found.terms),
+    )
+    scores = rank(found, stats, {n: restrict(ix, found) for n, ix in hits.items()})
+    return sorted((str(n) for n in scores), key=lambda n: (-scores[n], n))
+
+
+def test_a_question_matches_any_of_its_meaningful_words() -> None:
+    docs = {
+        "a": ("", "retrieval of aeroelastic models"),
+        "b": ("", "the damping of the structure"),
+        "c": ("", "cooking at home"),
+    }
+    assert set(_ranked("How do aeroelastic models use damping?", docs)) == {"a", "b"}
+    assert _ranked("what is the", docs) == ["b"]  # function words alone are still words
+
+
+def test_plural_and_verb_forms_are_found_and_the_exact_form_ranks_first() -> None:
+    docs = {
+        "exact": ("", "invoices are paid monthly"),
+        "stem": ("", "an invoice is paid monthly"),
+        "verb": ("", "invoicing runs monthly"),
+    }
+    assert _ranked("invoices", docs)[0] == "exact"
+    assert set(_ranked("invoices", docs)) == {"exact", "stem", "verb"}
+    assert _ranked("invoice", docs)[0] == "stem"
+    assert set(_ranked("running", {"r": ("", "she runs"), "s": ("", "a run")})) == {"r", "s"}
+
+
+def test_korean_words_are_found_with_particles_and_endings_anywhere_in_the_query() -> None:
+    docs = {"contract": ("", "계약서를 검토했습니다"), "other": ("", "회의록입니다")}
+    for query in ("계약서", "계약서 검토", "검토 계약서", "계약서가 있나요", "계약서는 어디"):
+        assert _ranked(query, docs)[0] == "contract", query
+    assert split_words("RAG를 쓰는 법") == ["rag", "를", "쓰는", "법"]
+
+
+def test_title_words_rank_above_the_same_words_in_the_text() -> None:
+    docs = {"in text": ("notes", "budget for the year"), "in title": ("budget", "for the year")}
+    assert _ranked("budget", docs)[0] == "in title"
+
+
+def test_all_words_and_the_phrase_rank_higher() -> None:
+    docs = {
+        "phrase": ("", "vector search engines and more filler words here"),
+        "apart": ("", "search engines over a vector of filler words here"),
+        "one": ("", "vector filler words only and nothing else here"),
+    }
+    assert _ranked("vector search", docs) == ["phrase", "apart", "one"]
+
+
+def test_operators_keep_their_meaning() -> None:
+    docs = {
+        "vs": ("", "vector search"),
+        "sv": ("", "search the vector"),
+        "legacy": ("", "legacy vector files"),
+        "kimchi": ("", "kimchi stew"),
+    }
+    assert set(_ranked('"vector search"', docs)) == {"vs"}
+    assert set(_ranked("vector -legacy", docs)) == {"vs", "sv"}
+    assert set(_ranked("kimchi OR legacy", docs)) == {"kimchi", "legacy"}
+    assert set(_ranked('"vector search" kimchi', docs)) == {"vs"}  # bare words only rank
+    assert set(_ranked('"vectors"', docs)) == set()  # a quoted word is exact
+
+
+def test_a_question_and_an_operator_query_are_told_apart() -> None:
+    assert parse_query("how to use RAG?").is_natural
+    assert parse_query("e-mail setup").is_natural
+    assert not parse_query('"e-mail" setup').is_natural
+    assert not parse_query("mail -spam").is_natural
+    assert not parse_query("mail OR post").is_natural
+    relaxed = parse_query('"vector search" OR x -legacy').relaxed()
+    assert [g[0].words for g in relaxed.groups] == [("legacy",), ("vector",), ("search",), ("x",)]
+    assert relaxed.groups[0][0].negated and not relaxed.is_natural
+
+
+def test_the_last_bare_word_is_a_prefix() -> None:
     parsed = parse_query("alpha bet")
-    assert parsed.groups == (
-        (Term(("alpha",)),),
-        (Term(("bet",), prefix=True),),
-    )
+    assert parsed.groups == ((Term(("alpha",)),), (Term(("bet",), prefix=True),))
     assert parsed.prefix_word == "bet"
-    assert parsed.rest == "alpha"
-
-
-def test_quotes_or_and_minus() -> None:
-    parsed = parse_query('"alpha beta" OR gamma -delta')
-    assert parsed.groups == (
-        (Term(("alpha", "beta")), Term(("gamma",))),
-        (Term(("delta",), negated=True),),
-    )
-    assert parsed.prefix_word is None
+    docs = {"m": ("", "machine learning"), "o": ("", "other")}
+    assert _ranked("machine lear", docs) == ["m"]
+    assert _ranked("lear", docs) == ["m"]
+    assert _ranked("한국어 문", {"k": ("", "한국어 문서"), "o": ("", "other")}) == ["k"]
 
 
 def test_a_phrase_without_negation_has_a_loose_first_pass() -> None:
@@ -36,20 +117,6 @@ def test_a_phrase_without_negation_has_a_loose_first_pass() -> None:
     assert not parse_query("alpha beta").has_phrase
     assert not parse_query('"alpha beta" -gamma').has_phrase  # negation flips the superset
     assert not parse_query('"alpha"').has_phrase
-
-
-def test_the_loose_match_ignores_word_order_only() -> None:
-    query = parse_query('"alpha beta"')
-    assert matches(query, "", "alpha beta")
-    assert not matches(query, "", "beta gamma alpha")
-    assert matches(query, "", "beta gamma alpha", in_order=False)
-    assert matches(query, "alpha", "beta", in_order=False)  # title and text are one vector
-    assert not matches(query, "", "alpha gamma", in_order=False)
-
-
-def test_the_loose_match_keeps_the_prefix_on_the_last_word() -> None:
-    query = parse_query('"alpha be')  # an unclosed quote: the words still form a phrase
-    assert matches(query, "", "alpha beta") == matches(query, "", "alpha beta", in_order=False)
 
 
 _token = st.one_of(
@@ -68,6 +135,18 @@ _token = st.one_of(
 def test_a_phrase_query_matches_only_where_its_loose_form_does(
     tokens: list[str], title: list[str], text: list[str]
 ) -> None:
-    query = parse_query(" ".join(tokens))
-    if query.has_phrase and matches(query, " ".join(title), " ".join(text)):
-        assert matches(query, " ".join(title), " ".join(text), in_order=False)
+    found = plan(parse_query(" ".join(tokens)))
+    indexed = analyze(" ".join(title), " ".join(text))
+    if found.loose is not None and found.match is not None and found.match.matches(indexed):
+        assert found.loose.matches(indexed)
+
+
+def test_korean_question_words_and_endings_do_not_match_other_questions() -> None:
+    docs = {
+        "answer": ("배치 파일", "배치 파일은 명령을 차례로 실행하는 파일입니다."),
+        "another question": ("", "무엇인가요? 언제 어디서 누구인가요?"),
+    }
+    assert _ranked("배치 파일이란 무엇인가요?", docs) == ["answer"]
+    assert question_word("무엇인가요") is None
+    assert question_word("파일이란") == "파일"
+    assert question_word("invoices") == "invoices"

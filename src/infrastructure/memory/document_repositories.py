@@ -126,6 +126,15 @@ class InMemoryDocumentRepository:
         doc = self._docs.get(doc_id)
         return doc is not None and policy.can_read(reader, doc, self._grant(reader, doc_id))
 
+    def facet_row(self, doc: Document) -> tuple[str, str | None, str | None, list[str]]:
+        """(type, category name, department, tag names): what search facets count."""
+        return (
+            doc.document_type.value,
+            self._category_name(doc),
+            doc.department,
+            self._tag_names(doc.id),
+        )
+
     def visible(self, reader: User, doc: Document) -> bool:
         """Live and readable by `reader` (what search and listings show)."""
         return self._visible(reader, doc, trash=False)

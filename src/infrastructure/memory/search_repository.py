@@ -1,38 +1,38 @@
-"""In-memory search: the same matching rules as PostgreSQL's for plain text (domain.search),
-the same access and filters as the document listing, the same logs and analytics."""
+"""In-memory search: the same index model as PostgreSQL's (`infrastructure.search_index`: the
+same lexemes, counts, candidates and scores), the same access and filters as the document
+listing, the same logs and analytics."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
 from collections import Counter
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from uuid import UUID
 
 from domain.document_ports import DocumentFilter
 from domain.documents import Document
+from domain.errors import NotFound
 from domain.pagination import Page, PageRequest, SortKey
 from domain.search import (
     CANDIDATE_CAP,
     PHRASE_POOL_CAP,
-    WORD,
     Feedback,
     HistoryEntry,
     ParsedQuery,
     SearchAnalytics,
     SearchHit,
+    SearchPage,
     SearchQueryLog,
     SearchResponseLog,
-    matches,
-    score,
 )
 from domain.users import User
 from infrastructure.memory.document_repositories import InMemoryDocumentRepository
 from infrastructure.memory.table import StagedTable
-from infrastructure.search_text import START, STOP, to_html
-
-SNIPPET_WORDS = 35
+from infrastructure.search_index import paging
+from infrastructure.search_index import query as index
+from infrastructure.search_index.analysis import IndexedText, analyze
 
 
 def _percentile(values: list[int], fraction: float) -> float | None:
@@ -45,27 +45,23 @@ def _percentile(values: list[int], fraction: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def _snippet(query: ParsedQuery, content: str) -> str:
-    text = content[:50_000]
-    spans = [(m.start(), m.end(), m.group().lower()) for m in WORD.finditer(text)]
-    wanted = [t for g in query.groups for t in g if not t.negated]
+def _statistics(
+    plan: index.SearchPlan, population: list[tuple[Document, IndexedText]]
+) -> index.Statistics:
+    """N and each term's df over `population`, each bounded as in SQL."""
+    return index.Statistics(
+        min(len(population), index.N_CAP),
+        tuple(
+            min(sum(1 for _, ix in population if index.term_matches(term, ix)), index.DF_CAP)
+            for term in plan.terms
+        ),
+    )
 
-    def hit(token: str) -> bool:
-        return any(
-            (token.startswith(t.words[-1]) if t.prefix else token in t.words) for t in wanted
-        )
 
-    if not spans:
-        return ""
-    first = next((i for i, s in enumerate(spans) if hit(s[2])), 0)
-    start = max(0, first - SNIPPET_WORDS // 3)
-    window = spans[start : start + SNIPPET_WORDS]
-    out, cursor = [], window[0][0]
-    for begin, end, token in window:
-        out.append(text[cursor:begin])
-        out.append(f"{START}{text[begin:end]}{STOP}" if hit(token) else text[begin:end])
-        cursor = end
-    return to_html("".join(out))
+@lru_cache(maxsize=4096)
+def _indexed(title: str, content: str) -> IndexedText:
+    """What PostgreSQL's `search_vector` holds for the document (analysed once per text)."""
+    return analyze(title, content)
 
 
 class InMemorySearchRepository:
@@ -84,39 +80,103 @@ class InMemorySearchRepository:
         self._feedback = feedback
 
     async def search(
-        self, reader: User, query: ParsedQuery, filters: DocumentFilter, limit: int
-    ) -> Sequence[SearchHit]:
-        if query.is_empty:
-            return []
-        # The same bounds as PostgreSQL's (which subset a capped search ranks is arbitrary on
-        # both, so only searches under the caps are comparable between the two).
+        self,
+        reader: User,
+        query: ParsedQuery,
+        filters: DocumentFilter,
+        limit: int,
+        *,
+        cursor: str | None = None,
+        facets: bool = False,
+    ) -> SearchPage:
+        plan = index.plan(query)
+        if plan.is_empty or not reader.is_active:
+            return SearchPage([], 0)
+        key = paging.search_key(plan, filters)
+        resume = None if cursor is None else paging.decode_cursor(cursor, key, len(plan.terms))
+        # The same counts, candidates and bounds as PostgreSQL's (which documents fill a
+        # bound is arbitrary on both, so only searches under the bounds are comparable).
         filters = self._documents.resolve(filters)
-        pool_cap = PHRASE_POOL_CAP if query.has_phrase else None
-        found: list[Document] = []
-        pooled = 0
-        for doc in self._docs.values():
-            if not self._documents.visible(reader, doc) or not self._documents.matches(
-                doc, filters
-            ):
-                continue
-            if pool_cap is not None:
-                if pooled >= pool_cap:
-                    break
-                if not matches(query, doc.title, doc.content or "", in_order=False):
-                    continue
-                pooled += 1
-            if matches(query, doc.title, doc.content or ""):
-                found.append(doc)
-                if len(found) >= CANDIDATE_CAP:
-                    break
-        ranked = sorted(
-            ((score(query, d.title, d.content or ""), d) for d in found),
-            key=lambda pair: (-pair[0], pair[1].id),
-        )[:limit]
-        return [
-            SearchHit(d.id, d.title, d.document_type.value, s, _snippet(query, d.content or ""))
-            for s, d in ranked
+        population = [
+            (doc, _indexed(doc.title, doc.content or ""))
+            for doc in self._docs.values()
+            if self._documents.visible(reader, doc) and self._documents.matches(doc, filters)
         ]
+        stats = resume.stats if resume else _statistics(plan, population)
+        return self._ranked(plan, stats, population, limit, key, resume, facets)
+
+    async def similar(self, reader: User, document_id: UUID, limit: int) -> SearchPage:
+        source = self._docs.get(document_id)
+        if source is None or not self._documents.visible(reader, source):
+            raise NotFound("document", document_id)
+        indexed = _indexed(source.title, source.content or "")
+        readable = [
+            (doc, _indexed(doc.title, doc.content or ""))
+            for doc in self._docs.values()
+            if self._documents.visible(reader, doc)
+        ]
+        lexemes = paging.similar_candidates(indexed)
+        counted = _statistics(paging.lexeme_plan(lexemes), readable)
+        plan = paging.similar_plan(lexemes, counted, indexed)
+        if plan.is_empty:
+            return SearchPage([], 0)
+        by_lexeme = dict(zip(lexemes, counted.frequencies, strict=True))
+        stats = index.Statistics(
+            counted.documents, tuple(by_lexeme[t.lexemes[0]] for t in plan.terms)
+        )
+        population = [(doc, ix) for doc, ix in readable if doc.id != document_id]
+        return self._ranked(plan, stats, population, limit, "", None, False)
+
+    def _ranked(
+        self,
+        plan: index.SearchPlan,
+        stats: index.Statistics,
+        population: list[tuple[Document, IndexedText]],
+        limit: int,
+        key: str,
+        resume: paging.Resume | None,
+        facets: bool,
+    ) -> SearchPage:
+        if plan.natural:
+            core, fill = index.retrieval_split(plan, stats, CANDIDATE_CAP)
+            if not core:
+                return SearchPage([], 0)
+            room = max(0, CANDIDATE_CAP - sum(stats.frequencies[i] for i in core))
+
+            def holds(ix: IndexedText, terms: list[int]) -> bool:
+                return any(index.term_matches(plan.terms[i], ix) for i in terms)
+
+            found = [p for p in population if holds(p[1], core)][:CANDIDATE_CAP]
+            found += [p for p in population if holds(p[1], fill) and not holds(p[1], core)][:room]
+        else:
+            assert plan.match is not None
+            pool = population
+            if plan.loose is not None:
+                pool = [p for p in population if plan.loose.matches(p[1])][:PHRASE_POOL_CAP]
+            found = [p for p in pool if plan.match.matches(p[1])][:CANDIDATE_CAP]
+        docs = {doc.id: doc for doc, _ in found}
+        candidates = {doc.id: index.restrict(ix, plan) for doc, ix in found}
+        mean = resume.mean_length if resume else index.mean_length(candidates)
+        scores = index.rank(plan, stats, candidates, mean)
+        top, more = paging.page_after(scores, limit, resume)
+        next_cursor = None
+        if more and top:
+            last = paging.Resume(stats, mean, scores[top[-1]], top[-1])
+            next_cursor = paging.encode_cursor(key, last)
+        counted = (
+            paging.facets(self._documents.facet_row(docs[k]) for k in scores) if facets else None
+        )
+        hits = [
+            SearchHit(
+                k,
+                docs[k].title,
+                docs[k].document_type.value,
+                scores[k],
+                index.snippet(plan, docs[k].content or ""),
+            )
+            for k in top
+        ]
+        return SearchPage(hits, len(scores), next_cursor, counted)
 
     async def log(self, query: SearchQueryLog, response: SearchResponseLog) -> None:
         self._queries.put(query.id, query)

@@ -1,16 +1,18 @@
 """Full-text search in PostgreSQL, and the search logs.
 
-One statement per search: the caller's text as a tsquery (websearch syntax, the last bare
-word as a prefix), at most CANDIDATE_CAP matching documents the reader may read (so a word
-in half the corpus stays cheap), ranked with ts_rank_cd as they are found, and ts_headline for
-the returned page only (PERFORMANCE.md: ranking costs ~11 µs per match, a headline 0.3-0.5 ms)."""
+A search is three statements, whatever the query (`infrastructure.search_index` decides what
+they ask): the counts the scores need over the documents the reader may search (N and each
+term's document frequency, every count bounded); at most CANDIDATE_CAP candidates with where
+the query's lexemes stand in each (`ts_filter(setweight(…))`: the vector cut down to them) —
+for a question, found by its rarest terms first; for operators, the documents matching the
+tsquery (a phrase first narrowed to PHRASE_POOL_CAP documents holding its words); then the
+content of the returned page, for the snippets. Scores are computed in Python by the same
+function the in-memory adapter uses."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any, Final
 from uuid import UUID
 
@@ -18,7 +20,6 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
-    String,
     Text,
     and_,
     bindparam,
@@ -31,17 +32,20 @@ from sqlalchemy import (
     insert,
     literal,
     literal_column,
+    not_,
     null,
     select,
     true,
     tuple_,
+    union_all,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TSQUERY, aggregate_order_by
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSQUERY, aggregate_order_by
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.document_ports import DocumentFilter
+from domain.errors import NotFound
 from domain.pagination import Page, PageRequest, SortKey
 from domain.search import (
     CANDIDATE_CAP,
@@ -50,169 +54,139 @@ from domain.search import (
     HistoryEntry,
     ParsedQuery,
     SearchAnalytics,
+    SearchFacets,
     SearchHit,
+    SearchPage,
     SearchQueryLog,
     SearchResponseLog,
-    Term,
-    words,
 )
 from domain.users import User
-from infrastructure.search_text import START, STOP, to_html
+from infrastructure.search_index import paging
+from infrastructure.search_index import query as index
+from infrastructure.search_index.analysis import IndexedText
 from infrastructure.sqlalchemy import tables as t
-from infrastructure.sqlalchemy.access import (
-    ReaderShape,
-    compile_for_asyncpg,
-    example_reader,
-    readable_by,
-    reader_shape,
-    reader_values,
-)
+from infrastructure.sqlalchemy.access import readable_by
 from infrastructure.sqlalchemy.document_repositories import filter_conditions
-from infrastructure.sqlalchemy.repositories import driver_fetch
 
-HEADLINE_CHARS: Final = 50_000
-HEADLINE_OPTIONS: Final = (
-    f"StartSel={START}, StopSel={STOP}, MaxWords=35, MinWords=12, "
-    'MaxFragments=2, FragmentDelimiter=" … "'
-)
-SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
 d = t.documents.c
 q_ = t.search_queries.c
 r_ = t.search_responses.c
 f_ = t.user_feedback.c
+_MARK: Final[ColumnElement[Any]] = literal_column("'A'")
+_MARKED: Final[ColumnElement[Any]] = literal_column("'{a}'")
 
 
-def tsquery(query: ParsedQuery) -> ColumnElement[Any]:
-    """The caller's text as a tsquery; the texts are the named parameters `web_text` and
-    `prefix_text`, so a statement built for one query serves every query of its shape."""
-    parts: list[ColumnElement[Any]] = []
-    if words(query.rest):
-        parts.append(
-            func.websearch_to_tsquery(SIMPLE, bindparam("web_text", query.rest, type_=String))
-        )
-    if query.prefix_word is not None:
-        # The word is letters and digits only (domain.search._WORD), so quoting it is safe.
-        prefix = bindparam("prefix_text", _prefix_text(query.prefix_word), type_=String)
-        parts.append(func.to_tsquery(SIMPLE, prefix))
-    combined = parts[0]
-    for part in parts[1:]:
-        combined = combined.op("&&")(part)
-    return combined
+def _tsquery(name: str, text: str | None) -> ColumnElement[Any]:
+    return cast(bindparam(name, text, type_=Text), TSQUERY)
 
 
-def _prefix_text(word: str) -> str:
-    return f"'{word}':*"
-
-
-def loosened(query: ColumnElement[Any]) -> ColumnElement[Any]:
-    """The tsquery with every phrase operator (`<->`, `<N>`) turned into `&`: the same words
-    in any order. `<->` binds tighter than `&` and `|`, so the tree keeps its shape and the
-    loose query matches a superset of the strict one (without negation, which would flip it)."""
-    text = func.regexp_replace(cast(query, Text), r"<\d*->|<\d+>", "&", "g")
-    return cast(text, TSQUERY)
-
-
-def search_statement(
-    reader: User,
-    query: ParsedQuery,
-    conditions: Sequence[ColumnElement[bool]],
-    limit: int,
-    caps: tuple[int, int] | None = None,
+def statistics_statement(
+    plan: index.SearchPlan, population: Sequence[ColumnElement[bool]]
 ) -> Select[Any]:
-    """One statement: at most CANDIDATE_CAP readable matches ranked as they are found (no
-    join back), the page's ordering, then titles and headlines for that page only. A query
-    holding a phrase first takes at most PHRASE_POOL_CAP readable documents holding all of
-    its words and checks the word order among those: a phrase of common words otherwise
-    rechecks positions in every document holding the words (94,000 of 100,000 in the
-    benchmark) before the cap applies."""
-    candidate_cap, pool_cap = caps if caps is not None else (CANDIDATE_CAP, PHRASE_POOL_CAP)
-    q = select(tsquery(query).label("q")).cte("q")
-    score = func.ts_rank_cd(d.search_vector, q.c.q).label("score")
-    readable = (readable_by(reader, include_trash=False), *conditions)
-    if query.has_phrase:
-        # The pool carries its vectors: the word order is checked on the rows it holds
-        # (behind its LIMIT the planner cannot turn the check into a scan of its own).
-        pool = (
-            select(d.id, d.search_vector)
-            .select_from(t.documents.join(q, true()))
-            .where(d.search_vector.op("@@")(loosened(q.c.q)), *readable)
-            .limit(pool_cap)
-            .cte("pool")
-        )
-        candidates = (
-            select(pool.c.id, func.ts_rank_cd(pool.c.search_vector, q.c.q).label("score"))
-            .select_from(pool.join(q, true()))
-            .where(pool.c.search_vector.op("@@")(q.c.q))
-            .limit(candidate_cap)
-            .cte("candidates")
-        )
-    else:
-        candidates = (
-            select(d.id, score)
-            .select_from(t.documents.join(q, true()))
-            .where(d.search_vector.op("@@")(q.c.q), *readable)
-            .limit(candidate_cap)
-            .cte("candidates")
-        )
-    top = (
-        select(candidates.c.id, candidates.c.score)
-        .order_by(candidates.c.score.desc(), candidates.c.id)
-        .limit(bindparam("page_limit", limit, type_=Integer))
-        .cte("top")
+    """(0, N) and (i, df of term i) for i = 1..terms, each count stopping at its cap."""
+    queries = [term.tsquery for term in plan.terms]
+    x = (
+        func.unnest(cast(bindparam("term_queries", queries, type_=ARRAY(Text)), ARRAY(TSQUERY)))
+        .table_valued("q", with_ordinality="i")
+        .render_derived(name="x", with_types=False)
     )
-    snippet = func.ts_headline(
-        SIMPLE, func.left(d.content, HEADLINE_CHARS), q.c.q, HEADLINE_OPTIONS
+    holding = (
+        select(literal(1).label("one"))
+        .where(d.search_vector.op("@@", is_comparison=True)(x.c.q), *population)
+        .limit(bindparam("df_cap", index.DF_CAP, type_=Integer))
+        .lateral("holding")
+    )
+    frequencies = (
+        select(x.c.i.label("i"), func.count(holding.c.one).label("n"))
+        .select_from(x.outerjoin(holding, true()))
+        .group_by(x.c.i)
+    )
+    searched = (
+        select(literal(1).label("one"))
+        .where(*population)
+        .limit(bindparam("n_cap", index.N_CAP, type_=Integer))
+        .subquery("searched")
+    )
+    documents = select(literal(0, Integer).label("i"), func.count().label("n")).select_from(
+        searched
+    )
+    return union_all(documents, frequencies)  # type: ignore[return-value]
+
+
+def _candidate_columns(plan: index.SearchPlan) -> list[ColumnElement[Any]]:
+    lexemes = bindparam("lexemes", plan.lexemes, type_=ARRAY(Text))
+    restricted = func.ts_filter(func.setweight(d.search_vector, _MARK, lexemes), _MARKED)
+    return [
+        d.id,
+        d.title,
+        d.document_type,
+        func.length(d.search_vector).label("length"),
+        cast(restricted, Text).label("hits"),
+        func.coalesce(
+            d.search_vector.op("@@", is_comparison=True)(
+                _tsquery("prefix_query", plan.prefix_query)
+            ),
+            false(),
+        ).label("prefix_hit"),
+    ]
+
+
+def question_candidates(
+    plan: index.SearchPlan,
+    population: Sequence[ColumnElement[bool]],
+    core: str,
+    fill: str | None,
+    fill_limit: int,
+) -> Select[Any]:
+    """Documents holding the core (rarest) terms, at most CANDIDATE_CAP, then up to
+    `fill_limit` holding only the common ones."""
+    vector = d.search_vector
+    core_q = _tsquery("core_query", core)
+    first = (
+        select(*_candidate_columns(plan))
+        .where(vector.op("@@", is_comparison=True)(core_q), *population)
+        .limit(bindparam("candidate_cap", CANDIDATE_CAP, type_=Integer))
+    )
+    rest = (
+        select(*_candidate_columns(plan))
+        .where(
+            vector.op("@@", is_comparison=True)(_tsquery("fill_query", fill)),
+            not_(vector.op("@@", is_comparison=True)(core_q)),
+            *population,
+        )
+        .limit(bindparam("fill_limit", fill_limit, type_=Integer))
+    )
+    return union_all(first, rest)  # type: ignore[return-value]
+
+
+def operator_candidates(
+    plan: index.SearchPlan, population: Sequence[ColumnElement[bool]]
+) -> Select[Any]:
+    """Documents matching the tsquery, at most CANDIDATE_CAP; a phrase is checked among at
+    most PHRASE_POOL_CAP documents holding its words in any order (a phrase of common words
+    otherwise rechecks positions in most of the corpus before the cap applies)."""
+    assert plan.match is not None
+    match = d.search_vector.op("@@", is_comparison=True)(_tsquery("match_query", plan.match.text()))
+    cap = bindparam("candidate_cap", CANDIDATE_CAP, type_=Integer)
+    if plan.loose is None:
+        return select(*_candidate_columns(plan)).where(match, *population).limit(cap)
+    pool = (
+        select(d.id.label("pool_id"))
+        .where(
+            d.search_vector.op("@@", is_comparison=True)(
+                _tsquery("loose_query", plan.loose.text())
+            ),
+            *population,
+        )
+        .limit(bindparam("pool_cap", PHRASE_POOL_CAP, type_=Integer))
+        .cte("pool")
     )
     return (
-        select(d.id, d.title, d.document_type, top.c.score, snippet.label("snippet"))
-        .select_from(top.join(t.documents, d.id == top.c.id).join(q, true()))
-        .order_by(top.c.score.desc(), top.c.id)
+        select(*_candidate_columns(plan))
+        .select_from(t.documents.join(pool, pool.c.pool_id == d.id))
+        .where(match)
+        .limit(cap)
     )
-
-
-@cache
-def prepared_search(
-    shape: ReaderShape, web: bool, prefix: bool, phrase: bool, caps: tuple[int, int]
-) -> tuple[str, list[str], dict[str, Any]]:
-    """The unfiltered search statement for one shape of reader and query, compiled once
-    (building and compiling it costs more than PostgreSQL takes for a rare word). `caps`
-    is (CANDIDATE_CAP, PHRASE_POOL_CAP) as they were when it was built."""
-    example = ParsedQuery(
-        groups=((Term(("a", "b") if phrase else ("a",)),),),
-        prefix_word="p" if prefix else None,
-        rest='"a b"' if phrase else ("a" if web else ""),
-    )
-    return compile_for_asyncpg(search_statement(example_reader(shape), example, (), 1, caps))
-
-
-@dataclass(frozen=True, slots=True)
-class _Hit:
-    id: UUID
-    title: str
-    document_type: str
-    score: float
-    snippet: str | None
-
-
-def prepared_search_args(
-    reader: User, query: ParsedQuery, limit: int, caps: tuple[int, int] | None = None
-) -> tuple[str, list[Any]]:
-    """The unfiltered search for `reader` and `query` as asyncpg runs it: SQL and arguments."""
-    sql, names, defaults = prepared_search(
-        reader_shape(reader),
-        bool(words(query.rest)),
-        query.prefix_word is not None,
-        query.has_phrase,
-        caps if caps is not None else (CANDIDATE_CAP, PHRASE_POOL_CAP),
-    )
-    values = {
-        **defaults,
-        **reader_values(reader),
-        "web_text": query.rest,
-        "prefix_text": _prefix_text(query.prefix_word) if query.prefix_word else None,
-        "page_limit": limit,
-    }
-    return sql, [values[n] for n in names]
 
 
 class SqlAlchemySearchRepository:
@@ -220,28 +194,133 @@ class SqlAlchemySearchRepository:
         self._conn = conn
 
     async def search(
-        self, reader: User, query: ParsedQuery, filters: DocumentFilter, limit: int
-    ) -> Sequence[SearchHit]:
-        if query.is_empty or not reader.is_active:
-            return []
+        self,
+        reader: User,
+        query: ParsedQuery,
+        filters: DocumentFilter,
+        limit: int,
+        *,
+        cursor: str | None = None,
+        facets: bool = False,
+    ) -> SearchPage:
+        plan = index.plan(query)
+        if plan.is_empty or not reader.is_active:
+            return SearchPage([], 0)
+        key = paging.search_key(plan, filters)
+        resume = None if cursor is None else paging.decode_cursor(cursor, key, len(plan.terms))
         conditions = await filter_conditions(self._conn, filters)
         if conditions is None:
-            return []
-        if conditions:
-            rows: Sequence[Any] = (
-                await self._conn.execute(search_statement(reader, query, conditions, limit))
-            ).all()
-        else:
-            rows = await self._search_prepared(reader, query, limit)
-        return [
-            SearchHit(r.id, r.title, r.document_type, float(r.score), to_html(r.snippet or ""))
-            for r in rows
-        ]
+            return SearchPage([], 0)
+        population = (readable_by(reader, include_trash=False), *conditions)
+        stats = resume.stats if resume else await self._statistics(plan, population)
+        return await self._ranked(plan, stats, population, limit, key, resume, facets)
 
-    async def _search_prepared(self, reader: User, query: ParsedQuery, limit: int) -> Sequence[Any]:
-        sql, args = prepared_search_args(reader, query, limit)
-        records = await driver_fetch(self._conn, sql, *args)
-        return [_Hit(**dict(r.items())) for r in records]
+    async def similar(self, reader: User, document_id: UUID, limit: int) -> SearchPage:
+        readable = readable_by(reader, include_trash=False)
+        row = (
+            await self._conn.execute(
+                select(cast(d.search_vector, Text).label("vector")).where(
+                    d.id == document_id, readable
+                )
+            )
+        ).first()
+        if row is None:
+            raise NotFound("document", document_id)
+        # The stored vector is what `analyze` made of the document (its text form parsed back).
+        indexed = IndexedText(index.parse_hits(row.vector or ""))
+        lexemes = paging.similar_candidates(indexed)
+        counted = await self._statistics(paging.lexeme_plan(lexemes), (readable,))
+        plan = paging.similar_plan(lexemes, counted, indexed)
+        if plan.is_empty:
+            return SearchPage([], 0)
+        by_lexeme = dict(zip(lexemes, counted.frequencies, strict=True))
+        stats = index.Statistics(
+            counted.documents, tuple(by_lexeme[t.lexemes[0]] for t in plan.terms)
+        )
+        population = (readable, d.id != document_id)
+        return await self._ranked(plan, stats, population, limit, "", None, False)
+
+    async def _statistics(
+        self, plan: index.SearchPlan, population: Sequence[ColumnElement[bool]]
+    ) -> index.Statistics:
+        counted = dict((await self._conn.execute(statistics_statement(plan, population))).all())
+        return index.Statistics(
+            int(counted.get(0, 0)),
+            tuple(int(counted.get(i + 1, 0)) for i in range(len(plan.terms))),
+        )
+
+    async def _ranked(
+        self,
+        plan: index.SearchPlan,
+        stats: index.Statistics,
+        population: Sequence[ColumnElement[bool]],
+        limit: int,
+        key: str,
+        resume: paging.Resume | None,
+        facets: bool,
+    ) -> SearchPage:
+        if plan.natural:
+            core, fill = index.retrieval_split(plan, stats, CANDIDATE_CAP)
+            core_query = index.or_query(plan, core)
+            if core_query is None:
+                return SearchPage([], 0)
+            room = max(0, CANDIDATE_CAP - sum(stats.frequencies[i] for i in core))
+            fill_query = index.or_query(plan, fill) if room else None
+            statement = question_candidates(plan, population, core_query, fill_query, room)
+        else:
+            statement = operator_candidates(plan, population)
+        rows = (await self._conn.execute(statement)).all()
+        candidates = {
+            r.id: index.Candidate(index.parse_hits(r.hits or ""), bool(r.prefix_hit), r.length)
+            for r in rows
+        }
+        mean = resume.mean_length if resume else index.mean_length(candidates)
+        scores = index.rank(plan, stats, candidates, mean)
+        top, more = paging.page_after(scores, limit, resume)
+        next_cursor = None
+        if more and top:
+            last = paging.Resume(stats, mean, scores[top[-1]], top[-1])
+            next_cursor = paging.encode_cursor(key, last)
+        found = await self._facets(list(scores)) if facets else None
+        if not top:
+            return SearchPage([], len(scores), None, found)
+        described = {r.id: r for r in rows}
+        texts = dict(
+            (
+                await self._conn.execute(
+                    select(d.id, func.left(d.content, index.SNIPPET_CHARS)).where(d.id.in_(top))
+                )
+            ).all()
+        )
+        hits = [
+            SearchHit(
+                key_,
+                described[key_].title,
+                described[key_].document_type,
+                scores[key_],
+                index.snippet(plan, texts.get(key_) or ""),
+            )
+            for key_ in top
+        ]
+        return SearchPage(hits, len(scores), next_cursor, found)
+
+    async def _facets(self, ids: list[UUID]) -> SearchFacets:
+        """(type, category, department, tags) of every hit, in one statement."""
+        if not ids:
+            return paging.facets([])
+        tag_names = (
+            select(func.array_agg(t.tags.c.name))
+            .select_from(t.document_tags.join(t.tags, t.tags.c.id == t.document_tags.c.tag_id))
+            .where(t.document_tags.c.document_id == d.id)
+            .scalar_subquery()
+        )
+        statement = (
+            select(d.document_type, t.categories.c.name, d.department, tag_names)
+            .select_from(t.documents.outerjoin(t.categories, t.categories.c.id == d.category_id))
+            .where(d.id == func.any(bindparam("facet_ids", ids, type_=ARRAY(PG_UUID))))
+        )
+        rows = (await self._conn.execute(statement)).all()
+        return paging.facets((r[0], r[1], r[2], r[3] or []) for r in rows)
 
     async def log(self, query: SearchQueryLog, response: SearchResponseLog) -> None:
         await self._conn.execute(

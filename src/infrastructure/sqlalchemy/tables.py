@@ -8,7 +8,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
-    Computed,
     DateTime,
     Float,
     ForeignKey,
@@ -353,20 +352,10 @@ doc_taxonomy = Table(
     ),
 )
 
-# Full-text search: the `simple` configuration (every language matches by word, Korean
-# included), title weighted A and content B. Only the first SEARCH_TEXT_CHARS characters of
-# the content are indexed: a tsvector cannot exceed 1 MB and a longer document must still
-# upload. The limit counts the bytes of distinct lexemes; a character is at most 4 bytes of
-# UTF-8, so 200k characters stay under it whatever the text (docs/decisions.md).
-SEARCH_TEXT_CHARS = 200_000
-SEARCH_VECTOR_SQL = (
-    "setweight(to_tsvector('simple'::regconfig, coalesce(title, '')), 'A') || "
-    "setweight(to_tsvector('simple'::regconfig, "
-    f"left(coalesce(content, ''), {SEARCH_TEXT_CHARS})), 'B')"
-)
-documents.append_column(
-    Column("search_vector", TSVECTOR, Computed(SEARCH_VECTOR_SQL, persisted=True), nullable=True)
-)
+# Full-text search: the vector is written by the application with the document
+# (`infrastructure.search_index.analysis`: words, English stems, Hangul bigrams; title words
+# before content words), so both storages index exactly the same lexemes (migration 0008).
+documents.append_column(Column("search_vector", TSVECTOR, nullable=True))
 Index("ix_documents_search_vector", documents.c.search_vector, postgresql_using="gin")
 
 search_queries = Table(

@@ -9,9 +9,10 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from domain.documents import TAG_NAME_MAX
+from domain.search import FacetCount, HistoryEntry, SearchHit
 from domain.search import Feedback as DomainFeedback
-from domain.search import HistoryEntry, SearchHit
 from domain.search import SearchAnalytics as DomainAnalytics
+from domain.search import SearchFacets as DomainFacets
 from domain.values import clip_json_value
 from interfaces.http.openapi import (
     LINE,
@@ -54,13 +55,23 @@ class SearchRequest(Input):
     query: str = Field(
         max_length=1000,
         json_schema_extra=schema_only(NON_BLANK_TEXT),
-        description='Web-search syntax: words, "a phrase", a OR b, -exclude; the last word '
-        "also matches as a prefix.",
+        description="A question or words: documents holding any of its words, ranked by how "
+        'many and how rare (BM25). Operators: "a phrase" and a OR b must match, -word must '
+        "not; bare words then only rank. The last word also matches as a prefix.",
     )
     filters: SearchFiltersIn | None = None
     limit: int = Field(default=10, ge=1, le=50)
     session_id: str | None = Field(
         default=None, max_length=100, json_schema_extra=schema_only(LINE)
+    )
+    cursor: str | None = Field(
+        default=None,
+        max_length=4096,
+        description="A previous page's `next_cursor`, with the same query and filters.",
+        json_schema_extra=schema_only(LINE),
+    )
+    facets: bool = Field(
+        default=False, description="Count the whole result set by type, category, tag, department."
     )
 
 
@@ -82,11 +93,61 @@ class SearchResultItem(BaseModel):
         )
 
 
+class FacetCountOut(BaseModel):
+    value: str | None = Field(description="null: no category, or no department.")
+    count: int
+
+
+class SearchFacetsOut(BaseModel):
+    document_type: list[FacetCountOut]
+    category: list[FacetCountOut]
+    tag: list[FacetCountOut]
+    department: list[FacetCountOut]
+
+    @classmethod
+    def of(cls, facets: DomainFacets | None) -> SearchFacetsOut | None:
+        if facets is None:
+            return None
+
+        def out(counts: tuple[FacetCount, ...]) -> list[FacetCountOut]:
+            return [FacetCountOut(value=c.value, count=c.count) for c in counts]
+
+        return cls(
+            document_type=out(facets.document_type),
+            category=out(facets.category),
+            tag=out(facets.tag),
+            department=out(facets.department),
+        )
+
+
 class SearchResponse(BaseModel):
     query_id: UUID
-    answer: str = Field(description="The best snippet of the top hit, as text; empty if none.")
+    answer: str = Field(
+        description="The best snippet of the top hit, as text; empty if none (and on later pages)."
+    )
     results: list[SearchResultItem]
     response_time_ms: int
+    total: int = Field(
+        default=0, description="How many hits the search ranked (at most 2,000), all pages."
+    )
+    next_cursor: str | None = Field(
+        default=None, description="Send as `cursor` for the next page; null on the last."
+    )
+    facets: SearchFacetsOut | None = Field(
+        default=None, description="Counts over every ranked hit, when `facets` was asked."
+    )
+    relaxed: bool = Field(
+        default=False,
+        description=(
+            "True when the query's quoted phrases or OR alternatives matched nothing and the "
+            "results are for its words instead (exclusions still hold)."
+        ),
+    )
+
+
+class SimilarResponse(BaseModel):
+    results: list[SearchResultItem]
+    total: int = Field(description="How many documents were ranked.")
 
 
 class FeedbackIn(Input):

@@ -20,10 +20,12 @@ from interfaces.http.search_schemas import (
     Feedback,
     FeedbackIn,
     SearchAnalytics,
+    SearchFacetsOut,
     SearchHistoryItem,
     SearchRequest,
     SearchResponse,
     SearchResultItem,
+    SimilarResponse,
 )
 
 
@@ -63,12 +65,36 @@ class SearchController(Controller):
                 created_after=f.created_after,
                 created_before=f.created_before,
             )
-        result = await search_service.search(ctx, data.query, filters, data.limit, data.session_id)
+        result = await search_service.search(
+            ctx, data.query, filters, data.limit, data.session_id, data.cursor, data.facets
+        )
         return SearchResponse(
             query_id=result.query_id,
             answer=result.answer,
             results=[SearchResultItem.of(h) for h in result.results],
             response_time_ms=result.response_time_ms,
+            relaxed=result.relaxed,
+            total=result.total,
+            next_cursor=result.next_cursor,
+            facets=SearchFacetsOut.of(result.facets),
+        )
+
+    @get(
+        "/documents/{doc_id:uuid}/similar",
+        operation_id="similarDocuments",
+        summary="Documents you can read that share this one's rarest terms",
+        responses=problems(400, 401, 404, 422),
+    )
+    async def similar(
+        self,
+        doc_id: FromPath[UUID],
+        ctx: NamedDependency[RequestContext],
+        search_service: NamedDependency[SearchService],
+        limit: int = Parameter(default=10, ge=1, le=50),
+    ) -> SimilarResponse:
+        found = await search_service.similar(ctx, doc_id, limit)
+        return SimilarResponse(
+            results=[SearchResultItem.of(h) for h in found.hits], total=found.total
         )
 
     @get(

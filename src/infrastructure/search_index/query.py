@@ -1,0 +1,525 @@
+"""A parsed query as the index runs it, and the score of a document for it — one model for both
+storages (PostgreSQL finds and counts, this module decides; the in-memory adapter does both).
+
+Two kinds of query (domain.search.ParsedQuery.is_natural):
+
+- a **question** (no quotes, `OR` or `-`) matches documents holding *any* of its meaningful
+  words (English function words are dropped unless nothing else is left), and ranks them by
+  BM25 over the words' lexemes: an exact form, its stem class, Hangul bigrams;
+- a query with **operators** keeps web-search meaning: every group must match, `"…"` is a
+  phrase, `OR` an alternative, `-word` an exclusion; its matches are ranked the same way.
+
+The score (`score`), for a document d and each term t of the query:
+
+    idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5))
+    tf(t, d) = positions of t's lexemes in the content + TITLE_BOOST * those in the title
+    bm25 = sum of weight(t) * idf(t) * tf*(K1+1) / (tf + K1*(1 - B + B*len(d)/avglen))
+
+times (1 + ALL_WORDS_BONUS) when every word of a question is in d, and (1 + PHRASE_BONUS) when
+its words also stand together in order. N and df are counted over the documents the reader may
+read that pass the search's filters (so nothing unreadable shapes a score), each count bounded
+(DF_CAP, N_CAP: a word in more documents than DF_CAP weighs as if in DF_CAP); avglen is the
+mean length of the documents ranked. docs/decisions.md, "Search scoring", gives the reasons and
+the measurements.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+
+from domain.search import ParsedQuery, Term
+from infrastructure.search_index.analysis import (
+    BODY_START,
+    STEM_SIGIL,
+    STOPWORDS,
+    IndexedText,
+    bigrams,
+    is_hangul,
+    question_word,
+    split_words,
+    stem,
+    word_tokens,
+)
+from infrastructure.search_text import START, STOP, to_html
+
+K = TypeVar("K")
+K1: Final = 1.2
+B: Final = 0.75
+TITLE_BOOST: Final = 2.0
+STEM_WEIGHT: Final = 0.75
+PREFIX_WEIGHT: Final = 0.3
+ALL_WORDS_BONUS: Final = 0.2
+PHRASE_BONUS: Final = 0.2
+# Statistics are counted up to these bounds (a count stops there): the cost of a common word
+# is then that of DF_CAP documents, not of half the corpus.
+DF_CAP: Final = 1000
+N_CAP: Final = 20_000
+SNIPPET_WORDS: Final = 35
+SNIPPET_CHARS: Final = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringTerm:
+    """Lexemes counted together: a word as written, its stem class, a Hangul bigram, or the
+    last word as a prefix (`prefix`: its one lexeme matches every lexeme it begins)."""
+
+    lexemes: tuple[str, ...]
+    weight: float
+    words: frozenset[int]  # the question's words this term stands for
+    prefix: bool = False
+    count: int = 1  # how often the query says it (a long question repeats what matters)
+
+    @property
+    def tsquery(self) -> str:
+        if self.prefix:
+            return f"{quote(self.lexemes[0])}:*"
+        return " | ".join(quote(lexeme) for lexeme in self.lexemes)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryWord:
+    """One word of the query, by position: the lexeme alternatives at each position it takes
+    (one for a word, one per bigram for Hangul)."""
+
+    text: str
+    slots: tuple[frozenset[str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPlan:
+    natural: bool
+    terms: tuple[ScoringTerm, ...]
+    words: tuple[QueryWord, ...]  # the question's meaningful words, in order
+    match: Node | None  # operators: the tsquery every hit satisfies
+    loose: Node | None  # operators with a phrase: the same words in any order
+    marked: frozenset[str]  # lexemes a snippet highlights
+    marked_prefix: str | None
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.terms
+
+    @property
+    def lexemes(self) -> list[str]:
+        """Every non-prefix lexeme a score reads (sorted: one statement text serves all)."""
+        return sorted({lex for term in self.terms if not term.prefix for lex in term.lexemes})
+
+    @property
+    def prefix_query(self) -> str | None:
+        return next((t.tsquery for t in self.terms if t.prefix), None)
+
+
+def quote(lexeme: str) -> str:
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _stem_class(word: str) -> tuple[str, ...]:
+    stemmed = stem(word)
+    return (STEM_SIGIL + stemmed, stemmed)
+
+
+def _slots(word: str) -> tuple[frozenset[str], ...]:
+    return tuple(frozenset(token.lexemes) for token in word_tokens(word))
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """The alternatives at one position: (lexeme, is_prefix) pairs."""
+
+    forms: tuple[tuple[str, bool], ...]
+
+    def text(self) -> str:
+        parts = [quote(lex) + (":*" if prefix else "") for lex, prefix in self.forms]
+        return parts[0] if len(parts) == 1 else "(" + " | ".join(parts) + ")"
+
+    def positions(self, indexed: IndexedText) -> set[int]:
+        found: set[int] = set()
+        for lexeme, prefix in self.forms:
+            if prefix:
+                for lex, at in indexed.positions.items():
+                    if lex.startswith(lexeme):
+                        found.update(at)
+            else:
+                found.update(indexed.positions.get(lexeme, ()))
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A tsquery: `seq` (slots at consecutive positions: a word, a bigram chain, a phrase),
+    or `op` ("&", "|", "!") over `parts`. `text()` is what PostgreSQL runs; `matches()` is the
+    same test in memory."""
+
+    seq: tuple[Slot, ...] = ()
+    op: str = ""
+    parts: tuple[Node, ...] = ()
+
+    def text(self) -> str:
+        if self.seq:
+            if len(self.seq) == 1:
+                return self.seq[0].text()
+            return "(" + " <-> ".join(s.text() for s in self.seq) + ")"
+        if self.op == "!":
+            return "!" + self.parts[0].text()
+        inner = f" {self.op} ".join(p.text() for p in self.parts)
+        return inner if len(self.parts) == 1 else "(" + inner + ")"
+
+    def matches(self, indexed: IndexedText) -> bool:
+        if self.seq:
+            starts = self.seq[0].positions(indexed)
+            for k, slot in enumerate(self.seq[1:], start=1):
+                if not starts:
+                    return False
+                here = slot.positions(indexed)
+                starts = {p for p in starts if p + k in here}
+            return bool(starts)
+        if self.op == "!":
+            return not self.parts[0].matches(indexed)
+        if self.op == "&":
+            return all(p.matches(indexed) for p in self.parts)
+        return any(p.matches(indexed) for p in self.parts)
+
+
+def _word_slots(word: str, prefix: bool, exact: bool) -> tuple[Slot, ...]:
+    """A single word's positions: Hangul bigrams in a row; otherwise the word, or (unless
+    `exact`) any word of its stem class; `prefix` also lets it begin a longer word."""
+    if not word_tokens(word):
+        return ()
+    if is_hangul(word):
+        grams = bigrams(word)
+        return tuple(Slot(((g, prefix and i == len(grams) - 1),)) for i, g in enumerate(grams))
+    forms = [(word, prefix)]
+    if not exact:
+        forms += [(lexeme, False) for lexeme in _stem_class(word) if lexeme != word]
+    return (Slot(tuple(forms)),)
+
+
+def _term_node(term: Term, loose: bool) -> Node | None:
+    if len(term.words) == 1:  # a quoted word is that word exactly
+        slots = _word_slots(term.words[0], term.prefix, exact=term.quoted)
+        node = Node(seq=slots) if slots else None
+    else:
+        pieces = [
+            _word_slots(part, False, exact=True) for w in term.words for part in split_words(w)
+        ]
+        slots = tuple(s for piece in pieces for s in piece)
+        if not slots:
+            node = None
+        elif loose:
+            node = Node(op="&", parts=tuple(Node(seq=(s,)) for s in slots))
+        else:
+            node = Node(seq=slots)
+    if node is None:
+        return None
+    return Node(op="!", parts=(node,)) if term.negated else node
+
+
+def _is_constraint(group: Sequence[Term]) -> bool:
+    return len(group) > 1 or group[0].is_constraint
+
+
+def _operator_node(query: ParsedQuery, loose: bool) -> Node | None:
+    """Quoted phrases, exclusions and `OR` groups must hold; bare words only rank, unless
+    nothing positive is required, when a hit must hold one of them."""
+    required: list[Node] = []
+    for group in query.groups:
+        if not _is_constraint(group):
+            continue
+        parts = tuple(p for p in (_term_node(t, loose) for t in group) if p is not None)
+        if parts:
+            required.append(parts[0] if len(parts) == 1 else Node(op="|", parts=parts))
+    if all(node.op == "!" for node in required):
+        bare = [
+            Node(seq=slots)
+            for group in query.groups
+            if not _is_constraint(group)
+            for term in group
+            for word in term.words
+            for part in split_words(word)
+            if (slots := _word_slots(part, term.prefix and word == term.words[-1], exact=False))
+        ]
+        if not bare:
+            return None
+        required.append(bare[0] if len(bare) == 1 else Node(op="|", parts=tuple(bare)))
+    return required[0] if len(required) == 1 else Node(op="&", parts=tuple(required))
+
+
+def _scoring_terms(
+    words: Sequence[str], prefix_word: str | None
+) -> tuple[tuple[ScoringTerm, ...], tuple[QueryWord, ...]]:
+    meaningful = [w for w in words if w not in STOPWORDS and word_tokens(w)]
+    if not meaningful:
+        meaningful = [w for w in words if word_tokens(w)]
+    by_lexemes: dict[tuple[tuple[str, ...], bool], ScoringTerm] = {}
+
+    def add(lexemes: tuple[str, ...], weight: float, index: int, prefix: bool = False) -> None:
+        key = (lexemes, prefix)
+        known = by_lexemes.get(key)
+        if known is None:
+            by_lexemes[key] = ScoringTerm(lexemes, weight, frozenset({index}), prefix)
+        else:
+            by_lexemes[key] = ScoringTerm(
+                lexemes, known.weight, known.words | {index}, prefix, known.count + 1
+            )
+
+    qwords: list[QueryWord] = []
+    seen: dict[str, int] = {}
+    for word in meaningful:
+        seen.setdefault(word, len(seen))
+    for position, word in enumerate(meaningful):
+        index = seen[word]
+        qwords.append(QueryWord(word, _slots(word)))
+        last = position == len(meaningful) - 1
+        is_prefix = prefix_word is not None and last and word == prefix_word
+        if is_hangul(word):
+            grams = bigrams(word)
+            for gram in grams[:-1] if is_prefix else grams:
+                add((gram,), 1.0, index)
+            if is_prefix:
+                add((grams[-1],), 1.0, index, prefix=True)
+            continue
+        add((word,), 1.0, index)
+        add(_stem_class(word), STEM_WEIGHT, index)
+        if is_prefix:
+            add((word,), PREFIX_WEIGHT, index, prefix=True)
+    return tuple(by_lexemes.values()), tuple(qwords)
+
+
+def plan(query: ParsedQuery) -> SearchPlan:
+    """The index's plan for a parsed query; an empty plan matches nothing."""
+    if query.is_natural:
+        words = [w for t in (g[0] for g in query.groups) for w in t.words]
+        expanded = [part for w in words for part in split_words(w)]
+        prefix = split_words(query.prefix_word)[-1] if query.prefix_word else None
+        asked: list[str] = []
+        for position, word in enumerate(expanded):
+            typing = prefix is not None and position == len(expanded) - 1
+            kept = word if typing else question_word(word)
+            if kept is not None:
+                asked.append(kept)
+        terms, qwords = _scoring_terms(asked or expanded, prefix)
+        match = loose = None
+    else:
+        positive = [w for g in query.groups for t in g if not t.negated for w in t.words]
+        expanded = [part for w in positive for part in split_words(w)]
+        prefix = split_words(query.prefix_word)[-1] if query.prefix_word else None
+        terms, _ = _scoring_terms(expanded, prefix)
+        qwords = ()
+        match = _operator_node(query, loose=False)
+        loose = _operator_node(query, loose=True) if query.has_phrase else None
+        if match is None:
+            terms = ()
+    marked = frozenset(lex for t in terms if not t.prefix for lex in t.lexemes)
+    marked_prefix = next((t.lexemes[0] for t in terms if t.prefix), None)
+    return SearchPlan(query.is_natural, terms, qwords, match, loose, marked, marked_prefix)
+
+
+# --- statistics and scores -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Statistics:
+    """Counts over the documents the reader may search: N, and df per term (plan order)."""
+
+    documents: int
+    frequencies: tuple[int, ...]
+
+
+def idf(documents: int, frequency: int) -> float:
+    return math.log(1.0 + (documents - frequency + 0.5) / (frequency + 0.5))
+
+
+def retrieval_split(plan_: SearchPlan, stats: Statistics, cap: int) -> tuple[list[int], list[int]]:
+    """Which terms a question's candidates are found by (`core`: the rarest, while their
+    counts add up to at most `cap`; at least one) and which only fill the remaining room
+    (`fill`, the common ones): a common word must not crowd out the documents holding a rare
+    one when the candidates are bounded."""
+    order = sorted(range(len(plan_.terms)), key=lambda i: (stats.frequencies[i], i))
+    core: list[int] = []
+    total = 0
+    for i in order:
+        df = stats.frequencies[i]
+        if df == 0:
+            continue
+        if core and (total + df > cap or df >= DF_CAP):
+            break
+        core.append(i)
+        total += df
+    fill = [i for i in order if i not in core and stats.frequencies[i] > 0]
+    return core, fill
+
+
+def or_query(plan_: SearchPlan, indexes: Iterable[int]) -> str | None:
+    parts = [plan_.terms[i].tsquery for i in indexes]
+    return " | ".join(f"({p})" for p in parts) if parts else None
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """What a score needs of a document: where the query's lexemes stand in it, whether it
+    holds the prefix term, its length."""
+
+    hits: Mapping[str, Sequence[int]]
+    prefix_hit: bool
+    length: int
+
+
+def term_matches(term: ScoringTerm, indexed: IndexedText) -> bool:
+    """Whether a document holds the term (its tsquery, in memory)."""
+    if term.prefix:
+        return any(lex.startswith(term.lexemes[0]) for lex in indexed.positions)
+    return any(lex in indexed.positions for lex in term.lexemes)
+
+
+def matches(plan_: SearchPlan, indexed: IndexedText) -> bool:
+    """Whether a document is a hit, bounds aside: any term of a question, the tsquery of a
+    query with operators."""
+    if plan_.natural:
+        return any(term_matches(term, indexed) for term in plan_.terms)
+    return plan_.match is not None and plan_.match.matches(indexed)
+
+
+def restrict(indexed: IndexedText, plan_: SearchPlan) -> Candidate:
+    """The in-memory counterpart of the SQL adapter's `ts_filter(setweight(…))`."""
+    hits = {lex: indexed.positions[lex] for lex in plan_.lexemes if lex in indexed.positions}
+    prefix = plan_.marked_prefix
+    prefix_hit = prefix is not None and any(lex.startswith(prefix) for lex in indexed.positions)
+    return Candidate(hits, prefix_hit, indexed.length)
+
+
+_VECTOR_ENTRY: Final = re.compile(r"'((?:[^']|'')*)':([0-9A-D,]+)")
+
+
+def parse_hits(text: str) -> dict[str, tuple[int, ...]]:
+    """A restricted tsvector's text form (`'lex':1A,7A …`) as lexeme → positions."""
+    return {
+        m.group(1).replace("''", "'").replace("\\\\", "\\"): tuple(
+            int(p.rstrip("ABCD")) for p in m.group(2).split(",")
+        )
+        for m in _VECTOR_ENTRY.finditer(text)
+    }
+
+
+def _tf(term: ScoringTerm, candidate: Candidate) -> float:
+    if term.prefix:
+        return 1.0 if candidate.prefix_hit else 0.0
+    tf = 0.0
+    for lexeme in term.lexemes:
+        for position in candidate.hits.get(lexeme, ()):
+            tf += TITLE_BOOST if position < BODY_START else 1.0
+    return tf
+
+
+def _in_order(plan_: SearchPlan, candidate: Candidate) -> bool:
+    """Whether the question's words stand together, in order, somewhere in the document."""
+    at: dict[int, set[str]] = {}
+    for lexeme, positions in candidate.hits.items():
+        for position in positions:
+            at.setdefault(position, set()).add(lexeme)
+    slots = [slot for word in plan_.words for slot in word.slots]
+    if not slots:
+        return False
+    for start in sorted(p for p, found in at.items() if found & slots[0]):
+        if all(at.get(start + k, set()) & slot for k, slot in enumerate(slots)):
+            return True
+    return False
+
+
+def score(plan_: SearchPlan, stats: Statistics, candidate: Candidate, mean_length: float) -> float:
+    norm = K1 * (1.0 - B + B * candidate.length / mean_length) if mean_length > 0 else K1
+    total = 0.0
+    found_words: set[int] = set()
+    for term, df in zip(plan_.terms, stats.frequencies, strict=True):
+        tf = _tf(term, candidate)
+        if tf <= 0:
+            continue
+        found_words |= term.words
+        weight = term.weight * term.count
+        total += weight * idf(stats.documents, df) * tf * (K1 + 1.0) / (tf + norm)
+    distinct = len({word.text for word in plan_.words})
+    if plan_.natural and distinct > 1 and len(found_words) == distinct:
+        total *= 1.0 + ALL_WORDS_BONUS
+        if _in_order(plan_, candidate):
+            total *= 1.0 + PHRASE_BONUS
+    return total
+
+
+def mean_length(candidates: Mapping[Any, Candidate]) -> float:
+    """The mean length of the candidates (what a length is compared with)."""
+    if not candidates:
+        return 0.0
+    return sum(c.length for c in candidates.values()) / len(candidates)
+
+
+def rank(
+    plan_: SearchPlan,
+    stats: Statistics,
+    candidates: Mapping[K, Candidate],
+    mean: float | None = None,
+) -> dict[K, float]:
+    """Every candidate's score; the mean length is the candidates' unless given (a cursor
+    carries the first page's)."""
+    if mean is None:
+        mean = mean_length(candidates)
+    return {key: score(plan_, stats, c, mean) for key, c in candidates.items()}
+
+
+# --- snippets --------------------------------------------------------------------------------
+
+_SPAN: Final = re.compile(r"[^\W_]+")
+
+
+def _marks(plan_: SearchPlan, word: str) -> bool:
+    for part in split_words(word):
+        for token in word_tokens(part):
+            if plan_.marked.intersection(token.lexemes):
+                return True
+            prefix = plan_.marked_prefix
+            if prefix is not None and any(lex.startswith(prefix) for lex in token.lexemes):
+                return True
+    return False
+
+
+def snippet(plan_: SearchPlan, content: str) -> str:
+    """About SNIPPET_WORDS words of the content around its first match, HTML-escaped, matches
+    in <mark>; the opening words when nothing matches (a title-only hit)."""
+    text = content[:SNIPPET_CHARS]
+    spans: list[tuple[int, int, bool]] = []
+    first: int | None = None
+    for m in _SPAN.finditer(text):
+        hit = _marks(plan_, m.group())
+        spans.append((m.start(), m.end(), hit))
+        if hit and first is None:
+            first = len(spans) - 1
+        if first is not None and len(spans) >= first + SNIPPET_WORDS:
+            break
+        if first is None and len(spans) > 4 * SNIPPET_WORDS:
+            spans = spans[-SNIPPET_WORDS:]  # keep memory flat while looking
+    if not spans:
+        return ""
+    if first is None:
+        spans = _opening(text)
+        start = 0
+    else:
+        start = max(0, first - SNIPPET_WORDS // 3)
+    window = spans[start : start + SNIPPET_WORDS]
+    out: list[str] = []
+    cursor = window[0][0]
+    for begin, end, hit in window:
+        out.append(text[cursor:begin])
+        out.append(f"{START}{text[begin:end]}{STOP}" if hit else text[begin:end])
+        cursor = end
+    return to_html("".join(out))
+
+
+def _opening(text: str) -> list[tuple[int, int, bool]]:
+    out: list[tuple[int, int, bool]] = []
+    for m in _SPAN.finditer(text):
+        out.append((m.start(), m.end(), False))
+        if len(out) >= SNIPPET_WORDS:
+            break
+    return out
