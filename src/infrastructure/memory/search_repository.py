@@ -156,13 +156,8 @@ class InMemorySearchRepository:
             found = [p for p in pool if plan.match.matches(p[1])][:CANDIDATE_CAP]
         docs = {doc.id: doc for doc, _ in found}
         candidates = {doc.id: index.restrict(ix, plan) for doc, ix in found}
-        mean = resume.mean_length if resume else index.mean_length(candidates)
-        scores = index.rank(plan, stats, candidates, mean)
-        top, more = paging.page_after(scores, limit, resume)
-        next_cursor = None
-        if more and top:
-            last = paging.Resume(stats, mean, scores[top[-1]], top[-1])
-            next_cursor = paging.encode_cursor(key, last)
+        ranked = paging.rank_page(plan, stats, candidates, limit, key, resume)
+        scores, top = ranked.scores, ranked.page
         counted = (
             paging.facets(self._documents.facet_row(docs[k]) for k in scores) if facets else None
         )
@@ -176,7 +171,7 @@ class InMemorySearchRepository:
             )
             for k in top
         ]
-        return SearchPage(hits, len(scores), next_cursor, counted)
+        return SearchPage(hits, len(scores), ranked.next_cursor, counted)
 
     async def log(self, query: SearchQueryLog, response: SearchResponseLog) -> None:
         self._queries.put(query.id, query)

@@ -24,9 +24,12 @@ from domain.search import FacetCount, SearchFacets
 from infrastructure.search_index.analysis import STEM_SIGIL, STOPWORDS, IndexedText
 from infrastructure.search_index.query import (
     DF_CAP,
+    Candidate,
     ScoringTerm,
     SearchPlan,
     Statistics,
+    mean_length,
+    rank,
 )
 
 CURSOR_VERSION: Final = 1
@@ -121,6 +124,33 @@ def page_after(
     if after is not None:
         order = [k for k in order if (-scores[k], k) > (-after.score, after.id)]
     return order[:limit], len(order) > limit
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """Every candidate's score, the page's ids in rank order, and the cursor after them."""
+
+    scores: dict[UUID, float]
+    page: list[UUID]
+    next_cursor: str | None
+
+
+def rank_page(
+    plan: SearchPlan,
+    stats: Statistics,
+    candidates: Mapping[UUID, Candidate],
+    limit: int,
+    key: str,
+    resume: Resume | None,
+) -> Ranked:
+    """Score the candidates (with the cursor's mean length when resuming) and cut the page."""
+    mean = resume.mean_length if resume else mean_length(candidates)
+    scores = rank(plan, stats, candidates, mean)
+    page, more = page_after(scores, limit, resume)
+    next_cursor = None
+    if more and page:
+        next_cursor = encode_cursor(key, Resume(stats, mean, scores[page[-1]], page[-1]))
+    return Ranked(scores, page, next_cursor)
 
 
 def facets(rows: Iterable[tuple[str, str | None, str | None, Sequence[str]]]) -> SearchFacets:

@@ -29,6 +29,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Final, TypeVar
 
 from domain.search import ParsedQuery, Term
@@ -89,7 +90,7 @@ class QueryWord:
     slots: tuple[frozenset[str], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SearchPlan:
     natural: bool
     terms: tuple[ScoringTerm, ...]
@@ -107,6 +108,16 @@ class SearchPlan:
     def lexemes(self) -> list[str]:
         """Every non-prefix lexeme a score reads (sorted: one statement text serves all)."""
         return sorted({lex for term in self.terms if not term.prefix for lex in term.lexemes})
+
+    @cached_property
+    def owners(self) -> dict[str, tuple[int, ...]]:
+        """Lexeme → the indexes of the (non-prefix) terms counting it."""
+        found: dict[str, list[int]] = {}
+        for i, term in enumerate(self.terms):
+            if not term.prefix:
+                for lexeme in term.lexemes:
+                    found.setdefault(lexeme, []).append(i)
+        return {lexeme: tuple(ids) for lexeme, ids in found.items()}
 
     @property
     def prefix_query(self) -> str | None:
@@ -395,23 +406,14 @@ _VECTOR_ENTRY: Final = re.compile(r"'((?:[^']|'')*)':([0-9A-D,]+)")
 
 
 def parse_hits(text: str) -> dict[str, tuple[int, ...]]:
-    """A restricted tsvector's text form (`'lex':1A,7A …`) as lexeme → positions."""
+    """A restricted tsvector's text form (`'lex':1A,7A …`: every position marked A by the
+    `setweight` that restricted it) as lexeme → positions."""
     return {
         m.group(1).replace("''", "'").replace("\\\\", "\\"): tuple(
             int(p.rstrip("ABCD")) for p in m.group(2).split(",")
         )
         for m in _VECTOR_ENTRY.finditer(text)
     }
-
-
-def _tf(term: ScoringTerm, candidate: Candidate) -> float:
-    if term.prefix:
-        return 1.0 if candidate.prefix_hit else 0.0
-    tf = 0.0
-    for lexeme in term.lexemes:
-        for position in candidate.hits.get(lexeme, ()):
-            tf += TITLE_BOOST if position < BODY_START else 1.0
-    return tf
 
 
 def _in_order(plan_: SearchPlan, candidate: Candidate) -> bool:
@@ -431,15 +433,26 @@ def _in_order(plan_: SearchPlan, candidate: Candidate) -> bool:
 
 def score(plan_: SearchPlan, stats: Statistics, candidate: Candidate, mean_length: float) -> float:
     norm = K1 * (1.0 - B + B * candidate.length / mean_length) if mean_length > 0 else K1
+    # tf of each term, from the lexemes the document holds (a few) rather than from every
+    # term's lexemes (a long question has dozens).
+    tfs: dict[int, float] = {}
+    owners = plan_.owners
+    for lexeme, positions in candidate.hits.items():
+        title = sum(1 for p in positions if p < BODY_START)
+        tf = TITLE_BOOST * title + (len(positions) - title)
+        for i in owners.get(lexeme, ()):
+            tfs[i] = tfs.get(i, 0.0) + tf
+    if candidate.prefix_hit:
+        for i, term in enumerate(plan_.terms):
+            if term.prefix:
+                tfs[i] = 1.0
     total = 0.0
     found_words: set[int] = set()
-    for term, df in zip(plan_.terms, stats.frequencies, strict=True):
-        tf = _tf(term, candidate)
-        if tf <= 0:
-            continue
+    for i in sorted(tfs):
+        term, tf = plan_.terms[i], tfs[i]
         found_words |= term.words
         weight = term.weight * term.count
-        total += weight * idf(stats.documents, df) * tf * (K1 + 1.0) / (tf + norm)
+        total += weight * idf(stats.documents, stats.frequencies[i]) * tf * (K1 + 1.0) / (tf + norm)
     distinct = len({word.text for word in plan_.words})
     if plan_.natural and distinct > 1 and len(found_words) == distinct:
         total *= 1.0 + ALL_WORDS_BONUS
@@ -490,8 +503,12 @@ def snippet(plan_: SearchPlan, content: str) -> str:
     text = content[:SNIPPET_CHARS]
     spans: list[tuple[int, int, bool]] = []
     first: int | None = None
+    known: dict[str, bool] = {}
     for m in _SPAN.finditer(text):
-        hit = _marks(plan_, m.group())
+        word = m.group()
+        hit = known.get(word)
+        if hit is None:
+            hit = known[word] = _marks(plan_, word)
         spans.append((m.start(), m.end(), hit))
         if hit and first is None:
             first = len(spans) - 1

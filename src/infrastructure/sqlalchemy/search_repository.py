@@ -274,13 +274,8 @@ class SqlAlchemySearchRepository:
             r.id: index.Candidate(index.parse_hits(r.hits or ""), bool(r.prefix_hit), r.length)
             for r in rows
         }
-        mean = resume.mean_length if resume else index.mean_length(candidates)
-        scores = index.rank(plan, stats, candidates, mean)
-        top, more = paging.page_after(scores, limit, resume)
-        next_cursor = None
-        if more and top:
-            last = paging.Resume(stats, mean, scores[top[-1]], top[-1])
-            next_cursor = paging.encode_cursor(key, last)
+        ranked = paging.rank_page(plan, stats, candidates, limit, key, resume)
+        scores, top = ranked.scores, ranked.page
         found = await self._facets(list(scores)) if facets else None
         if not top:
             return SearchPage([], len(scores), None, found)
@@ -302,7 +297,7 @@ class SqlAlchemySearchRepository:
             )
             for key_ in top
         ]
-        return SearchPage(hits, len(scores), next_cursor, found)
+        return SearchPage(hits, len(scores), ranked.next_cursor, found)
 
     async def _facets(self, ids: list[UUID]) -> SearchFacets:
         """(type, category, department, tags) of every hit, in one statement."""
