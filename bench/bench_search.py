@@ -1,47 +1,63 @@
-"""Full-text search (issue #5, acceptance item 4), as a level-1 Engineering member.
+"""Full-text search (issues #5 and #10), as a level-1 Engineering member.
 
 Run by hand from the project root:
 
-    .venv/bin/python bench/bench_search.py --keep [--parts a,b,c]
+    .venv/bin/python bench/bench_search.py --keep [--parts a,b,c,sql,quality]
 
 A throwaway embedded PostgreSQL (unless BENCH_DATABASE_URL is set; with `--keep`, a persistent
 one in `bench/results/pgdata-search`, or in `--data-dir DIR`: generated once, reused, so later
 runs start in seconds), migrated and filled by `gen_documents.py` (100,000 documents of ~200
-words unless `--documents`). The reader is the generator's `reader@gen.bench.example` (L1,
-Engineering, a few hundred grants); its token is issued through the application. Apps run
-under uvicorn (uvloop, httptools, one worker, no access log) pinned to CPU 0; wrk, PostgreSQL
-and this runner on CPU 1 (as `bench_me.py`).
+words unless `--documents`; their `search_vector` written by the application's analyzer). The
+reader is the generator's `reader@gen.bench.example` (L1, Engineering, a few hundred grants);
+its token is issued through the application. Apps run under uvicorn (uvloop, httptools, one
+worker, no access log) pinned to CPU 0; wrk, PostgreSQL and this runner on CPU 1 (as
+`bench_me.py`).
 
-Queries are derived from the corpus itself: `ts_stat` over every document gives each word's
-document frequency; sampled document texts give adjacent pairs. Classes (a few thousand
-distinct queries each, unless the vocabulary has fewer):
-  rare    one word in 50-300 documents
-  mid     one word in 1,000-10,000 documents
-  two     two words of one sampled document, each in 1,000-40,000 documents: `a b`
-  phrase  two adjacent words of a sampled document: `"a b"` (mostly common words)
-  prefix  the first 3-5 letters of a word (the app searches the last bare word as a prefix)
-  half    one word whose prefix search matches 40-60 % of the documents
+Queries are derived from the corpus itself: `ts_stat` over every document gives each lexeme's
+document frequency; sampled document texts give adjacent pairs and questions. Classes (a few
+thousand distinct queries each, unless the vocabulary has fewer):
+  rare      one word in 50-300 documents
+  mid       one word in 1,000-10,000 documents
+  two       two words of one sampled document, each in 1,000-40,000 documents: `a b`
+  phrase    two adjacent words of a sampled document: `"a b"` (mostly common words)
+  prefix    the first 3-5 letters of a word (the app searches the last bare word as a prefix)
+  question  a natural-language question of 5-15 words about a sampled document
+            (`make_question`: 3-6 of its content words in a form such as "how does X affect
+            Y", further words joined by `in`, `for`, `with`, …; `?` at the end half the time)
+  half      one word whose prefix search matches 40-60 % of the documents (English function
+            words: alone, a question keeps them)
 Single words are never a prefix of another word of the corpus (so `rare` and `mid` match what
-their frequency says, although the app searches them as prefixes too).
+their frequency says, although the app searches them as prefixes too). A query without
+operators is a question ("any word", ranked by BM25), so every class but `phrase` is one.
 
 a. Latency through HTTP (`POST /api/v1/search`, limit 10) per class and for the mix of the
-   first five, each run rotating through its list (`search_rotate.lua`): p50/p95/p99 with
-   `--latency-connections` (default 1: service time) and the mix with 8 as well.
-   Target p95 <= 50 ms.
+   first five (the keyword classes), each run rotating through its list
+   (`search_rotate.lua`): p50/p95/p99 with `--latency-connections` (default 1: service time)
+   and the mix with 8 as well. Target p95 <= 50 ms; `question` <= 100 ms.
 b. The `half` class on its own, with 1 and 8 connections: p95 <= 300 ms and no error.
 c. Throughput (32 connections, the mix) of Archivist against `raw_search_app.py` (bare
-   Litestar + raw asyncpg running the same search statement, then the three log INSERTs in
-   one transaction): rounds alternated, medians, ratio (target >= 0.6), app CPU per request.
+   Litestar + raw asyncpg doing the same work: the app's three search statements, the same
+   Python scoring and snippets, then the three log INSERTs, in one transaction): rounds
+   alternated, medians, ratio (target >= 0.6), app CPU per request.
 
-Before measuring it renders the app's search statement and its three INSERTs with SQLAlchemy
-(postgresql+asyncpg dialect) from the code under test, for every query shape, and hands them to
-the raw app (BENCH_SEARCH_SQL), checks for 200+ queries that the raw app sends byte for byte
-the app's SQL and parameters, and that both apps return the same JSON for 36 queries.
+Before measuring it captures what the app actually sends: the search use case
+(`SearchService.search`, as the route calls it) runs on its own engine for probe queries that
+reach every statement shape (statistics; candidates of a question, of operators, of a phrase;
+page contents for 1..10 hits; a reader with and without a department) and the log INSERTs,
+and SQLAlchemy's `before_cursor_execute` records each statement's SQL and its parameters by
+bind name. The SQL goes to the raw app (BENCH_SEARCH_SQL) with each parameter a constant or a
+role it fills in. Then it checks, for 40 queries of every class (all of `half`), that the raw
+app's search sends the app's statements byte for byte with the same parameters and finds the
+same hits, scores, snippets, totals and cursors, and through HTTP that both apps return the
+same JSON for 42 queries.
 `--raw-latency` runs part a against the raw app too (what the stack adds at low load).
-`--parts sql` times the statement alone per class; `--parts quality` compares each class's
-top 10 under the caps with the exact top 10 (what the bounds cost in results).
-A diagnostic section times the search statement alone (asyncpg, no HTTP, no logs) per class
-and EXPLAINs the slowest query of each class.
+`--parts sql` times the search alone per class (asyncpg, one connection, no HTTP, no logs):
+each statement and the Python work apart, and EXPLAIN (ANALYZE, BUFFERS) of the slowest
+statement of the slowest query of each class. `--parts quality` compares each class's top 10
+under the bounds (CANDIDATE_CAP, PHRASE_POOL_CAP, DF_CAP, N_CAP: constants of the captured
+statements, replaced by bind name) with the exact top 10 (every bound lifted). `--caps
+candidate_cap=500,df_cap=200,…` runs both with other bounds (what a change of the constants
+would cost and save), without touching the app.
 
 To measure a modified copy of the code, put its `src` first: `PYTHONPATH=/tmp/copy/src`.
 Raw figures go to bench/results/ (not versioned); the last line printed is the JSON summary.
@@ -52,6 +68,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import atexit
+import contextlib
 import http.client
 import itertools
 import json
@@ -65,27 +82,24 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
+from sqlalchemy import event
 
 import infrastructure
 from application.context import RequestContext
 from application.tokens import TokenIssue
-from domain.document_ports import DocumentFilter
-from domain.search import SearchQueryLog, SearchResponseLog, parse_query
 from domain.users import AccessLevel, Role, User
 from infrastructure.config import AppSettings
 from infrastructure.container import build_container, shutdown_container
+from infrastructure.search_index.analysis import STOPWORDS
 from infrastructure.sqlalchemy.embedded import start_embedded
 from infrastructure.sqlalchemy.migrations import upgrade
-from infrastructure.sqlalchemy.repositories import SqlAlchemyEventRepository
-from infrastructure.sqlalchemy.search_repository import SqlAlchemySearchRepository
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -269,6 +283,43 @@ async def _reader_and_token(url: str) -> tuple[User, str]:
     return reader, issued.secret
 
 
+# Question forms: {0} and {1} are content words of one document; the rest of its sampled
+# words follow with a connector (see `make_question`).
+QUESTION_FORMS = (
+    "how does {0} affect {1}",
+    "what is the {0} of {1}",
+    "why do {0} and {1} matter",
+    "where can i find the {0} for {1}",
+    "which {0} is used with {1}",
+    "when should we use {0} or {1}",
+    "who is responsible for {0} in {1}",
+    "is there a {0} about {1}",
+)
+CONNECTORS = ("in", "for", "with", "and", "of", "about", "on", "by", "at", "from", "to")
+
+
+def make_question(rng: random.Random, text: str) -> str | None:
+    """A natural-language question of 5-15 words about a document: 3-6 of its distinct
+    content words (not English function words) in a random form of QUESTION_FORMS, each word
+    after the second joined by a connector (`in`, `for`, `with`, …, sometimes `the`); ends in
+    `?` half the time (otherwise its last word is also searched as a prefix, as while
+    typing). The forms' own words (`affect`, `matter`, `find`, …) are not in the corpus: they
+    are looked up and found nowhere, as a real question's often are."""
+    content = sorted(
+        {w for w in re.findall(r"[^\W_]+", text.lower()) if w not in STOPWORDS and not w.isdigit()}
+    )
+    if len(content) < 3:
+        return None
+    picked = rng.sample(content, rng.randint(3, min(6, len(content))))
+    words = rng.choice(QUESTION_FORMS).format(picked[0], picked[1]).split()
+    for word in picked[2:]:
+        extra = [rng.choice(CONNECTORS), *(["the"] if rng.random() < 0.3 else []), word]
+        if len(words) + len(extra) > 15:
+            break
+        words += extra
+    return " ".join(words) + ("?" if rng.random() < 0.5 else "")
+
+
 def _is_extended(sorted_words: list[str]) -> set[str]:
     """Words that are a prefix of another word (their prefix search matches more)."""
     out = set()
@@ -306,10 +357,13 @@ async def build_queries(url: str, per_class: int, seed: int) -> tuple[dict[str, 
         queries: dict[str, list[str]] = {"rare": pick(50, 300), "mid": pick(1_000, 10_000)}
         two: set[str] = set()
         phrase: set[str] = set()
+        question: set[str] = set()
         for _ in range(50 * per_class):  # bounded
-            if len(two) >= per_class and len(phrase) >= per_class:
+            if len(two) >= per_class and len(phrase) >= per_class and len(question) >= per_class:
                 break
             text = rng.choice(texts)
+            if len(question) < per_class and (made := make_question(rng, text)) is not None:
+                question.add(made)
             sentence = rng.choice([s for s in text.split(".") if len(s.split()) >= 2])
             tokens = [w.lower() for w in re.findall(r"[^\W_]+", sentence)]
             if len(tokens) < 2:
@@ -323,6 +377,7 @@ async def build_queries(url: str, per_class: int, seed: int) -> tuple[dict[str, 
                 two.add(f"{a} {b}")
         queries["two"] = sorted(two)
         queries["phrase"] = sorted(phrase)
+        queries["question"] = sorted(question)
         prefixes: set[str] = set()
         long_words = [w for w in df if len(w) >= 5 and w.isalnum()]
         for _ in range(50 * per_class):
@@ -345,7 +400,7 @@ async def build_queries(url: str, per_class: int, seed: int) -> tuple[dict[str, 
             if 0.4 * total <= n <= 0.6 * total:
                 half.append((w, int(n)))
         queries["half"] = [w for w, _ in half]
-        for name in ("two", "phrase", "prefix"):
+        for name in ("two", "phrase", "prefix", "question"):
             rng.shuffle(queries[name])
     finally:
         await conn.close()
@@ -364,6 +419,13 @@ async def build_queries(url: str, per_class: int, seed: int) -> tuple[dict[str, 
         if prefix_df
         else None,
         "half_words_matches": dict(half),
+        "question_words_p50_min_max": [
+            statistics.median(len(q.split()) for q in queries["question"]),
+            min(len(q.split()) for q in queries["question"]),
+            max(len(q.split()) for q in queries["question"]),
+        ]
+        if queries["question"]
+        else None,
     }
     return queries, stats
 
@@ -379,154 +441,256 @@ def mix(queries: dict[str, list[str]], seed: int) -> list[str]:
 # --- the same SQL -------------------------------------------------------------------------------
 
 
-class _Capture:
-    """A connection that records what it is asked to run: Core statements through
-    `execute`, rendered SQL through the driver (`driver_fetch`)."""
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """A statement as the app's engine sent it to asyncpg: the SQL, and each positional
+    parameter's bind name and value (as the app gave it, before SQLAlchemy's bind processors)."""
 
-    def __init__(self) -> None:
-        self.calls: list[tuple[Any, Any]] = []
-        self.driver_calls: list[tuple[str, list[Any]]] = []
-
-    async def execute(self, stmt: Any, params: Any = None) -> Any:
-        self.calls.append((stmt, params))
-        return self
-
-    def all(self) -> list[Any]:
-        return []
-
-    async def get_raw_connection(self) -> Any:
-        return self
-
-    @property
-    def driver_connection(self) -> Any:
-        return self
-
-    async def fetch(self, sql: str, *args: Any) -> list[Any]:
-        self.driver_calls.append((sql, list(args)))
-        return []
+    sql: str
+    names: tuple[str, ...]
+    values: tuple[Any, ...]
 
 
-def _compiled(stmt: Any, params: dict[str, Any] | None) -> tuple[str, list[str], list[Any]]:
-    """SQL, parameter names and values, as SQLAlchemy sends them through asyncpg."""
-    dialect = pg_asyncpg.dialect()
-    c = stmt.compile(dialect=dialect, column_keys=list(params) if params else None)
-    values = {**c.params, **(params or {})}
-    names = list(c.positiontup or [])
-    return c.string, names, [values[name] for name in names]
+class Recorder:
+    """Every statement an engine sends to the driver (SQLAlchemy's `before_cursor_execute`)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.sent: list[Sent] = []
+        event.listen(engine.sync_engine, "before_cursor_execute", self._record)
+
+    def _record(
+        self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    ) -> None:
+        compiled = getattr(context, "compiled", None)
+        if compiled is None or many:
+            self.sent.append(Sent(statement, (), tuple(parameters or ())))
+            return
+        params = context.compiled_parameters[0]  # IN lists already expanded: id_1_1, …
+        expanded = getattr(context, "_expanded_parameters", None) or {}
+        names = tuple(n for name in compiled.positiontup or () for n in expanded.get(name, [name]))
+        if len(names) != len(parameters):
+            raise RuntimeError(f"cannot name the parameters of:\n{statement}")
+        self.sent.append(Sent(statement, names, tuple(params[n] for n in names)))
 
 
-async def _app_statements(
-    reader: User, query: str, limit: int
-) -> list[tuple[str, list[str], list[Any]]]:
-    """The search statement and the three INSERTs the app runs for `query`, compiled."""
-    cap = _Capture()
-    repo = SqlAlchemySearchRepository(cap)  # type: ignore[arg-type]
-    await repo.search(reader, parse_query(query), DocumentFilter(), limit)
-    now = datetime.now(UTC)
-    q = SearchQueryLog(uuid.uuid4(), reader.id, query, None, {}, now)
-    await repo.log(q, SearchResponseLog(uuid.uuid4(), q.id, "", [], 0, 1, now))
-    ctx = RequestContext(actor=reader, client_ip="127.0.0.1", user_agent=None)
-    await SqlAlchemyEventRepository(cap).add(  # type: ignore[arg-type]
-        ctx.event("search.performed", "search", q.id, now, {"result_count": 0})
-    )
-    compiled = [_compiled(stmt, params) for stmt, params in cap.calls]
-    compiled += [(sql, [], args) for sql, args in cap.driver_calls]
-    found = []
-    for marker in (
-        "ts_headline(",
-        "INSERT INTO search_queries ",
-        "INSERT INTO search_responses ",
-        "INSERT INTO events ",
-    ):
-        hits = [c for c in compiled if marker in c[0]]
-        if len(hits) != 1:
-            raise RuntimeError(f"expected one statement with {marker!r}, got {len(hits)}")
-        found.append(hits[0])
-    if len(compiled) != len(found):
-        raise RuntimeError(f"the app ran {len(compiled)} statements, expected {len(found)}")
-    return found
-
-
-def _probe_user(level: int, department: str | None) -> User:
-    now = datetime.now(UTC)
-    return User(
-        uuid.uuid4(),
-        "p@x.example",
-        "P",
-        department,
-        AccessLevel(level),
-        Role.MEMBER,
-        True,
-        now,
-        now,
-    )
-
-
-# Probe queries for every statement shape: the tsquery parts, and whether the query has a
-# phrase (and no negation), which the app may search differently.
-SHAPES = {
-    "web|phrase": '"aaqq bbqq"',
-    "web|plain": "aaqq -bbqq",
-    "prefix|plain": "ccqq",
-    "web+prefix|plain": "aaqq ccqq",
-    "web+prefix|phrase": '"aaqq bbqq" ccqq',
+INSERT_MARKERS = {
+    "query": "INSERT INTO search_queries ",
+    "response": "INSERT INTO search_responses ",
+    "event": "INSERT INTO events ",
 }
 
 
-def render_statements(path: Path) -> None:
-    """What SQLAlchemy compiles for the app's search statement, for every shape the raw app
-    may meet (the tsquery parts; a reader with or without a department), with each parameter
-    either a constant or a role (the query text, the reader, the limit), and the INSERTs;
-    written to `path` for `raw_search_app.load_rendered`."""
+class AppProbe:
+    """The app's search use case (`SearchService.search`, as the route calls it) on a
+    container of its own, recording every statement it sends."""
+
+    def __init__(self, url: str) -> None:
+        settings = AppSettings(  # type: ignore[call-arg]
+            _env_file=None, storage="postgres", slow_query_ms=0
+        )
+        self.container = build_container(settings, url)
+        self.recorder = Recorder(self.container.database().engine)
+
+    async def run(self, reader: User, query: str, limit: int) -> tuple[list[Sent], Any]:
+        """(the search statements, the three INSERTs) and the use case's result."""
+        self.recorder.sent.clear()
+        ctx = RequestContext(actor=reader, client_ip="127.0.0.1", user_agent=None)
+        result = await self.container.search().search(ctx, query, limit=limit)
+        return list(self.recorder.sent), result
+
+    async def close(self) -> None:
+        await shutdown_container(self.container)
+
+
+def _kind(sent: Sent, hit_ids: list[Any]) -> str:
+    """Which of the raw app's statement shapes `sent` is (by the app's bind names)."""
+    names = set(sent.names)
+    if "term_queries" in names:
+        return "statistics"
+    if "core_query" in names:
+        return "question"
+    if "loose_query" in names:
+        return "phrase"
+    if "match_query" in names:
+        return "operator"
+    ids = [v for v in sent.values if v in hit_ids]
+    if ids and ids == hit_ids:
+        return f"page{len(ids)}"
+    raise RuntimeError(f"the app ran a statement the raw app does not know:\n{sent.sql}")
+
+
+def _split(sent: list[Sent]) -> tuple[list[Sent], dict[str, Sent]]:
+    """The search statements, and the INSERTs by name; exactly one of each INSERT, last."""
+    inserts: dict[str, Sent] = {}
+    for name, marker in INSERT_MARKERS.items():
+        found = [s for s in sent if s.sql.startswith(marker)]
+        if len(found) != 1:
+            raise RuntimeError(f"expected one statement starting {marker!r}, got {len(found)}")
+        inserts[name] = found[0]
+    search = sent[: -len(inserts)]
+    if sorted(map(id, sent[len(search) :])) != sorted(map(id, inserts.values())):
+        raise RuntimeError("the log INSERTs are not the last three statements")
+    return search, inserts
+
+
+def _plan_of(kind: str, sent: Sent, hit_ids: list[Any]) -> list[tuple[str, Any]]:
+    plan: list[tuple[str, Any]] = []
+    for name, value in zip(sent.names, sent.values, strict=True):
+        if name in raw_search_app.ROLES:
+            plan.append(("role", name))
+        elif kind.startswith("page") and value in hit_ids:
+            plan.append(("top", hit_ids.index(value)))
+        else:
+            plan.append(("const", [name, value]))
+    return plan
+
+
+def _reader_values(reader: User) -> dict[str, Any]:
+    return {
+        "reader_id": reader.id,
+        "reader_level": int(reader.access_level),
+        "reader_department": reader.department,
+    }
+
+
+async def _no_department_reader(url: str) -> User | None:
+    conn = await asyncpg.connect(plain_dsn(url))
+    try:
+        r = await conn.fetchrow(
+            "SELECT * FROM users WHERE department IS NULL AND role = 'member' AND is_active "
+            "AND email LIKE $1 ORDER BY email LIMIT 1",
+            f"%@{gen_documents.GEN_DOMAIN}",
+        )
+    finally:
+        await conn.close()
+    if r is None:
+        return None
+    return User(
+        r["id"],
+        r["email"],
+        r["name"],
+        None,
+        AccessLevel(r["access_level"]),
+        Role(r["role"]),
+        True,
+        r["created_at"],
+        r["updated_at"],
+    )
+
+
+def probe_queries(queries: dict[str, list[str]]) -> list[tuple[str, int]]:
+    """Queries that make the app run every statement shape the raw app may meet: questions,
+    a phrase, operators without a phrase, a phrase found nowhere (relaxed), and a page of
+    each size 1..LIMIT."""
+    rare, mid = queries["rare"], queries["mid"]
+    out = [(q, LIMIT) for c in (*CLASSES, "question") for q in queries[c][:3]]
+    out += [(f"{rare[0]} -{rare[1]}", LIMIT), (f'"{rare[2]} {rare[3]}"', LIMIT)]
+    out += [(mid[k % len(mid)], k) for k in range(1, LIMIT + 1)]
+    return out
+
+
+PAGES = tuple(f"page{k}" for k in range(1, LIMIT + 1))
+
+
+async def capture_statements(fx: Fixture, path: Path) -> int:
+    """What the app sends for every statement shape (per reader: with and without a
+    department), as SQL and a role or a constant per parameter; written to `path` for
+    `raw_search_app.load_rendered`. A shape seen twice must be the same SQL and constants."""
     search: dict[str, Any] = {}
     inserts: dict[str, Any] = {}
-    for key, text in SHAPES.items():
-        shape, kind = key.split("|")
-        rest, prefix = raw_search_app.split_query(text)
-        for dep_a, dep_b, tag in (("DeptA", "DeptB", "department"), (None, None, "none")):
-            a, b = _probe_user(2, dep_a), _probe_user(3, dep_b)
-            (sql_a, _, pa), *ins = asyncio.run(_app_statements(a, text, 37))
-            (sql_b, _, pb), *_ = asyncio.run(_app_statements(b, text, 41))
-            if sql_a != sql_b:
-                raise RuntimeError("the search statement depends on the reader's level")
-            loose = rest.replace('"', " ")
-            roles = {rest: "web", f"'{prefix}':*": "prefix", a.id: "reader", 37: "limit"}
-            roles |= {loose: "loose"} if loose != rest else {}
-            roles |= {2: "level"} | ({dep_a: "department"} if dep_a else {})
-            plan: list[tuple[str, Any]] = []
-            for va, vb in zip(pa, pb, strict=True):
-                if va == vb and not (isinstance(va, str) and va in (rest, loose, f"'{prefix}':*")):
-                    plan.append(("const", va))
-                elif va in roles:
-                    plan.append(("role", roles[va]))
-                else:
-                    raise RuntimeError(f"cannot tell what parameter {va!r} is")
-            search[f"{shape}|{tag}|{kind}"] = (sql_a, plan)
-            for name, (sql, names, _) in zip(("query", "response", "event"), ins, strict=True):
-                inserts[name] = (sql, names)
-    path.write_text(json.dumps({"search": search, "inserts": inserts}, ensure_ascii=False))
+    readers = [fx.reader]
+    other = await _no_department_reader(fx.url)
+    if other is not None:
+        readers.append(other)
+    probe = AppProbe(fx.url)
+    runs = 0
+    try:
+        for reader in readers:
+            for query, limit in probe_queries(fx.queries):
+                sent, result = await probe.run(reader, query, limit)
+                runs += 1
+                statements, logged = _split(sent)
+                hit_ids = [h.document_id for h in result.results]
+                for s in statements:
+                    kind = _kind(s, hit_ids)
+                    key = raw_search_app.shape_key(kind, reader.department)
+                    entry = [s.sql, _plan_of(kind, s, hit_ids)]
+                    json.dumps(entry)  # constants must survive the trip to the raw app
+                    if search.setdefault(key, entry) != entry:
+                        raise RuntimeError(f"{key}: the app's statement varies:\n{entry}")
+                for name, s in logged.items():
+                    inserts[name] = [s.sql, list(s.names)]
+    finally:
+        await probe.close()
+    missing = [
+        raw_search_app.shape_key(k, fx.reader.department)
+        for k in ("statistics", "question", "phrase", "operator", *PAGES)
+        if raw_search_app.shape_key(k, fx.reader.department) not in search
+    ]
+    if missing:
+        raise RuntimeError(f"no probe made the app run {missing}")
+    spec = json.dumps({"search": search, "inserts": inserts}, ensure_ascii=False)
+    await asyncio.to_thread(path.write_text, spec)
+    return len(search)
 
 
-def check_same_sql(reader: User, queries: dict[str, list[str]]) -> int:
-    """The raw app's statements are what SQLAlchemy compiles for the app's, byte for byte."""
+class _Logged:
+    """An asyncpg connection that records (and optionally times) what it runs."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+        self.sent: list[tuple[str, list[Any], float]] = []
+
+    async def fetch(self, sql: str, *args: Any) -> list[Any]:
+        t0 = time.perf_counter()
+        rows = await self.conn.fetch(sql, *args)
+        self.sent.append((sql, list(args), (time.perf_counter() - t0) * 1e3))
+        return list(rows)
+
+
+async def check_same_sql(fx: Fixture, per_class: int = 40) -> int:
+    """For `per_class` queries of each class, the raw app's `search_hits` sends the app's
+    search statements byte for byte with the same parameters, finds the same hits (ids,
+    scores, snippets, relaxed or not), and its INSERTs are the app's."""
+    probe = AppProbe(fx.url)
+    conn = await asyncpg.connect(plain_dsn(fx.url))
     checked = 0
-    for name, qs in queries.items():
-        for query in qs[:40]:
-            search, *inserts = asyncio.run(_app_statements(reader, query, LIMIT))
-            raw = raw_search_app.statement(
-                query, reader.id, int(reader.access_level), reader.department, LIMIT
-            )
-            if raw is None or (raw[0], list(raw[1])) != (search[0], search[2]):
-                raise RuntimeError(f"{name} {query!r}: the raw search differs:\n{raw}\n{search}")
-            for insert, (sql, names, _) in zip(
-                ("query", "response", "event"), inserts, strict=True
-            ):
-                if (raw_search_app._INSERTS[insert], raw_search_app._INSERT_NAMES[insert]) != (
-                    sql,
-                    names,
+    try:
+        for name in (*CLASSES, "question", "half"):
+            for query in fx.queries[name][:per_class]:
+                sent, result = await probe.run(fx.reader, query, LIMIT)
+                statements, logged = _split(sent)
+                raw = _Logged(conn)
+                found, relaxed = await raw_search_app.search_hits(
+                    raw, query, _reader_values(fx.reader), LIMIT
+                )
+                app_sent = [(s.sql, list(s.values)) for s in statements]
+                if app_sent != [(sql, args) for sql, args, _ in raw.sent]:
+                    raise RuntimeError(
+                        f"{name} {query!r}: the raw search differs:\n{raw.sent}\n{app_sent}"
+                    )
+                app_hits = [
+                    (h.document_id, h.title, h.document_type, h.score, h.snippet)
+                    for h in result.results
+                ]
+                raw_hits = [
+                    (h["document_id"], h["title"], h["document_type"], h["score"], h["snippet"])
+                    for h in found.hits
+                ]
+                if (app_hits, result.relaxed, result.total, result.next_cursor) != (
+                    raw_hits,
+                    relaxed,
+                    found.total,
+                    found.next_cursor,
                 ):
-                    raise RuntimeError(f"the {insert} INSERT differs:\n{sql}")
-            checked += 1
+                    raise RuntimeError(f"{name} {query!r}: the hits differ")
+                for insert, s in logged.items():
+                    if raw_search_app._INSERTS[insert] != (s.sql, list(s.names)):
+                        raise RuntimeError(f"the {insert} INSERT differs:\n{s.sql}")
+                checked += 1
+    finally:
+        await conn.close()
+        await probe.close()
     return checked
 
 
@@ -540,7 +704,7 @@ def _normal(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_same_json(fx: Fixture, workdir: Path, pin: bool) -> int:
-    sample = [q for c in (*CLASSES, "half") for q in fx.queries[c][:6]]
+    sample = [q for c in (*CLASSES, "question", "half") for q in fx.queries[c][:6]]
     got: dict[str, list[Any]] = {}
     for app in APPS:
         with start(app, fx.url, workdir, fx.secret, pin) as server:
@@ -559,7 +723,7 @@ def check_same_json(fx: Fixture, workdir: Path, pin: bool) -> int:
     return len(sample)
 
 
-# --- diagnostics: the statement alone -----------------------------------------------------------
+# --- diagnostics: the statements alone ----------------------------------------------------------
 
 
 def pct(values: Sequence[float], p: float) -> float:
@@ -567,43 +731,89 @@ def pct(values: Sequence[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-async def sql_alone(fx: Fixture, n: int) -> dict[str, Any]:
-    """The search statement alone on one asyncpg connection (no HTTP, no logs), per class:
-    p50/p95/p99 ms, and EXPLAIN (ANALYZE, BUFFERS) of the slowest query of each class."""
+STEPS = ("statistics", "candidates", "page", "python")
+
+
+def _step(shape: str) -> str:
+    kind = shape.split("|")[0]
+    return kind if kind == "statistics" else "page" if kind.startswith("page") else "candidates"
+
+
+def parse_caps(text: str | None) -> dict[str, int] | None:
+    """`candidate_cap=500,df_cap=300`: bounds to try in place of the app's (`--caps`)."""
+    if not text:
+        return None
+    caps = {k.strip(): int(v) for k, v in (part.split("=") for part in text.split(","))}
+    unknown = set(caps) - set(raw_search_app.CAPS)
+    if unknown:
+        raise SystemExit(f"--caps: unknown {sorted(unknown)}; known: {raw_search_app.CAPS}")
+    return caps
+
+
+@contextlib.contextmanager
+def df_cap_in_python(caps: dict[str, int] | None) -> Iterator[None]:
+    """`retrieval_split` compares counts with DF_CAP too: while trying another df_cap, this
+    process's copy of the constant follows (never while capturing or checking the app)."""
+    saved = raw_search_app.index.DF_CAP
+    if caps and "df_cap" in caps:
+        raw_search_app.index.DF_CAP = caps["df_cap"]  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        raw_search_app.index.DF_CAP = saved  # type: ignore[misc]
+
+
+async def sql_alone(fx: Fixture, n: int, caps: dict[str, int] | None = None) -> dict[str, Any]:
+    """The search alone on one asyncpg connection (no HTTP, no logs): the raw app's
+    `search_hits` (the app's statements, the index's scoring) per class, timing each
+    statement; `python` is the rest (planning, parsing the hits, scores, snippets). p50/p95
+    per step and in all, and EXPLAIN (ANALYZE, BUFFERS) of the slowest statement of the
+    slowest query of each class. `caps`: other bounds than the app's (`--caps`)."""
     conn = await asyncpg.connect(plain_dsn(fx.url))
+    reader = _reader_values(fx.reader)
+    step_of = {sql: _step(key) for key, (sql, _) in raw_search_app._STATEMENTS.items()}
     out: dict[str, Any] = {}
     try:
-        for name in (*CLASSES, "half"):
-            times: list[tuple[float, str, int]] = []
+        for name in (*CLASSES, "question", "half"):
+            runs: list[tuple[float, str, dict[str, float], list[tuple[str, list[Any], float]]]] = []
             for q in fx.queries[name][:n]:
-                built = raw_search_app.statement(
-                    q, fx.reader.id, int(fx.reader.access_level), fx.reader.department, LIMIT
-                )
-                assert built is not None
+                logged = _Logged(conn)
                 t0 = time.perf_counter()
-                rows = await conn.fetch(built[0], *built[1])
-                times.append(((time.perf_counter() - t0) * 1e3, q, len(rows)))
-            ms = [t for t, _, _ in times]
-            slowest = max(times)
-            built = raw_search_app.statement(
-                slowest[1], fx.reader.id, int(fx.reader.access_level), fx.reader.department, LIMIT
-            )
-            assert built is not None
-            plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + built[0], *built[1])
+                await raw_search_app.search_hits(logged, q, reader, LIMIT, caps)
+                total = (time.perf_counter() - t0) * 1e3
+                steps = dict.fromkeys(STEPS, 0.0)
+                for sql, _, ms in logged.sent:
+                    steps[step_of[sql]] += ms
+                steps["python"] = total - sum(ms for _, _, ms in logged.sent)
+                runs.append((total, q, steps, logged.sent))
+            slowest = max(runs, key=lambda r: r[0])
+            sql, args, _ = max(slowest[3], key=lambda s: s[2])
+            plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, *args)
+            totals = [r[0] for r in runs]
             out[name] = {
-                "queries": len(ms),
-                "p50_ms": round(pct(ms, 50), 2),
-                "p95_ms": round(pct(ms, 95), 2),
-                "p99_ms": round(pct(ms, 99), 2),
-                "max_ms": round(max(ms), 2),
-                "empty_results": sum(1 for _, _, k in times if k == 0),
+                "queries": len(runs),
+                "p50_ms": round(pct(totals, 50), 2),
+                "p95_ms": round(pct(totals, 95), 2),
+                "p99_ms": round(pct(totals, 99), 2),
+                "max_ms": round(max(totals), 2),
+                "steps_p50_p95_ms": {
+                    step: [
+                        round(pct([r[2][step] for r in runs], 50), 2),
+                        round(pct([r[2][step] for r in runs], 95), 2),
+                    ]
+                    for step in STEPS
+                },
+                "statements_per_query": round(sum(len(r[3]) for r in runs) / len(runs), 2),
                 "slowest": slowest[1],
                 "slowest_plan": "\n".join(r[0] for r in plan),
             }
+            steps_text = "  ".join(
+                f"{step} {v[0]:.1f}/{v[1]:.1f}" for step, v in out[name]["steps_p50_p95_ms"].items()
+            )
             print(
-                f"  {name:<7} {len(ms):>5} queries  p50 {out[name]['p50_ms']:7.2f}  "
+                f"  {name:<8} {len(runs):>5} queries  p50 {out[name]['p50_ms']:7.2f}  "
                 f"p95 {out[name]['p95_ms']:7.2f}  p99 {out[name]['p99_ms']:7.2f}  "
-                f"max {out[name]['max_ms']:7.2f} ms  ({out[name]['empty_results']} empty; "
+                f"max {out[name]['max_ms']:7.2f} ms  (p50/p95 ms: {steps_text}; "
                 f"slowest {slowest[1]!r})",
                 flush=True,
             )
@@ -612,34 +822,39 @@ async def sql_alone(fx: Fixture, n: int) -> dict[str, Any]:
     return out
 
 
-async def quality(fx: Fixture, n: int) -> dict[str, Any]:
-    """What the bounds cost in results: per class, the app's top 10 (CANDIDATE_CAP,
-    PHRASE_POOL_CAP) against the exact top 10 (every readable match ranked), on `n` queries.
-    Counts queries with the same top 10, the mean share of the exact top 10 found, and
-    queries answered with nothing although the exact search finds something."""
-    from domain.search import CANDIDATE_CAP, PHRASE_POOL_CAP
-    from infrastructure.sqlalchemy.search_repository import prepared_search_args
+UNBOUNDED = dict.fromkeys(raw_search_app.CAPS, 10**9)
 
-    unbounded = (10**9, 10**9)
 
-    async def top10(conn: Any, text: str, caps: tuple[int, int]) -> list[Any]:
-        sql, args = prepared_search_args(fx.reader, parse_query(text), LIMIT, caps)
-        return [r["id"] for r in await conn.fetch(sql, *args)]
-
+async def quality(fx: Fixture, n: int, bounds: dict[str, int] | None = None) -> dict[str, Any]:
+    """What the bounds cost in results: per class, the top 10 under the bounds (CANDIDATE_CAP,
+    PHRASE_POOL_CAP, DF_CAP, N_CAP: the constants of the app's statements) against the exact
+    top 10 (the same statements and scoring with every bound lifted: exact statistics, every
+    readable match ranked), on `n` queries. Counts queries with the same top 10, the mean
+    share of the exact top 10 found, and queries answered with nothing although the exact
+    search finds something. `bounds`: other bounds than the app's (`--caps`)."""
     conn = await asyncpg.connect(plain_dsn(fx.url))
-    out: dict[str, Any] = {"caps": [CANDIDATE_CAP, PHRASE_POOL_CAP]}
+    reader = _reader_values(fx.reader)
+    caps: dict[str, Any] = {}
+    for _, plan in raw_search_app._STATEMENTS.values():
+        for role, value in plan:
+            if role == "const" and value[0] in raw_search_app.CAPS:
+                caps[value[0]] = value[1]
+    caps |= bounds or {}
+    out: dict[str, Any] = {"caps": caps}
     try:
-        for name in (*CLASSES, "half"):
+        for name in (*CLASSES, "question", "half"):
             same = lost = found = 0
             shares: list[float] = []
             for text in fx.queries[name][:n]:
-                got = await top10(conn, text, (CANDIDATE_CAP, PHRASE_POOL_CAP))
-                exact = await top10(conn, text, unbounded)
-                same += got == exact
-                if exact:
+                got, _ = await raw_search_app.search_hits(conn, text, reader, LIMIT, bounds)
+                exact, _ = await raw_search_app.search_hits(conn, text, reader, LIMIT, UNBOUNDED)
+                got_ids = [h["document_id"] for h in got.hits]
+                exact_ids = [h["document_id"] for h in exact.hits]
+                same += got_ids == exact_ids
+                if exact_ids:
                     found += 1
-                    lost += not got
-                    shares.append(len(set(got) & set(exact)) / len(exact))
+                    lost += not got_ids
+                    shares.append(len(set(got_ids) & set(exact_ids)) / len(exact_ids))
             k = len(fx.queries[name][:n])
             out[name] = {
                 "queries": k,
@@ -651,7 +866,7 @@ async def quality(fx: Fixture, n: int) -> dict[str, Any]:
                 else None,
             }
             print(
-                f"  {name:<7} {k:>4} queries: same top 10 {same}/{k}; of {found} with exact "
+                f"  {name:<8} {k:>4} queries: same top 10 {same}/{k}; of {found} with exact "
                 f"hits, {lost} answered empty; mean share of the exact top 10 "
                 f"{out[name]['mean_share_of_exact_top10']}",
                 flush=True,
@@ -695,13 +910,17 @@ def latency_runs(
 
 
 def part_a(fx: Fixture, workdir: Path, args: argparse.Namespace, pin: bool) -> dict[str, Any]:
-    print("\na. latency through HTTP, Archivist (target p95 <= 50 ms)", flush=True)
+    print(
+        "\na. latency through HTTP, Archivist (target p95 <= 50 ms; question <= 100 ms)",
+        flush=True,
+    )
     conns = [int(c) for c in args.latency_connections.split(",")]
-    plan = [(c, fx.queries[c], conns[0]) for c in CLASSES]
+    plan = [(c, fx.queries[c], conns[0]) for c in (*CLASSES, "question")]
     plan += [("mix", mix(fx.queries, args.seed), c) for c in sorted({*conns, 8})]
     out = latency_runs(fx, workdir, args, pin, plan)
-    for w in out.values():
-        w["meets_p95_50ms"] = w["p95_ms"] <= 50.0
+    for key, w in out.items():
+        w["target_p95_ms"] = 100.0 if key.startswith("question") else 50.0
+        w["meets_target"] = w["p95_ms"] <= w["target_p95_ms"]
     if args.raw_latency:
         print("  the same runs against the raw app (for comparison)", flush=True)
         out["raw"] = latency_runs(fx, workdir, args, pin, plan, app="raw")
@@ -794,9 +1013,14 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--sql-samples", type=int, default=300, help="per class, diagnostics")
-    parser.add_argument("--quality-samples", type=int, default=200, help="per class (quality)")
+    parser.add_argument("--quality-samples", type=int, default=100, help="per class (quality)")
+    parser.add_argument(
+        "--caps",
+        help="sql, quality: other bounds, e.g. candidate_cap=500,df_cap=300,n_cap=5000",
+    )
     args = parser.parse_args()
     parts = set(args.parts.split(","))
+    caps = parse_caps(args.caps)
     if shutil.which("wrk") is None:
         print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
         return 2
@@ -826,12 +1050,20 @@ def main() -> int:
     queries, stats = asyncio.run(build_queries(url, args.per_class, args.seed))
     fx = Fixture(url, secret, reader, stats["documents"], queries, stats)
     print(f"queries: {json.dumps(stats, ensure_ascii=False)}", flush=True)
-    print(f"  e.g. {', '.join(repr(queries[c][0]) for c in (*CLASSES, 'half'))}", flush=True)
-    render_statements(RENDERED_SQL)
+    print(
+        f"  e.g. {', '.join(repr(queries[c][0]) for c in (*CLASSES, 'question', 'half'))}",
+        flush=True,
+    )
     atexit.register(RENDERED_SQL.unlink, missing_ok=True)
+    shapes = asyncio.run(capture_statements(fx, RENDERED_SQL))
     raw_search_app.load_rendered(str(RENDERED_SQL))
-    checked = check_same_sql(reader, queries)
-    print(f"the raw app's SQL equals SQLAlchemy's for {checked} queries (search + 3 INSERTs)")
+    print(f"captured the app's statements: {shapes} shapes", flush=True)
+    checked = asyncio.run(check_same_sql(fx))
+    print(
+        f"the raw app sends the app's SQL and parameters and finds the same hits for {checked} "
+        "queries (search statements + 3 INSERTs)",
+        flush=True,
+    )
     print(f"both apps answer the same JSON for {check_same_json(fx, workdir, pin)} queries")
 
     results: dict[str, Any] = {
@@ -846,10 +1078,12 @@ def main() -> int:
         try:
             if fn is None and name == "quality":
                 print("\nresults under the caps against exact results (asyncpg)")
-                results[name] = asyncio.run(quality(fx, args.quality_samples))
+                with df_cap_in_python(caps):
+                    results[name] = asyncio.run(quality(fx, args.quality_samples, caps))
             elif fn is None:
-                print("\nthe search statement alone (asyncpg, one connection, no logs)")
-                results[name] = asyncio.run(sql_alone(fx, args.sql_samples))
+                print("\nthe search statements alone (asyncpg, one connection, no logs)")
+                with df_cap_in_python(caps):
+                    results[name] = asyncio.run(sql_alone(fx, args.sql_samples, caps))
             else:
                 results[name] = fn(fx, workdir, args, pin)
         except Exception as err:  # report the rest even if one part fails

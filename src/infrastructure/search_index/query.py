@@ -58,7 +58,7 @@ PHRASE_BONUS: Final = 0.2
 # Statistics are counted up to these bounds (a count stops there): the cost of a common word
 # is then that of DF_CAP documents, not of half the corpus.
 DF_CAP: Final = 1000
-N_CAP: Final = 20_000
+N_CAP: Final = 5_000
 SNIPPET_WORDS: Final = 35
 SNIPPET_CHARS: Final = 50_000
 
@@ -367,6 +367,22 @@ def retrieval_split(plan_: SearchPlan, stats: Statistics, cap: int) -> tuple[lis
 def or_query(plan_: SearchPlan, indexes: Iterable[int]) -> str | None:
     parts = [plan_.terms[i].tsquery for i in indexes]
     return " | ".join(f"({p})" for p in parts) if parts else None
+
+
+def fill_query(plan_: SearchPlan, core: Sequence[int], fill: Sequence[int]) -> str | None:
+    """The fill's tsquery without the lexemes the core already finds (a word's stem class
+    holds the word itself): the documents it would add are the same (those holding a core
+    lexeme are not fill), and PostgreSQL does not read every document of a core word only to
+    drop it."""
+    covered = {lex for i in core if not plan_.terms[i].prefix for lex in plan_.terms[i].lexemes}
+    parts: list[str] = []
+    for i in fill:
+        term = plan_.terms[i]
+        if term.prefix:
+            parts.append(term.tsquery)
+        else:
+            parts += [quote(lex) for lex in term.lexemes if lex not in covered]
+    return " | ".join(dict.fromkeys(parts)) if parts else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -265,7 +265,7 @@ class SqlAlchemySearchRepository:
             if core_query is None:
                 return SearchPage([], 0)
             room = max(0, CANDIDATE_CAP - sum(stats.frequencies[i] for i in core))
-            fill_query = index.or_query(plan, fill) if room else None
+            fill_query = index.fill_query(plan, core, fill) if room else None
             statement = question_candidates(plan, population, core_query, fill_query, room)
         else:
             statement = operator_candidates(plan, population)
