@@ -177,7 +177,7 @@ async def _search(
             return Found()
         room = max(0, cap - sum(stats.frequencies[i] for i in core))
         values["core_query"] = core_query
-        values["fill_query"] = index.or_query(plan, fill) if room else None
+        values["fill_query"] = index.fill_query(plan, core, fill) if room else None
         values["fill_limit"] = room
         kind = "question"
     else:
