@@ -111,7 +111,14 @@ async def test_postgresql_matches_exactly_what_the_index_model_matches(
                 Node(
                     op="|",
                     parts=tuple(
-                        Node(seq=(Slot(tuple((lex, t.prefix) for lex in t.lexemes)),))
+                        Node(
+                            seq=(
+                                Slot(
+                                    ((t.prefix, True),) * (t.prefix is not None)
+                                    + tuple((lex, False) for lex in t.lexemes)
+                                ),
+                            )
+                        )
                         for t in found.terms
                     ),
                 )

@@ -11,6 +11,7 @@ from infrastructure.search_index.analysis import analyze, question_word, split_w
 from infrastructure.search_index.query import (
     Statistics,
     matches,
+    parse_hits,
     plan,
     rank,
     restrict,
@@ -150,3 +151,60 @@ def test_korean_question_words_and_endings_do_not_match_other_questions() -> Non
     assert question_word("무엇인가요") is None
     assert question_word("파일이란") == "파일"
     assert question_word("invoices") == "invoices"
+
+
+def test_a_word_is_one_term_counted_once_with_its_forms() -> None:
+    """An English word is one BM25 term (one count, one idf): its exact form and its stem
+    class, its tsquery naming only what a document must hold (the exact form implies its
+    `~stem`); the word being typed also matches as a prefix."""
+    (term,) = plan(parse_query("invoices?")).terms
+    assert term.lexemes == ("invoices", "~invoic", "invoic")
+    assert term.weights == (0.25, 0.75, 0.75)  # an exact position adds up to 1
+    assert term.tsquery == "'~invoic' | 'invoic'" and term.prefix is None
+    (typed,) = plan(parse_query("invoices")).terms
+    assert typed.prefix == "invoices" and typed.tsquery == "'invoices':* | '~invoic' | 'invoic'"
+    (same,) = plan(parse_query("run?")).terms  # the word is its own stem
+    assert same.lexemes == ("run", "~run") and same.tsquery == "'run' | '~run'"
+    for query, text in (
+        ("invoices?", "invoices paid"),
+        ("invoices?", "an invoice"),
+        ("invoices", "invoicesxyz"),
+        ("run?", "she runs"),
+    ):
+        ix = analyze("", text)
+        found = plan(parse_query(query))
+        assert term_matches(found.terms[0], ix), (query, text)
+
+
+def test_an_exact_form_counts_one_per_position_and_another_form_less() -> None:
+    found = plan(parse_query("invoices?"))
+    stats = Statistics(10, (3,))
+    texts = {"e": "invoices invoices paid", "b": "invoices invoice", "o": "invoice invoice paid"}
+    indexed = {k: analyze("", text) for k, text in texts.items()}
+    assert len({ix.length for ix in indexed.values()}) == 1  # the same length each
+    scores = rank(found, stats, {k: restrict(ix, found) for k, ix in indexed.items()})
+    exact, both, other = scores, scores, scores
+    assert exact["e"] > both["b"] > other["o"] > 0
+
+
+_lexeme = st.text(alphabet=st.sampled_from("ab:' \\~가1"), min_size=1, max_size=6)
+
+
+@given(
+    entries=st.dictionaries(
+        _lexeme,
+        st.lists(st.integers(1, 16383), min_size=1, max_size=4, unique=True).map(sorted),
+        max_size=5,
+    )
+)
+def test_parsing_a_restricted_vector_reads_back_what_was_written(
+    entries: dict[str, list[int]],
+) -> None:
+    """`parse_hits` (its quick path and the pattern) reads PostgreSQL's text form of any
+    lexemes, quotes, colons, spaces and backslashes included."""
+
+    def quoted(lex: str) -> str:
+        return "'" + lex.replace("\\", "\\\\").replace("'", "''") + "'"
+
+    text = " ".join(f"{quoted(lex)}:{','.join(f'{p}A' for p in at)}" for lex, at in entries.items())
+    assert parse_hits(text) == {lex: tuple(at) for lex, at in entries.items()}

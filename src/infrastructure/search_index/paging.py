@@ -32,7 +32,7 @@ from infrastructure.search_index.query import (
     rank,
 )
 
-CURSOR_VERSION: Final = 1
+CURSOR_VERSION: Final = 2
 CURSOR_MAX: Final = 4096
 # "More like this": the document's terms tried (by tf and length), and those kept (by tf·idf).
 SIMILAR_TRIED: Final = 30
@@ -53,7 +53,7 @@ def search_key(plan: SearchPlan, filters: object) -> str:
     """A digest of what a search asks (its terms, match and filters)."""
     parts = [
         plan.natural,
-        [(t.lexemes, t.prefix, t.weight, t.count) for t in plan.terms],
+        [(t.lexemes, t.weights, t.prefix, t.prefix_weight, t.count) for t in plan.terms],
         plan.match.text() if plan.match else None,
         repr(filters),
     ]
@@ -203,7 +203,7 @@ def similar_plan(lexemes: Sequence[str], stats: Statistics, indexed: IndexedText
     ]
     weighed.sort(key=lambda pair: (-pair[0], pair[1]))
     kept = [lex for _, lex in weighed[:SIMILAR_KEPT]]
-    terms = tuple(ScoringTerm((lex,), 1.0, frozenset({i})) for i, lex in enumerate(kept))
+    terms = tuple(ScoringTerm((lex,), (1.0,), frozenset({i})) for i, lex in enumerate(kept))
     return SearchPlan(
         natural=True,
         terms=terms,
@@ -217,5 +217,5 @@ def similar_plan(lexemes: Sequence[str], stats: Statistics, indexed: IndexedText
 
 def lexeme_plan(lexemes: Sequence[str]) -> SearchPlan:
     """A plan whose terms are single lexemes (for counting them)."""
-    terms = tuple(ScoringTerm((lex,), 1.0, frozenset({i})) for i, lex in enumerate(lexemes))
+    terms = tuple(ScoringTerm((lex,), (1.0,), frozenset({i})) for i, lex in enumerate(lexemes))
     return SearchPlan(True, terms, (), None, None, frozenset(lexemes), None)

@@ -12,8 +12,10 @@ Two kinds of query (domain.search.ParsedQuery.is_natural):
 The score (`score`), for a document d and each term t of the query:
 
     idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5))
-    tf(t, d) = positions of t's lexemes in the content + TITLE_BOOST * those in the title
-    bm25 = sum of weight(t) * idf(t) * tf*(K1+1) / (tf + K1*(1 - B + B*len(d)/avglen))
+    tf(t, d) = the positions of t's lexemes in d, each counted by its lexeme's weight (the word
+               as written 1, another form of it STEM_WEIGHT) and TITLE_BOOST times in the
+               title; plus PREFIX_WEIGHT when the word being typed begins a word of d
+    bm25 = sum of count(t) * idf(t) * tf*(K1+1) / (tf + K1*(1 - B + B*len(d)/avglen))
 
 times (1 + ALL_WORDS_BONUS) when every word of a question is in d, and (1 + PHRASE_BONUS) when
 its words also stand together in order. N and df are counted over the documents the reader may
@@ -25,9 +27,11 @@ the measurements.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Final, TypeVar
@@ -65,20 +69,36 @@ SNIPPET_CHARS: Final = 50_000
 
 @dataclass(frozen=True, slots=True)
 class ScoringTerm:
-    """Lexemes counted together: a word as written, its stem class, a Hangul bigram, or the
-    last word as a prefix (`prefix`: its one lexeme matches every lexeme it begins)."""
+    """One word as BM25 counts it (one document frequency, one idf): its lexemes, each with
+    what one position of it adds to tf (`weights`: the word as written 1, its other forms
+    STEM_WEIGHT), or a Hangul bigram; for the word being typed, `prefix` also matches every
+    lexeme it begins and adds `prefix_weight` to tf. `implied` lexemes need not be asked for:
+    a document holding one holds another of the term (every form's `~stem` is indexed beside
+    it)."""
 
     lexemes: tuple[str, ...]
-    weight: float
+    weights: tuple[float, ...]
     words: frozenset[int]  # the question's words this term stands for
-    prefix: bool = False
+    prefix: str | None = None
+    prefix_weight: float = 0.0
     count: int = 1  # how often the query says it (a long question repeats what matters)
+    implied: frozenset[str] = frozenset()
 
     @property
     def tsquery(self) -> str:
-        if self.prefix:
-            return f"{quote(self.lexemes[0])}:*"
-        return " | ".join(quote(lexeme) for lexeme in self.lexemes)
+        parts = [f"{quote(self.prefix)}:*"] if self.prefix is not None else []
+        parts += [quote(lex) for lex in self.lexemes if not self._implied(lex)]
+        return " | ".join(parts)
+
+    def _implied(self, lexeme: str) -> bool:
+        return lexeme in self.implied or (
+            self.prefix is not None and lexeme.startswith(self.prefix)
+        )
+
+    @property
+    def asked(self) -> tuple[str, ...]:
+        """The lexemes its tsquery names (besides the prefix)."""
+        return tuple(lex for lex in self.lexemes if not self._implied(lex))
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,22 +126,27 @@ class SearchPlan:
 
     @property
     def lexemes(self) -> list[str]:
-        """Every non-prefix lexeme a score reads (sorted: one statement text serves all)."""
-        return sorted({lex for term in self.terms if not term.prefix for lex in term.lexemes})
+        """Every lexeme a score reads (sorted: one statement text serves all)."""
+        return sorted({lex for term in self.terms for lex in term.lexemes})
 
     @cached_property
-    def owners(self) -> dict[str, tuple[int, ...]]:
-        """Lexeme → the indexes of the (non-prefix) terms counting it."""
-        found: dict[str, list[int]] = {}
+    def owners(self) -> dict[str, tuple[tuple[int, float], ...]]:
+        """Lexeme → (index, weight) of each term counting it."""
+        found: dict[str, list[tuple[int, float]]] = {}
         for i, term in enumerate(self.terms):
-            if not term.prefix:
-                for lexeme in term.lexemes:
-                    found.setdefault(lexeme, []).append(i)
-        return {lexeme: tuple(ids) for lexeme, ids in found.items()}
+            for lexeme, weight in zip(term.lexemes, term.weights, strict=True):
+                found.setdefault(lexeme, []).append((i, weight))
+        return {lexeme: tuple(pairs) for lexeme, pairs in found.items()}
+
+    @cached_property
+    def marked_words(self) -> dict[str, bool]:
+        """Word → whether a snippet marks it, filled as snippets meet words (the page's
+        snippets share it)."""
+        return {}
 
     @property
     def prefix_query(self) -> str | None:
-        return next((t.tsquery for t in self.terms if t.prefix), None)
+        return next((f"{quote(t.prefix)}:*" for t in self.terms if t.prefix is not None), None)
 
 
 def quote(lexeme: str) -> str:
@@ -259,22 +284,46 @@ def _operator_node(query: ParsedQuery, loose: bool) -> Node | None:
     return required[0] if len(required) == 1 else Node(op="&", parts=tuple(required))
 
 
+def _word_term(word: str, index: int, prefix: bool) -> ScoringTerm:
+    """An English (or other non-Hangul) word: as written (1) and its stem class (`~stem`, and
+    the stem as a word: STEM_WEIGHT). Where the stem differs from the word, the word's own
+    positions also hold its `~stem`, so it adds only the difference (an exact match counts 1
+    per position, another form STEM_WEIGHT) and the tsquery need not name it."""
+    stemmed = stem(word)
+    if stemmed == word:
+        lexemes: tuple[str, ...] = (word, STEM_SIGIL + word)
+        weights: tuple[float, ...] = (1.0, STEM_WEIGHT)
+        implied: frozenset[str] = frozenset()
+    else:
+        lexemes = (word, STEM_SIGIL + stemmed, stemmed)
+        weights = (1.0 - STEM_WEIGHT, STEM_WEIGHT, STEM_WEIGHT)
+        implied = frozenset({word})
+    return ScoringTerm(
+        lexemes,
+        weights,
+        frozenset({index}),
+        prefix=word if prefix else None,
+        prefix_weight=PREFIX_WEIGHT if prefix else 0.0,
+        implied=implied,
+    )
+
+
 def _scoring_terms(
     words: Sequence[str], prefix_word: str | None
 ) -> tuple[tuple[ScoringTerm, ...], tuple[QueryWord, ...]]:
     meaningful = [w for w in words if w not in STOPWORDS and word_tokens(w)]
     if not meaningful:
         meaningful = [w for w in words if word_tokens(w)]
-    by_lexemes: dict[tuple[tuple[str, ...], bool], ScoringTerm] = {}
+    by_key: dict[tuple[tuple[str, ...], str | None], ScoringTerm] = {}
 
-    def add(lexemes: tuple[str, ...], weight: float, index: int, prefix: bool = False) -> None:
-        key = (lexemes, prefix)
-        known = by_lexemes.get(key)
+    def add(term: ScoringTerm) -> None:
+        key = (term.lexemes, term.prefix)
+        known = by_key.get(key)
         if known is None:
-            by_lexemes[key] = ScoringTerm(lexemes, weight, frozenset({index}), prefix)
+            by_key[key] = term
         else:
-            by_lexemes[key] = ScoringTerm(
-                lexemes, known.weight, known.words | {index}, prefix, known.count + 1
+            by_key[key] = dataclasses.replace(
+                known, words=known.words | term.words, count=known.count + 1
             )
 
     qwords: list[QueryWord] = []
@@ -289,15 +338,12 @@ def _scoring_terms(
         if is_hangul(word):
             grams = bigrams(word)
             for gram in grams[:-1] if is_prefix else grams:
-                add((gram,), 1.0, index)
+                add(ScoringTerm((gram,), (1.0,), frozenset({index})))
             if is_prefix:
-                add((grams[-1],), 1.0, index, prefix=True)
+                add(ScoringTerm((), (), frozenset({index}), prefix=grams[-1], prefix_weight=1.0))
             continue
-        add((word,), 1.0, index)
-        add(_stem_class(word), STEM_WEIGHT, index)
-        if is_prefix:
-            add((word,), PREFIX_WEIGHT, index, prefix=True)
-    return tuple(by_lexemes.values()), tuple(qwords)
+        add(_word_term(word, index, is_prefix))
+    return tuple(by_key.values()), tuple(qwords)
 
 
 def plan(query: ParsedQuery) -> SearchPlan:
@@ -324,8 +370,8 @@ def plan(query: ParsedQuery) -> SearchPlan:
         loose = _operator_node(query, loose=True) if query.has_phrase else None
         if match is None:
             terms = ()
-    marked = frozenset(lex for t in terms if not t.prefix for lex in t.lexemes)
-    marked_prefix = next((t.lexemes[0] for t in terms if t.prefix), None)
+    marked = frozenset(lex for t in terms for lex in t.lexemes)
+    marked_prefix = next((t.prefix for t in terms if t.prefix is not None), None)
     return SearchPlan(query.is_natural, terms, qwords, match, loose, marked, marked_prefix)
 
 
@@ -374,14 +420,13 @@ def fill_query(plan_: SearchPlan, core: Sequence[int], fill: Sequence[int]) -> s
     holds the word itself): the documents it would add are the same (those holding a core
     lexeme are not fill), and PostgreSQL does not read every document of a core word only to
     drop it."""
-    covered = {lex for i in core if not plan_.terms[i].prefix for lex in plan_.terms[i].lexemes}
+    covered = {lex for i in core for lex in plan_.terms[i].lexemes}
     parts: list[str] = []
     for i in fill:
         term = plan_.terms[i]
-        if term.prefix:
-            parts.append(term.tsquery)
-        else:
-            parts += [quote(lex) for lex in term.lexemes if lex not in covered]
+        if term.prefix is not None:
+            parts.append(f"{quote(term.prefix)}:*")
+        parts += [quote(lex) for lex in term.asked if lex not in covered]
     return " | ".join(dict.fromkeys(parts)) if parts else None
 
 
@@ -397,9 +442,10 @@ class Candidate:
 
 def term_matches(term: ScoringTerm, indexed: IndexedText) -> bool:
     """Whether a document holds the term (its tsquery, in memory)."""
-    if term.prefix:
-        return any(lex.startswith(term.lexemes[0]) for lex in indexed.positions)
-    return any(lex in indexed.positions for lex in term.lexemes)
+    if any(lex in indexed.positions for lex in term.lexemes):
+        return True
+    prefix = term.prefix
+    return prefix is not None and any(lex.startswith(prefix) for lex in indexed.positions)
 
 
 def matches(plan_: SearchPlan, indexed: IndexedText) -> bool:
@@ -424,6 +470,17 @@ _VECTOR_ENTRY: Final = re.compile(r"'((?:[^']|'')*)':([0-9A-D,]+)")
 def parse_hits(text: str) -> dict[str, tuple[int, ...]]:
     """A restricted tsvector's text form (`'lex':1A,7A …`: every position marked A by the
     `setweight` that restricted it) as lexeme → positions."""
+    if "\\" not in text and "''" not in text:
+        # The analyzer's lexemes hold no quote, colon, space or backslash: split directly
+        # (several times faster than the pattern, which stays for any other text).
+        found: dict[str, tuple[int, ...]] = {}
+        for entry in text.split(" "):
+            lexeme, colon, positions = entry.rpartition(":")
+            if not colon or len(lexeme) < 2 or lexeme[0] != "'" or lexeme[-1] != "'":
+                break
+            found[lexeme[1:-1]] = tuple(int(p.rstrip("ABCD")) for p in positions.split(","))
+        else:
+            return found
     return {
         m.group(1).replace("''", "'").replace("\\\\", "\\"): tuple(
             int(p.rstrip("ABCD")) for p in m.group(2).split(",")
@@ -447,34 +504,53 @@ def _in_order(plan_: SearchPlan, candidate: Candidate) -> bool:
     return False
 
 
-def score(plan_: SearchPlan, stats: Statistics, candidate: Candidate, mean_length: float) -> float:
-    norm = K1 * (1.0 - B + B * candidate.length / mean_length) if mean_length > 0 else K1
-    # tf of each term, from the lexemes the document holds (a few) rather than from every
-    # term's lexemes (a long question has dozens).
-    tfs: dict[int, float] = {}
+def scorer(
+    plan_: SearchPlan, stats: Statistics, mean_length: float
+) -> Callable[[Candidate], float]:
+    """`score` with what every candidate shares worked out once (each term's idf, the prefix
+    terms, the number of distinct words): a question is scored on up to CANDIDATE_CAP
+    documents."""
+    weights = [
+        term.count * idf(stats.documents, df)
+        for term, df in zip(plan_.terms, stats.frequencies, strict=True)
+    ]
+    words = [term.words for term in plan_.terms]
     owners = plan_.owners
-    for lexeme, positions in candidate.hits.items():
-        title = sum(1 for p in positions if p < BODY_START)
-        tf = TITLE_BOOST * title + (len(positions) - title)
-        for i in owners.get(lexeme, ()):
-            tfs[i] = tfs.get(i, 0.0) + tf
-    if candidate.prefix_hit:
-        for i, term in enumerate(plan_.terms):
-            if term.prefix:
-                tfs[i] = 1.0
-    total = 0.0
-    found_words: set[int] = set()
-    for i in sorted(tfs):
-        term, tf = plan_.terms[i], tfs[i]
-        found_words |= term.words
-        weight = term.weight * term.count
-        total += weight * idf(stats.documents, stats.frequencies[i]) * tf * (K1 + 1.0) / (tf + norm)
+    prefixed = [(i, t.prefix_weight) for i, t in enumerate(plan_.terms) if t.prefix is not None]
     distinct = len({word.text for word in plan_.words})
-    if plan_.natural and distinct > 1 and len(found_words) == distinct:
-        total *= 1.0 + ALL_WORDS_BONUS
-        if _in_order(plan_, candidate):
-            total *= 1.0 + PHRASE_BONUS
-    return total
+    bonus = plan_.natural and distinct > 1
+    k1_plus_1 = K1 + 1.0
+
+    def scored(candidate: Candidate) -> float:
+        norm = K1 * (1.0 - B + B * candidate.length / mean_length) if mean_length > 0 else K1
+        # tf of each term, from the lexemes the document holds (a few) rather than from every
+        # term's lexemes (a long question has dozens); positions are sorted.
+        tfs: dict[int, float] = {}
+        for lexeme, positions in candidate.hits.items():
+            title = bisect_left(positions, BODY_START)
+            tf = TITLE_BOOST * title + (len(positions) - title)
+            for i, weight in owners.get(lexeme, ()):
+                tfs[i] = tfs.get(i, 0.0) + weight * tf
+        if candidate.prefix_hit:
+            for i, weight in prefixed:
+                tfs[i] = tfs.get(i, 0.0) + weight
+        total = 0.0
+        found: set[int] = set()
+        for i in sorted(tfs):
+            tf = tfs[i]
+            found |= words[i]
+            total += weights[i] * tf * k1_plus_1 / (tf + norm)
+        if bonus and len(found) == distinct:
+            total *= 1.0 + ALL_WORDS_BONUS
+            if _in_order(plan_, candidate):
+                total *= 1.0 + PHRASE_BONUS
+        return total
+
+    return scored
+
+
+def score(plan_: SearchPlan, stats: Statistics, candidate: Candidate, mean_length: float) -> float:
+    return scorer(plan_, stats, mean_length)(candidate)
 
 
 def mean_length(candidates: Mapping[Any, Candidate]) -> float:
@@ -494,7 +570,8 @@ def rank(
     carries the first page's)."""
     if mean is None:
         mean = mean_length(candidates)
-    return {key: score(plan_, stats, c, mean) for key, c in candidates.items()}
+    scored = scorer(plan_, stats, mean)
+    return {key: scored(c) for key, c in candidates.items()}
 
 
 # --- snippets --------------------------------------------------------------------------------
@@ -519,7 +596,7 @@ def snippet(plan_: SearchPlan, content: str) -> str:
     text = content[:SNIPPET_CHARS]
     spans: list[tuple[int, int, bool]] = []
     first: int | None = None
-    known: dict[str, bool] = {}
+    known = plan_.marked_words
     for m in _SPAN.finditer(text):
         word = m.group()
         hit = known.get(word)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
@@ -66,6 +67,11 @@ def create_app(container: Container | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        # What starting made (modules, the app, its routes and schemas: ~10^5-10^6 objects)
+        # is moved out of the collector's generations, so a full collection during a search
+        # walks only what requests made (p95 of a question: docs/benchmarks.md).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
