@@ -79,7 +79,8 @@ ROLES = frozenset(
     }
 )
 # Constants a caller may replace (bench_search.py's `quality` lifts the bounds this way).
-CAPS = ("candidate_cap", "pool_cap", "df_cap", "n_cap")
+# (`fill_cap` is no bind name: `_search` passes it to `index.fill_room`.)
+CAPS = ("candidate_cap", "pool_cap", "df_cap", "n_cap", "fill_cap")
 
 # shape -> (SQL, [("const", [name, value]) | ("role", name) | ("top", index)]);
 # INSERT -> (SQL, parameter names)
@@ -175,7 +176,8 @@ async def _search(
         core_query = index.or_query(plan, core)
         if core_query is None:
             return Found()
-        room = max(0, cap - sum(stats.frequencies[i] for i in core))
+        fill_cap = caps.get("fill_cap", index.FILL_CAP) if caps else index.FILL_CAP
+        room = index.fill_room(stats, core, cap, fill_cap)
         values["core_query"] = core_query
         values["fill_query"] = index.fill_query(plan, core, fill) if room else None
         values["fill_limit"] = room

@@ -9,7 +9,10 @@ from hypothesis import strategies as st
 from domain.search import Term, parse_query
 from infrastructure.search_index.analysis import analyze, question_word, split_words
 from infrastructure.search_index.query import (
+    FILL_CAP,
+    STEM_WEIGHT,
     Statistics,
+    fill_room,
     matches,
     parse_hits,
     plan,
@@ -159,7 +162,7 @@ def test_a_word_is_one_term_counted_once_with_its_forms() -> None:
     `~stem`); the word being typed also matches as a prefix."""
     (term,) = plan(parse_query("invoices?")).terms
     assert term.lexemes == ("invoices", "~invoic", "invoic")
-    assert term.weights == (0.25, 0.75, 0.75)  # an exact position adds up to 1
+    assert term.weights == (1 - STEM_WEIGHT, STEM_WEIGHT, STEM_WEIGHT)  # exact: 1 a position
     assert term.tsquery == "'~invoic' | 'invoic'" and term.prefix is None
     (typed,) = plan(parse_query("invoices")).terms
     assert typed.prefix == "invoices" and typed.tsquery == "'invoices':* | '~invoic' | 'invoic'"
@@ -208,3 +211,12 @@ def test_parsing_a_restricted_vector_reads_back_what_was_written(
 
     text = " ".join(f"{quoted(lex)}:{','.join(f'{p}A' for p in at)}" for lex, at in entries.items())
     assert parse_hits(text) == {lex: tuple(at) for lex, at in entries.items()}
+
+
+def test_a_questions_fill_is_bounded() -> None:
+    """Documents holding only a question's common words join its candidates in what the rarer
+    words leave of the cap, at most FILL_CAP of them."""
+    stats = Statistics(5000, (10, 1000, 1000))
+    assert fill_room(stats, [0], 2000) == FILL_CAP
+    assert fill_room(stats, [0], 300) == 290
+    assert fill_room(stats, [0, 1], 1000) == 0

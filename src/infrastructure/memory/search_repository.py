@@ -141,7 +141,7 @@ class InMemorySearchRepository:
             core, fill = index.retrieval_split(plan, stats, CANDIDATE_CAP)
             if not core:
                 return SearchPage([], 0)
-            room = max(0, CANDIDATE_CAP - sum(stats.frequencies[i] for i in core))
+            room = index.fill_room(stats, core, CANDIDATE_CAP)
 
             def holds(ix: IndexedText, terms: list[int]) -> bool:
                 return any(index.term_matches(plan.terms[i], ix) for i in terms)

@@ -55,7 +55,7 @@ K = TypeVar("K")
 K1: Final = 1.2
 B: Final = 0.75
 TITLE_BOOST: Final = 2.0
-STEM_WEIGHT: Final = 0.75
+STEM_WEIGHT: Final = 0.85
 PREFIX_WEIGHT: Final = 0.3
 ALL_WORDS_BONUS: Final = 0.2
 PHRASE_BONUS: Final = 0.2
@@ -63,6 +63,9 @@ PHRASE_BONUS: Final = 0.2
 # is then that of DF_CAP documents, not of half the corpus.
 DF_CAP: Final = 1000
 N_CAP: Final = 5_000
+# A question's candidates holding none of its rarer words (only common ones) rank below those
+# holding one, mostly: at most this many of them fill the room the rarer words leave.
+FILL_CAP: Final = 500
 SNIPPET_WORDS: Final = 35
 SNIPPET_CHARS: Final = 50_000
 
@@ -408,6 +411,12 @@ def retrieval_split(plan_: SearchPlan, stats: Statistics, cap: int) -> tuple[lis
         total += df
     fill = [i for i in order if i not in core and stats.frequencies[i] > 0]
     return core, fill
+
+
+def fill_room(stats: Statistics, core: Iterable[int], cap: int, fill_cap: int = FILL_CAP) -> int:
+    """How many documents holding only the fill's (common) terms join a question's candidates:
+    what the core's counts leave of `cap`, at most `fill_cap`."""
+    return max(0, min(cap - sum(stats.frequencies[i] for i in core), fill_cap))
 
 
 def or_query(plan_: SearchPlan, indexes: Iterable[int]) -> str | None:

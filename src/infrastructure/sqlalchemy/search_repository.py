@@ -264,7 +264,7 @@ class SqlAlchemySearchRepository:
             core_query = index.or_query(plan, core)
             if core_query is None:
                 return SearchPage([], 0)
-            room = max(0, CANDIDATE_CAP - sum(stats.frequencies[i] for i in core))
+            room = index.fill_room(stats, core, CANDIDATE_CAP)
             fill_query = index.fill_query(plan, core, fill) if room else None
             statement = question_candidates(plan, population, core_query, fill_query, room)
         else:
