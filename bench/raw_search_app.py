@@ -52,7 +52,7 @@ from litestar import Litestar, Request, Response, post
 
 from domain.document_ports import DocumentFilter
 from domain.search import CANDIDATE_CAP, ParsedQuery, parse_query
-from infrastructure.search_index import paging
+from infrastructure.search_index import paging, snippets
 from infrastructure.search_index import query as index
 from raw_me_app import FIND_TOKEN_WITH_USER
 
@@ -209,7 +209,7 @@ async def _search(
             "title": described[key]["title"],
             "document_type": described[key]["document_type"],
             "score": scores[key],
-            "snippet": index.snippet(plan, texts.get(key) or ""),
+            "snippet": snippets.snippet(plan, texts.get(key) or ""),
         }
         for key in top
     ]

@@ -30,7 +30,7 @@ from domain.search import (
 from domain.users import User
 from infrastructure.memory.document_repositories import InMemoryDocumentRepository
 from infrastructure.memory.table import StagedTable
-from infrastructure.search_index import paging
+from infrastructure.search_index import paging, snippets
 from infrastructure.search_index import query as index
 from infrastructure.search_index.analysis import IndexedText, analyze
 
@@ -167,7 +167,7 @@ class InMemorySearchRepository:
                 docs[k].title,
                 docs[k].document_type.value,
                 scores[k],
-                index.snippet(plan, docs[k].content or ""),
+                snippets.snippet(plan, docs[k].content or ""),
             )
             for k in top
         ]

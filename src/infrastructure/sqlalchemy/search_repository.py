@@ -61,7 +61,7 @@ from domain.search import (
     SearchResponseLog,
 )
 from domain.users import User
-from infrastructure.search_index import paging
+from infrastructure.search_index import paging, snippets
 from infrastructure.search_index import query as index
 from infrastructure.search_index.analysis import IndexedText
 from infrastructure.sqlalchemy import tables as t
@@ -283,7 +283,7 @@ class SqlAlchemySearchRepository:
         texts = dict(
             (
                 await self._conn.execute(
-                    select(d.id, func.left(d.content, index.SNIPPET_CHARS)).where(d.id.in_(top))
+                    select(d.id, func.left(d.content, snippets.SNIPPET_CHARS)).where(d.id.in_(top))
                 )
             ).all()
         )
@@ -293,7 +293,7 @@ class SqlAlchemySearchRepository:
                 described[key_].title,
                 described[key_].document_type,
                 scores[key_],
-                index.snippet(plan, texts.get(key_) or ""),
+                snippets.snippet(plan, texts.get(key_) or ""),
             )
             for key_ in top
         ]
