@@ -1,5 +1,6 @@
-"""Any sequence of user and token operations gives the same observable results on the
-in-memory adapters and on PostgreSQL (acceptance item 6 of issue #2).
+"""Any sequence of user, token, setting, document, tag, grant and trash operations gives the
+same observable results on the in-memory adapters and on PostgreSQL (acceptance item 6 of
+issue #2; documents and their neighbours: issue #11 item 4).
 
 Both worlds run the same use cases with identical stepping clocks; ids and secrets differ
 between worlds, so results are compared with ids replaced by labels in order of appearance."""
@@ -9,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -18,9 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from application.context import Principal, RequestContext
+from application.documents import DocumentFields
 from application.settings import SettingWrite
 from application.tokens import IssuedToken, TokenIssue
 from application.users import UserCreate
+from domain.document_ports import DocumentFilter, DocumentSort, Readable
+from domain.documents import Document, DocumentChanges, DocumentType, Permission, Tag
 from domain.errors import DomainError
 from domain.pagination import Page, PageRequest
 from domain.settings import Setting
@@ -48,12 +53,20 @@ actors = st.sampled_from([None, None, 0, 1, 2, 3])  # None: the system; n: the n
 someone = st.integers(0, 4)
 
 
-# Every sequence starts from an admin and a member with a token each.
+# Documents: made by the n-th user (None: the first), found by index modulo how many exist.
+doc_actors = st.sampled_from([0, 0, 0, 1, 1, 2, 3])
+a_doc = st.integers(0, 5)
+tag_names = st.lists(st.sampled_from(["red", "Red", "blue", "green", "x" * 51]), max_size=3)
+if_match = st.sampled_from([None, None, None, 1, 2, 3])
+
+# Every sequence starts from an admin and a member with a token each, and a document each.
 PRELUDE: list[tuple[Any, ...]] = [
     ("create", None, "root@example.com", "Root", None, 3, "admin"),
     ("create", None, "mem@example.com", "Mem", "Ops", 1, "member"),
     ("issue", None, 0, None),
     ("issue", None, 1, None),
+    ("doc_create", 0, "Plan", 2, None, ("red",)),
+    ("doc_create", 1, "Notes", 1, "Ops", ("Blue", "red")),
 ]
 
 
@@ -65,8 +78,15 @@ def operations(draw: st.DrawFn) -> tuple[Any, ...]:
             + ["update"] * 3
             + ["issue"] * 3
             + ["revoke", "auth", "auth", "list_users", "list_tokens", "put", "wait", "demote"]
+            + ["doc_create"] * 3
+            + ["doc_update"] * 4
+            + ["doc_tags"] * 4
+            + ["doc_trash", "doc_trash", "doc_restore", "doc_restore"]
+            + ["doc_get", "doc_list", "doc_list", "grant", "grant", "ungrant", "tags"]
         )
     )
+    if kind.startswith("doc_") or kind in {"grant", "ungrant", "tags"}:
+        return _document_operation(draw, kind)
     if kind == "create":
         dept = draw(st.sampled_from([None, "Ops", "Sales"]))
         return (kind, draw(actors), draw(emails), draw(names), dept, draw(levels), draw(roles))
@@ -109,12 +129,48 @@ def operations(draw: st.DrawFn) -> tuple[Any, ...]:
     return (kind, draw(st.sampled_from([30, 3600, 86400 * 2])))
 
 
+def _document_operation(draw: st.DrawFn, kind: str) -> tuple[Any, ...]:
+    actor = draw(doc_actors)
+    if kind == "doc_create":
+        title = draw(st.sampled_from(["Plan", "Memo", "Report", " "]))
+        level = draw(st.sampled_from([1, 2, 3, 1]))
+        dept = draw(st.sampled_from([None, None, "Ops", "Sales"]))
+        return (kind, actor, title, level, dept, tuple(draw(tag_names)))
+    if kind == "doc_update":
+        values = {
+            "title": st.sampled_from(["Renamed", "Plan", " "]),
+            "access_level": st.sampled_from([1, 2, 3, 1, 5]),
+            "department": st.sampled_from(["Ops", None, "Sales"]),
+            "owner_id": st.just("x"),  # not changeable: an error both sides must agree on
+        }
+        keys = draw(st.lists(st.sampled_from(["title"] * 3 + [*values]), min_size=1, max_size=2))
+        changes = {key: draw(values[key]) for key in keys}
+        return (kind, actor, draw(a_doc), changes, draw(if_match))
+    if kind == "doc_tags":
+        mode = draw(st.sampled_from(["replace", "add", "remove"]))
+        return (kind, actor, draw(a_doc), mode, tuple(draw(tag_names)), draw(if_match))
+    if kind in {"doc_trash", "doc_restore"}:
+        return (kind, actor, draw(a_doc), draw(if_match))
+    if kind == "doc_get":
+        return (kind, actor, draw(a_doc))
+    if kind == "doc_list":
+        wanted = draw(st.sampled_from([(), ("red",), ("RED", "blue")]))
+        return (kind, actor, draw(st.booleans()), wanted, draw(st.integers(1, 3)))
+    if kind == "grant":
+        access = draw(st.sampled_from(["read", "write", "delete", "own"]))
+        return (kind, actor, draw(a_doc), draw(someone), access)
+    if kind == "ungrant":
+        return (kind, actor, draw(a_doc), draw(someone))
+    return (kind, actor, draw(st.integers(1, 3)))
+
+
 @dataclass
 class World:
     container: Container
     clock: SteppingClock
     users: list[UUID] = field(default_factory=list)
     tokens: list[tuple[UUID, str]] = field(default_factory=list)
+    docs: list[UUID] = field(default_factory=list)
     labels: dict[UUID, str] = field(default_factory=dict)
 
     def label(self, ident: UUID | None) -> str | None:
@@ -164,6 +220,38 @@ class World:
                 value.is_public,
                 value.updated_at,
             )
+        if isinstance(value, Document):
+            return (
+                "document",
+                self.label(value.id),
+                value.title,
+                value.content,
+                value.version,
+                int(value.access_level),
+                value.department,
+                self.label(value.owner_id),
+                value.tags,
+                value.deleted_at,
+                value.created_at,
+                value.updated_at,
+                value.sha256,
+                value.size_bytes,
+            )
+        if isinstance(value, Readable):
+            return ("readable", self.shape(value.document), value.grant)
+        if isinstance(value, Permission):
+            return (
+                "grant",
+                self.label(value.user_id),
+                self.label(value.document_id),
+                value.access.label,
+                self.label(value.granted_by),
+                value.granted_at,
+            )
+        if isinstance(value, Tag):
+            return ("tag", self.label(value.id), value.name, value.color, value.created_at)
+        if isinstance(value, tuple):
+            return tuple(self.shape(i) for i in value)
         if isinstance(value, Page):
             return ("page", [self.shape(i) for i in value.items], value.next_cursor is not None)
         if isinstance(value, list):
@@ -173,6 +261,10 @@ class World:
     def user_ref(self, index: int) -> UUID:
         """The index-th user made (modulo how many exist), or an id that exists nowhere."""
         return self.users[index % len(self.users)] if self.users else UUID(int=index + 1)
+
+    def doc_ref(self, index: int) -> UUID:
+        """The index-th document made (modulo how many exist), or an id that exists nowhere."""
+        return self.docs[index % len(self.docs)] if self.docs else UUID(int=index + 100)
 
     def token_ref(self, index: int) -> tuple[UUID, str]:
         if self.tokens and index >= 0:
@@ -226,12 +318,64 @@ class World:
         if kind == "list_tokens":
             _, actor, limit = op
             return await c.tokens().list(await self.ctx(actor), PageRequest(limit))
+        if kind.startswith("doc_") or kind in {"grant", "ungrant", "tags"}:
+            return await self._document_dispatch(op)
         if kind == "put":
             _, actor, key, value = op
             kind_ = None if key in {"default_token_ttl_days"} else "string"
             return await c.settings().put(await self.ctx(actor), key, SettingWrite(value, kind_))
         self.clock.advance(timedelta(seconds=op[1]))
         return None
+
+    async def _document_dispatch(self, op: tuple[Any, ...]) -> Any:
+        c = self.container
+        kind, actor = op[0], op[1]
+        ctx = await self.ctx(actor)
+        documents = c.documents()
+        if kind == "doc_create":
+            _, _, title, level, dept, tags = op
+            fields = DocumentFields(
+                title=title, access_level=level, department=dept, tags=tags, on_duplicate="allow"
+            )
+            doc = await documents.create_text(ctx, f"text of {title}", DocumentType.TXT, fields)
+            self.docs.append(doc.id)
+            return doc
+        if kind == "doc_update":
+            _, _, index, changes, expected = op
+            return await documents.update(
+                ctx, self.doc_ref(index), DocumentChanges(changes), expected
+            )
+        if kind == "doc_tags":
+            _, _, index, mode, names, expected = op
+            doc_id = self.doc_ref(index)
+            if mode == "replace":
+                return await documents.replace_tags(ctx, doc_id, names, expected)
+            if mode == "add":
+                return await documents.add_tags(ctx, doc_id, names, expected)
+            return await documents.remove_tag(ctx, doc_id, (*names, "red")[0], expected)
+        if kind == "doc_trash":
+            _, _, index, expected = op
+            await documents.delete(ctx, self.doc_ref(index), expected)
+            return None
+        if kind == "doc_restore":
+            _, _, index, expected = op
+            return await documents.restore(ctx, self.doc_ref(index), expected)
+        if kind == "doc_get":
+            return await documents.get(ctx, self.doc_ref(op[2]))
+        if kind == "doc_list":
+            _, _, deleted, tags, limit = op
+            filters = DocumentFilter(tags=tags, deleted=deleted)
+            return await documents.list_documents(
+                ctx, filters, DocumentSort.CREATED, PageRequest(limit)
+            )
+        if kind == "grant":
+            _, _, index, user, access = op
+            return await c.grants().grant(ctx, self.doc_ref(index), self.user_ref(user), access)
+        if kind == "ungrant":
+            _, _, index, user = op
+            await c.grants().revoke(ctx, self.doc_ref(index), self.user_ref(user))
+            return None
+        return (await c.catalog().tags(), await c.catalog().popular_tags(ctx, op[2]))
 
 
 def _world(container: Container) -> World:
@@ -247,12 +391,13 @@ def _world(container: Container) -> World:
 )
 @given(ops=st.lists(operations(), min_size=1, max_size=30))
 async def test_memory_and_postgres_agree_on_every_operation(
-    pg_database: Database, ops: list[tuple[Any, ...]]
+    pg_database: Database, tmp_path: Path, ops: list[tuple[Any, ...]]
 ) -> None:
     await truncate_all(pg_database.engine)
     memory = _world(build_container(AppSettings(storage="memory")))
     postgres_container = build_container(
-        AppSettings(storage="postgres", slow_query_ms=0), pg_database.url
+        AppSettings(storage="postgres", slow_query_ms=0, blob_dir=tmp_path / "blobs"),
+        pg_database.url,
     )
     postgres_container.database.override(pg_database)
     postgres = _world(postgres_container)

@@ -41,7 +41,10 @@ class InMemoryDocumentRepository:
         categories: StagedTable[UUID, Category],
         classifications: StagedTable[Any, Any],
         events: list[Event],
+        began_at: datetime,
     ) -> None:
+        # When the unit of work began: what PostgreSQL's now() stamps rows with by default.
+        self._began_at = began_at
         # Where `view_readable` appends: the unit of work's pending events. In a read-only
         # unit of work they are written at once (the SQL adapter's statement autocommits).
         self._viewed = events
@@ -223,6 +226,10 @@ class InMemoryDocumentRepository:
             del columns[name]
         if columns["content"] is None:
             del columns["content"]
+        # PostgreSQL makes a second writer of the row wait for the first and then finds the
+        # version moved on (0 rows). Units of work here never wait, so the same guarantee is
+        # a check at commit: the row must still be at the version this update started from.
+        self._docs.expect(doc.id, "version", expected_version)
         return self._docs.patch(doc.id, **columns)
 
     async def set_tags(self, doc_id: UUID, tag_ids: Sequence[UUID]) -> None:
@@ -231,7 +238,7 @@ class InMemoryDocumentRepository:
         for tag_id in dict.fromkeys(tag_ids):
             if not self._tags.exists(tag_id):
                 raise Conflict("conflicts with existing data (fk_document_tags_tag_id_tags)")
-            self._doc_tags.put((doc_id, tag_id), datetime.now().astimezone())
+            self._doc_tags.put((doc_id, tag_id), self._began_at)
 
     async def purge(self, doc_id: UUID) -> None:
         self._docs.remove(doc_id)
@@ -340,6 +347,7 @@ class InMemoryTagRepository:
         self._t = table
         self._doc_tags = doc_tags
         self._documents = documents
+        self._ensured: set[UUID] = set()  # tags this unit of work inserted through `ensure`
 
     def _clash(self, tag: Tag) -> bool:
         lowered = tag.name.lower()
@@ -356,7 +364,29 @@ class InMemoryTagRepository:
         if existing is not None:
             return existing
         self._t.put(tag.id, tag)
+        self._ensured.add(tag.id)
         return tag
+
+    def settle_ensured(self, committed: dict[UUID, Tag]) -> None:
+        """Before commit: a tag this unit ensured that another unit committed meanwhile under
+        the same name is not inserted; this unit's rows point at the committed tag instead.
+        That is where PostgreSQL's `ON CONFLICT DO NOTHING` ends up: the second insert waits
+        for the first, does nothing, and the name reads back as the committed tag."""
+        for tag_id in self._ensured:
+            mine = self._t.get(tag_id)
+            if mine is None or tag_id in committed:
+                continue
+            lowered = mine.name.lower()
+            theirs = next((t for t in committed.values() if t.name.lower() == lowered), None)
+            if theirs is None:
+                continue
+            self._t.remove(tag_id)
+            for doc_id, tagged in [k for k in self._doc_tags.all_keys() if k[1] == tag_id]:
+                stamp = self._doc_tags.get((doc_id, tagged))
+                self._doc_tags.remove((doc_id, tagged))
+                if stamp is not None:
+                    self._doc_tags.put((doc_id, theirs.id), stamp)
+        self._ensured.clear()
 
     async def get(self, tag_id: UUID) -> Tag | None:
         return self._t.get(tag_id)

@@ -24,6 +24,8 @@ class StagedTable(Generic[K, V]):
         self._inserted: dict[K, V] = {}
         self._patches: dict[K, dict[str, Any]] = {}
         self._deleted: set[K] = set()
+        # Key -> (column, value) the committed row must still hold when this unit commits.
+        self._expected: dict[K, tuple[str, Any]] = {}
 
     def get(self, key: K) -> V | None:
         if key in self._deleted:
@@ -68,6 +70,23 @@ class StagedTable(Generic[K, V]):
         self._patches.setdefault(key, {}).update(copy.deepcopy(columns))
         return True
 
+    def expect(self, key: K, column: str, value: Any) -> None:
+        """Make committing this unit's writes depend on the committed row still holding
+        `value` in `column` (the first expectation per row counts: the one read from others'
+        rows; later ones are this unit's own changes). A row this unit inserted needs none."""
+        if key not in self._inserted:
+            self._expected.setdefault(key, (column, value))
+
+    def stale(self) -> list[K]:
+        """The rows whose expectation no longer holds: another unit of work changed or
+        deleted them after this one read them."""
+        out = []
+        for key, (column, value) in self._expected.items():
+            row = self._committed.get(key)
+            if row is None or getattr(row, column) != value:
+                out.append(key)
+        return out
+
     def remove(self, key: K) -> bool:
         """Delete a row; True if there was one."""
         existed = self.exists(key)
@@ -100,3 +119,4 @@ class StagedTable(Generic[K, V]):
         self._inserted.clear()
         self._patches.clear()
         self._deleted.clear()
+        self._expected.clear()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
+from domain.errors import Conflict
 from infrastructure.memory.document_repositories import (
     InMemoryCategoryRepository,
     InMemoryDocumentRepository,
@@ -76,6 +78,7 @@ class InMemoryUnitOfWork:
             self._categories,
             self._classifications,
             self.events.pending,
+            datetime.now(UTC),
         )
         self.categories = InMemoryCategoryRepository(self._categories)
         self.tags = InMemoryTagRepository(self._tags, self._doc_tags, self.documents)
@@ -116,6 +119,9 @@ class InMemoryUnitOfWork:
         if self._read_only:
             raise RuntimeError("a read-only unit of work cannot commit")
         # Check everything first, then apply without an await in between: all or nothing.
+        self.tags.settle_ensured(self._store.tags)
+        if self._documents.stale():
+            raise Conflict("the document was changed by someone else meanwhile; send it again")
         check_unique_on_commit(
             self._users, self._store.users, "email", "a user with this email already exists"
         )
