@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from dependency_injector import providers
 from sqlalchemy import delete, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,6 +21,7 @@ from infrastructure.memory.uow import InMemoryUnitOfWorkFactory
 from infrastructure.sqlalchemy.database import Database
 from infrastructure.sqlalchemy.tables import file_types, metadata
 from infrastructure.sqlalchemy.uow import SqlAlchemyUnitOfWorkFactory
+from infrastructure.tuning import Tuning
 from tests.support.databases import alembic_on, create_database, drop_database
 
 STORAGES = [
@@ -93,24 +95,33 @@ def pg(storage: str, request: pytest.FixtureRequest) -> Database | None:
 
 
 @pytest.fixture
-async def uow_factory(
-    pg: Database | None,
-) -> InMemoryUnitOfWorkFactory | SqlAlchemyUnitOfWorkFactory:
-    """A unit-of-work factory on a fresh, empty store of the parametrized kind."""
-    if pg is None:
-        return InMemoryUnitOfWorkFactory(InMemoryStore())
-    await truncate_all(pg.engine)
-    return SqlAlchemyUnitOfWorkFactory(pg.engine)
+def tuning() -> Tuning:
+    """The adapters' bounds; a test exercising one parametrizes this fixture
+    (`@pytest.mark.parametrize("tuning", [Tuning(candidate_cap=4)])`)."""
+    return Tuning()
 
 
 @pytest.fixture
-async def container(pg: Database | None, tmp_path: Path) -> Container:
+async def uow_factory(
+    pg: Database | None, tuning: Tuning
+) -> InMemoryUnitOfWorkFactory | SqlAlchemyUnitOfWorkFactory:
+    """A unit-of-work factory on a fresh, empty store of the parametrized kind."""
+    if pg is None:
+        return InMemoryUnitOfWorkFactory(InMemoryStore(), tuning)
+    await truncate_all(pg.engine)
+    return SqlAlchemyUnitOfWorkFactory(pg.engine, tuning)
+
+
+@pytest.fixture
+async def container(pg: Database | None, tmp_path: Path, tuning: Tuning) -> Container:
     """An application container on a fresh store of the parametrized kind (blobs in a
     temporary directory for postgres, in memory for memory)."""
     if pg is None:
-        return build_container(AppSettings(storage="memory"))
-    await truncate_all(pg.engine)
-    settings = AppSettings(storage="postgres", slow_query_ms=0, blob_dir=tmp_path / "blobs")
-    built = build_container(settings, pg.url)
-    built.database.override(pg)
+        built = build_container(AppSettings(storage="memory"))
+    else:
+        await truncate_all(pg.engine)
+        settings = AppSettings(storage="postgres", slow_query_ms=0, blob_dir=tmp_path / "blobs")
+        built = build_container(settings, pg.url)
+        built.database.override(pg)
+    built.tuning.override(providers.Object(tuning))
     return built

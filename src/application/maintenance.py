@@ -73,8 +73,10 @@ class MaintenanceService:
         blob_locks: BlobLocks,
         search: SearchService,
         blob_grace_seconds: float = BLOB_GRACE_SECONDS,
+        batch: int = BATCH,
     ) -> None:
         self._search = search
+        self._batch = batch
         self._uow = uow_factory
         self._clock = clock
         self._blobs = blobs
@@ -135,7 +137,7 @@ class MaintenanceService:
         while True:
             now = self._clock.now()
             async with self._uow() as uow:
-                batch = await uow.documents.trashed_before(cutoff, BATCH)
+                batch = await uow.documents.trashed_before(cutoff, self._batch)
                 for doc in batch:
                     await uow.documents.purge(doc.id)
                     await uow.events.add(
@@ -157,7 +159,7 @@ class MaintenanceService:
                 size = await self._size(key)
                 if await self._releaser.release(key) and size is not None:
                     blobs.append(PurgedBlob(key, size, "trash"))
-            if len(batch) < BATCH:
+            if len(batch) < self._batch:
                 return documents, blobs
 
     async def _sweep_blobs(self, dry_run: bool, already: set[str]) -> list[PurgedBlob]:

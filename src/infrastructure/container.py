@@ -33,6 +33,7 @@ from infrastructure.sqlalchemy.database import Database
 from infrastructure.sqlalchemy.migrations import AlwaysReady, SqlReadiness
 from infrastructure.sqlalchemy.stats import SqlAlchemyStatsRepository
 from infrastructure.sqlalchemy.uow import SqlAlchemyUnitOfWorkFactory
+from infrastructure.tuning import Tuning
 
 
 def _engine_of(database: Database) -> object:
@@ -60,12 +61,14 @@ class Container(containers.DeclarativeContainer):
 
     memory_store = providers.Singleton(InMemoryStore)
     database = providers.Singleton(Database, config.database_url, app_settings)
+    # The adapters' bounds and thresholds (a test exercising one overrides this provider).
+    tuning = providers.Object(Tuning())
 
     uow_factory = providers.Selector(
         config.storage,
-        memory=providers.Singleton(InMemoryUnitOfWorkFactory, memory_store),
+        memory=providers.Singleton(InMemoryUnitOfWorkFactory, memory_store, tuning),
         postgres=providers.Singleton(
-            SqlAlchemyUnitOfWorkFactory, providers.Callable(_engine_of, database)
+            SqlAlchemyUnitOfWorkFactory, providers.Callable(_engine_of, database), tuning
         ),
     )
 

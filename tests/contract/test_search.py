@@ -26,6 +26,7 @@ from infrastructure.container import Container, build_container
 from infrastructure.search_index.analysis import analyze
 from infrastructure.search_index.query import matches, plan
 from infrastructure.sqlalchemy.database import Database
+from infrastructure.tuning import Tuning
 from tests.conftest import truncate_all
 from tests.support.clock import SteppingClock
 
@@ -319,23 +320,18 @@ def _ranking(hits: list[Any]) -> list[tuple[float, str]]:
     return sorted(ranked)
 
 
+@pytest.mark.parametrize("tuning", [Tuning(candidate_cap=4, phrase_pool_cap=2)])
 async def test_a_search_ranks_a_bounded_number_of_matches(
     world: tuple,  # type: ignore[type-arg]
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The caps (domain.search.CANDIDATE_CAP, PHRASE_POOL_CAP) bound how many matches are
-    ranked, and how many documents holding a phrase's words are checked for its order."""
-    from infrastructure.memory import search_repository as memory_search
-    from infrastructure.sqlalchemy import search_repository as sql_search
-
+    """The caps (the container's `Tuning`: candidate_cap, phrase_pool_cap) bound how many
+    matches are ranked, and how many documents holding a phrase's words are checked for its
+    order."""
     c, admin, _, _ = world
     for i in range(6):
         await c.documents().create_text(
             admin, f"needle haystack {i}", DocumentType.TXT, DocumentFields(title=f"n{i}")
         )
-    for module in (memory_search, sql_search):
-        monkeypatch.setattr(module, "CANDIDATE_CAP", 4)
-        monkeypatch.setattr(module, "PHRASE_POOL_CAP", 2)
     assert len(await _titles(c, admin, "needle")) == 4
     assert len(await _titles(c, admin, '"needle haystack"')) == 2
     reversed_phrase = await c.search().search(admin, '"haystack needle"', limit=50)

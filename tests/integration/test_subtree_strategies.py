@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from dependency_injector import providers
 
 from application.context import RequestContext
 from application.documents import DocumentFields
@@ -15,21 +16,27 @@ from domain.documents import DocumentType
 from domain.pagination import PageRequest
 from infrastructure.config import AppSettings
 from infrastructure.container import Container, build_container
-from infrastructure.sqlalchemy import document_repositories
 from infrastructure.sqlalchemy.database import Database
+from infrastructure.tuning import Tuning
 from tests.conftest import truncate_all
 
 pytestmark = pytest.mark.postgres
 
 
+def _build(database: Database, blobs: Path, tuning: Tuning | None = None) -> Container:
+    container = build_container(
+        AppSettings(storage="postgres", slow_query_ms=0, blob_dir=blobs), database.url
+    )
+    container.database.override(database)
+    if tuning is not None:
+        container.tuning.override(providers.Object(tuning))
+    return container
+
+
 @pytest.fixture
 async def app(pg_database: Database, tmp_path: Path) -> Container:
     await truncate_all(pg_database.engine)
-    container = build_container(
-        AppSettings(storage="postgres", slow_query_ms=0, blob_dir=tmp_path), pg_database.url
-    )
-    container.database.override(pg_database)
-    return container
+    return _build(pg_database, tmp_path)
 
 
 async def _pages(app: Container, ctx: RequestContext, path: tuple[str, ...]) -> list[list[str]]:
@@ -49,7 +56,7 @@ async def _pages(app: Container, ctx: RequestContext, path: tuple[str, ...]) -> 
 
 
 async def test_walking_and_fetching_the_subtree_agree(
-    app: Container, monkeypatch: pytest.MonkeyPatch
+    app: Container, pg_database: Database, tmp_path: Path
 ) -> None:
     system = RequestContext.system()
     admin = await app.users().create(
@@ -74,9 +81,9 @@ async def test_walking_and_fetching_the_subtree_agree(
 
     results = {}
     for share in (0.0, float("inf")):  # always walk; never walk
-        monkeypatch.setattr(document_repositories, "SUBTREE_WALK_SHARE", share)
+        view = _build(pg_database, tmp_path, Tuning(subtree_walk_share=share))
         results[share] = [
-            await _pages(app, who, path) for who in (ctx, reader) for path in (("A",), ("A", "B"))
+            await _pages(view, who, path) for who in (ctx, reader) for path in (("A",), ("A", "B"))
         ]
 
     assert results[0.0] == results[float("inf")]

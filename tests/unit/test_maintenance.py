@@ -191,9 +191,10 @@ async def test_purge_keeps_a_blob_another_document_still_references(
 
 
 async def test_purge_goes_through_more_documents_than_one_batch(
-    app: Container, owner: User, clock: SteppingClock, monkeypatch: pytest.MonkeyPatch
+    app: Container, owner: User, clock: SteppingClock
 ) -> None:
-    monkeypatch.setattr("application.maintenance.BATCH", 2)
+    app.maintenance.add_kwargs(batch=2)  # before the service is first made
+    assert app.maintenance()._batch == 2  # the purge below must take 3 batches
     await _retention_one_day(app)
     docs = [await _text(app, owner, f"doc {n}") for n in range(5)]
     for doc in docs:

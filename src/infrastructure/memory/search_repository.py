@@ -16,8 +16,6 @@ from domain.documents import Document
 from domain.errors import NotFound
 from domain.pagination import Page, PageRequest, SortKey
 from domain.search import (
-    CANDIDATE_CAP,
-    PHRASE_POOL_CAP,
     Feedback,
     HistoryEntry,
     ParsedQuery,
@@ -33,6 +31,7 @@ from infrastructure.memory.table import StagedTable
 from infrastructure.search_index import paging, snippets
 from infrastructure.search_index import query as index
 from infrastructure.search_index.analysis import IndexedText, analyze
+from infrastructure.tuning import Tuning
 
 
 def _percentile(values: list[int], fraction: float) -> float | None:
@@ -72,7 +71,9 @@ class InMemorySearchRepository:
         queries: StagedTable[UUID, SearchQueryLog],
         responses: StagedTable[UUID, SearchResponseLog],
         feedback: StagedTable[tuple[UUID, UUID], Feedback],
+        tuning: Tuning,
     ) -> None:
+        self._tuning = tuning
         self._documents = documents
         self._docs = doc_table
         self._queries = queries
@@ -138,22 +139,24 @@ class InMemorySearchRepository:
         facets: bool,
     ) -> SearchPage:
         if plan.natural:
-            core, fill = index.retrieval_split(plan, stats, CANDIDATE_CAP)
+            cap = self._tuning.candidate_cap
+            core, fill = index.retrieval_split(plan, stats, cap)
             if not core:
                 return SearchPage([], 0)
-            room = index.fill_room(stats, core, CANDIDATE_CAP)
+            room = index.fill_room(stats, core, cap, self._tuning.fill_cap)
 
             def holds(ix: IndexedText, terms: list[int]) -> bool:
                 return any(index.term_matches(plan.terms[i], ix) for i in terms)
 
-            found = [p for p in population if holds(p[1], core)][:CANDIDATE_CAP]
+            found = [p for p in population if holds(p[1], core)][:cap]
             found += [p for p in population if holds(p[1], fill) and not holds(p[1], core)][:room]
         else:
             assert plan.match is not None
             pool = population
             if plan.loose is not None:
-                pool = [p for p in population if plan.loose.matches(p[1])][:PHRASE_POOL_CAP]
-            found = [p for p in pool if plan.match.matches(p[1])][:CANDIDATE_CAP]
+                pool = [p for p in population if plan.loose.matches(p[1])]
+                pool = pool[: self._tuning.phrase_pool_cap]
+            found = [p for p in pool if plan.match.matches(p[1])][: self._tuning.candidate_cap]
         docs = {doc.id: doc for doc, _ in found}
         candidates = {doc.id: index.restrict(ix, plan) for doc, ix in found}
         ranked = paging.rank_page(plan, stats, candidates, limit, key, resume)

@@ -28,6 +28,7 @@ from infrastructure.memory.taxonomy_repositories import (
     InMemoryClassificationRepository,
     InMemoryTaxonomyRepository,
 )
+from infrastructure.tuning import Tuning
 
 
 class InMemoryUnitOfWork:
@@ -44,9 +45,12 @@ class InMemoryUnitOfWork:
     classifications: InMemoryClassificationRepository
     search: InMemorySearchRepository
 
-    def __init__(self, store: InMemoryStore, *, read_only: bool = False) -> None:
+    def __init__(
+        self, store: InMemoryStore, *, read_only: bool = False, tuning: Tuning | None = None
+    ) -> None:
         self._store = store
         self._read_only = read_only
+        self._tuning = tuning or Tuning()
         self._open = False
 
     async def __aenter__(self) -> Self:
@@ -96,6 +100,7 @@ class InMemoryUnitOfWork:
             self._search_queries,
             self._search_responses,
             self._feedback,
+            self._tuning,
         )
         self._open = True
         return self
@@ -170,8 +175,9 @@ class InMemoryUnitOfWork:
 
 
 class InMemoryUnitOfWorkFactory:
-    def __init__(self, store: InMemoryStore) -> None:
+    def __init__(self, store: InMemoryStore, tuning: Tuning | None = None) -> None:
         self.store = store
+        self.tuning = tuning or Tuning()
 
     def __call__(self, *, read_only: bool = False) -> InMemoryUnitOfWork:
-        return InMemoryUnitOfWork(self.store, read_only=read_only)
+        return InMemoryUnitOfWork(self.store, read_only=read_only, tuning=self.tuning)

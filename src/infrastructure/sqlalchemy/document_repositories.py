@@ -65,6 +65,7 @@ from infrastructure.sqlalchemy.access import (
 )
 from infrastructure.sqlalchemy.errors import translate_integrity_error
 from infrastructure.sqlalchemy.repositories import driver_fetchrow
+from infrastructure.tuning import Tuning
 
 d = t.documents.c
 _CATEGORY_NAME = t.categories.c.name.label("category_name")
@@ -177,15 +178,8 @@ def _sort_value(doc: Document, sort: DocumentSort) -> str | int | datetime:
     return doc.size_bytes
 
 
-# A subtree holding at least this share of all documents is listed by walking documents in
-# the page's order and stopping at a full page; a smaller one by fetching its documents.
-# Measured on 100,000 documents (docs/benchmarks.md): the walk takes 6-8 ms for subtrees of
-# 10-20k documents and hundreds of ms for tiny ones; fetching is the other way round.
-SUBTREE_WALK_SHARE = 0.05
-
-
 async def filter_conditions(
-    conn: AsyncConnection, filters: DocumentFilter
+    conn: AsyncConnection, filters: DocumentFilter, tuning: Tuning
 ) -> list[ColumnElement[bool]] | None:
     """The filters as SQL conditions, or None when no document can match (an unknown tag).
 
@@ -226,7 +220,9 @@ async def filter_conditions(
             )
         )
     if filters.taxonomy_path is not None:
-        subtree = await _subtree_condition(conn, filters.taxonomy_version, filters.taxonomy_path)
+        subtree = await _subtree_condition(
+            conn, filters.taxonomy_version, filters.taxonomy_path, tuning.subtree_walk_share
+        )
         if subtree is None:
             return None
         conds.append(subtree)
@@ -250,7 +246,7 @@ async def filter_conditions(
 
 
 async def _subtree_condition(
-    conn: AsyncConnection, version: str | None, prefix: tuple[str, ...]
+    conn: AsyncConnection, version: str | None, prefix: tuple[str, ...], walk_share: float
 ) -> ColumnElement[bool] | None:
     """Documents classified at `prefix` or below in `version`. One probe finds the subtree's
     nodes (GIN index on canonical_path), how many documents they hold, and the archive's
@@ -278,7 +274,7 @@ async def _subtree_condition(
     node_ids, size, total = (await conn.execute(probe)).one()
     if not node_ids:
         return None
-    if size >= SUBTREE_WALK_SHARE * max(float(total or 0), 1.0):
+    if size >= walk_share * max(float(total or 0), 1.0):
         # A per-row subquery with LIMIT cannot become a join: documents are read in the
         # page's order and the scan stops once the page is full.
         return (
@@ -292,8 +288,9 @@ async def _subtree_condition(
 
 
 class SqlAlchemyDocumentRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, tuning: Tuning) -> None:
         self._conn = conn
+        self._tuning = tuning
 
     async def add(self, doc: Document) -> None:
         values = _document_values(doc, await _search_vector(doc))
@@ -363,7 +360,7 @@ class SqlAlchemyDocumentRepository:
         visible = (
             in_trash_of(reader) if filters.deleted else readable_by(reader, include_trash=False)
         )
-        conditions = await filter_conditions(self._conn, filters)
+        conditions = await filter_conditions(self._conn, filters, self._tuning)
         if conditions is None:
             return Page([], None)
         column, descending = _SORT_COLUMNS[sort]

@@ -48,8 +48,6 @@ from domain.document_ports import DocumentFilter
 from domain.errors import NotFound
 from domain.pagination import Page, PageRequest, SortKey
 from domain.search import (
-    CANDIDATE_CAP,
-    PHRASE_POOL_CAP,
     Feedback,
     HistoryEntry,
     ParsedQuery,
@@ -67,6 +65,7 @@ from infrastructure.search_index.analysis import IndexedText
 from infrastructure.sqlalchemy import tables as t
 from infrastructure.sqlalchemy.access import readable_by
 from infrastructure.sqlalchemy.document_repositories import filter_conditions
+from infrastructure.tuning import Tuning
 
 d = t.documents.c
 q_ = t.search_queries.c
@@ -137,6 +136,7 @@ def question_candidates(
     core: str,
     fill: str | None,
     fill_limit: int,
+    cap: int,
 ) -> Select[Any]:
     """Documents holding the core (rarest) terms, at most CANDIDATE_CAP, then up to
     `fill_limit` holding only the common ones."""
@@ -145,7 +145,7 @@ def question_candidates(
     first = (
         select(*_candidate_columns(plan))
         .where(vector.op("@@", is_comparison=True)(core_q), *population)
-        .limit(bindparam("candidate_cap", CANDIDATE_CAP, type_=Integer))
+        .limit(bindparam("candidate_cap", cap, type_=Integer))
     )
     rest = (
         select(*_candidate_columns(plan))
@@ -160,14 +160,14 @@ def question_candidates(
 
 
 def operator_candidates(
-    plan: index.SearchPlan, population: Sequence[ColumnElement[bool]]
+    plan: index.SearchPlan, population: Sequence[ColumnElement[bool]], tuning: Tuning
 ) -> Select[Any]:
     """Documents matching the tsquery, at most CANDIDATE_CAP; a phrase is checked among at
     most PHRASE_POOL_CAP documents holding its words in any order (a phrase of common words
     otherwise rechecks positions in most of the corpus before the cap applies)."""
     assert plan.match is not None
     match = d.search_vector.op("@@", is_comparison=True)(_tsquery("match_query", plan.match.text()))
-    cap = bindparam("candidate_cap", CANDIDATE_CAP, type_=Integer)
+    cap = bindparam("candidate_cap", tuning.candidate_cap, type_=Integer)
     if plan.loose is None:
         return select(*_candidate_columns(plan)).where(match, *population).limit(cap)
     pool = (
@@ -178,7 +178,7 @@ def operator_candidates(
             ),
             *population,
         )
-        .limit(bindparam("pool_cap", PHRASE_POOL_CAP, type_=Integer))
+        .limit(bindparam("pool_cap", tuning.phrase_pool_cap, type_=Integer))
         .cte("pool")
     )
     return (
@@ -190,8 +190,9 @@ def operator_candidates(
 
 
 class SqlAlchemySearchRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, tuning: Tuning) -> None:
         self._conn = conn
+        self._tuning = tuning
 
     async def search(
         self,
@@ -208,7 +209,7 @@ class SqlAlchemySearchRepository:
             return SearchPage([], 0)
         key = paging.search_key(plan, filters)
         resume = None if cursor is None else paging.decode_cursor(cursor, key, len(plan.terms))
-        conditions = await filter_conditions(self._conn, filters)
+        conditions = await filter_conditions(self._conn, filters, self._tuning)
         if conditions is None:
             return SearchPage([], 0)
         population = (readable_by(reader, include_trash=False), *conditions)
@@ -260,15 +261,16 @@ class SqlAlchemySearchRepository:
         facets: bool,
     ) -> SearchPage:
         if plan.natural:
-            core, fill = index.retrieval_split(plan, stats, CANDIDATE_CAP)
+            cap = self._tuning.candidate_cap
+            core, fill = index.retrieval_split(plan, stats, cap)
             core_query = index.or_query(plan, core)
             if core_query is None:
                 return SearchPage([], 0)
-            room = index.fill_room(stats, core, CANDIDATE_CAP)
+            room = index.fill_room(stats, core, cap, self._tuning.fill_cap)
             fill_query = index.fill_query(plan, core, fill) if room else None
-            statement = question_candidates(plan, population, core_query, fill_query, room)
+            statement = question_candidates(plan, population, core_query, fill_query, room, cap)
         else:
-            statement = operator_candidates(plan, population)
+            statement = operator_candidates(plan, population, self._tuning)
         rows = (await self._conn.execute(statement)).all()
         candidates = {
             r.id: index.Candidate(index.parse_hits(r.hits or ""), bool(r.prefix_hit), r.length)

@@ -27,6 +27,7 @@ from infrastructure.sqlalchemy.taxonomy_repositories import (
     SqlAlchemyClassificationRepository,
     SqlAlchemyTaxonomyRepository,
 )
+from infrastructure.tuning import Tuning
 
 
 def autocommit(engine: AsyncEngine) -> AsyncEngine:
@@ -67,6 +68,7 @@ class SqlAlchemyUnitOfWork:
         *,
         read_only: bool = False,
         autocommit_engine: AsyncEngine | None = None,
+        tuning: Tuning | None = None,
     ) -> None:
         """`autocommit_engine`: `autocommit(engine)`, for a read-only unit of work; the
         factory passes the one it keeps rather than have each unit of work derive one."""
@@ -74,6 +76,7 @@ class SqlAlchemyUnitOfWork:
             engine = autocommit_engine if autocommit_engine is not None else autocommit(engine)
         self._engine = engine
         self._read_only = read_only
+        self._tuning = tuning or Tuning()
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
@@ -96,14 +99,14 @@ class SqlAlchemyUnitOfWork:
         self.tokens = SqlAlchemyApiTokenRepository(conn)
         self.events = SqlAlchemyEventRepository(conn)
         self.settings = SqlAlchemySettingRepository(conn)
-        self.documents = SqlAlchemyDocumentRepository(conn)
+        self.documents = SqlAlchemyDocumentRepository(conn, self._tuning)
         self.categories = SqlAlchemyCategoryRepository(conn)
         self.tags = SqlAlchemyTagRepository(conn)
         self.file_types = SqlAlchemyFileTypeRepository(conn)
         self.permissions = SqlAlchemyPermissionRepository(conn)
         self.taxonomy = SqlAlchemyTaxonomyRepository(conn)
         self.classifications = SqlAlchemyClassificationRepository(conn)
-        self.search = SqlAlchemySearchRepository(conn)
+        self.search = SqlAlchemySearchRepository(conn, self._tuning)
         return self
 
     async def __aexit__(
@@ -152,11 +155,15 @@ async def _close_quietly(conn: AsyncConnection) -> None:
 
 
 class SqlAlchemyUnitOfWorkFactory:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, tuning: Tuning | None = None) -> None:
         self._engine = engine
         self._autocommit = autocommit(engine)
+        self.tuning = tuning or Tuning()
 
     def __call__(self, *, read_only: bool = False) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(
-            self._engine, read_only=read_only, autocommit_engine=self._autocommit
+            self._engine,
+            read_only=read_only,
+            autocommit_engine=self._autocommit,
+            tuning=self.tuning,
         )
