@@ -7,11 +7,13 @@ work. A file's bytes are in the blob store before the row that references them c
 from __future__ import annotations
 
 import asyncio
+import enum
 import hashlib
 import random
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID, uuid4
 
@@ -25,9 +27,11 @@ from domain.document_ports import DocumentFilter, DocumentSort, DuplicateGroup, 
 from domain.documents import (
     TYPE_OF_EXTENSION,
     Document,
+    DocumentChanges,
     DocumentType,
     FileType,
     Tag,
+    category_found,
     check_metadata,
     extension_of,
     safe_filename,
@@ -76,13 +80,6 @@ class DocumentFields:
     taxonomy_path: str | None = None  # classify at upload, in the same unit of work
     taxonomy_version: str | None = None  # default: the latest published version
     taxonomy_confidence: float = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class DocumentChanges:
-    """A partial update; only keys present in `values` change."""
-
-    values: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,17 +161,7 @@ class DocumentService:
             spool.seek(0)
             data = spool.read()
         content = await asyncio.to_thread(self._extractor.extract, data, document_type)
-        return await self._create(
-            ctx,
-            user,
-            data,
-            content=content,
-            document_type=document_type,
-            filename=name,
-            extension=file_type.extension,
-            mime_type=file_type.mime_type,
-            fields=fields,
-        )
+        return await self._create(ctx, user, data, content, name, file_type, fields)
 
     async def create_text(
         self, ctx: RequestContext, content: str, document_type: DocumentType, fields: DocumentFields
@@ -195,17 +182,8 @@ class DocumentService:
             raise TooLarge(f"text may be at most {file_type.max_size_bytes} bytes")
         text = await asyncio.to_thread(self._extractor.extract, data, document_type)
         filename = f"{Document.clean_title(fields.title)[:200]}.{extension}".replace("/", "_")
-        return await self._create(
-            ctx,
-            user,
-            data,
-            content=text,
-            document_type=document_type,
-            filename=safe_filename(filename.replace("\\", "_")),
-            extension=extension,
-            mime_type=file_type.mime_type,
-            fields=fields,
-        )
+        filename = safe_filename(filename.replace("\\", "_"))
+        return await self._create(ctx, user, data, text, filename, file_type, fields)
 
     def _check_create(self, user: User, fields: DocumentFields) -> None:
         level = AccessLevel.parse(fields.access_level)
@@ -221,25 +199,23 @@ class DocumentService:
         ctx: RequestContext,
         user: User,
         data: bytes,
-        *,
         content: str,
-        document_type: DocumentType,
         filename: str,
-        extension: str,
-        mime_type: str,
+        file_type: FileType,
         fields: DocumentFields,
     ) -> Document:
-        metadata = check_metadata(fields.metadata)
+        # Checked before any byte is stored, so bad input leaves nothing behind
+        # (`Document.create` holds these rules and checks them again).
+        check_metadata(fields.metadata)
         tag_names = self._clean_tags(fields.tags)
         path = None
         if fields.taxonomy_path is not None:
-            # Checked before any byte is stored, so a bad path leaves nothing behind.
             path = parse_path(fields.taxonomy_path, "taxonomy_path")
             parse_confidence(fields.taxonomy_confidence)
             await self._taxonomy.resolve(fields.taxonomy_path, fields.taxonomy_version)
-        title = Document.clean_title(fields.title or filename.rsplit(".", 1)[0])
-        source = Document.clean_source(fields.source)
-        department = Document.clean_department(fields.department)
+        Document.title_for(fields.title, filename)
+        Document.clean_source(fields.source)
+        Document.clean_department(fields.department)
 
         async def once() -> AsyncIterator[bytes]:
             yield data
@@ -250,21 +226,7 @@ class DocumentService:
             stored = await self._blobs.put(once(), max_bytes=len(data))
             try:
                 doc = await self._insert(
-                    ctx,
-                    user,
-                    stored,
-                    title,
-                    content,
-                    document_type,
-                    source,
-                    department,
-                    metadata,
-                    tag_names,
-                    path,
-                    filename,
-                    extension,
-                    mime_type,
-                    fields,
+                    ctx, user, stored, content, filename, file_type, fields, tag_names, path
                 )
             except BaseException:
                 await self._releaser.release_held(stored.key)
@@ -276,18 +238,12 @@ class DocumentService:
         ctx: RequestContext,
         user: User,
         stored: StoredBlob,
-        title: str,
         content: str,
-        document_type: DocumentType,
-        source: str,
-        department: str | None,
-        metadata: dict[str, Any] | None,
+        filename: str,
+        file_type: FileType,
+        fields: DocumentFields,
         tag_names: list[str],
         path: tuple[str, ...] | None,
-        filename: str,
-        extension: str,
-        mime_type: str,
-        fields: DocumentFields,
     ) -> Document:
         now = self._clock.now()
         async with self._uow() as uow:
@@ -298,28 +254,24 @@ class DocumentService:
                         f"the same file is already document {same[0].id} "
                         f"({same[0].title!r}); send on_duplicate=allow to keep both"
                     )
-            category_id = await self._category_id(uow, fields.category)
+            category_id = category_found(
+                fields.category, await self._category_id(uow, fields.category)
+            )
             tags = await self._ensure_tags(uow, ctx, tag_names, now)
-            doc = Document(
-                id=uuid4(),
-                title=title,
-                content=content,
-                document_type=document_type,
-                source=source,
-                access_level=AccessLevel.parse(fields.access_level),
-                department=department,
-                metadata=metadata,
+            doc = Document.create(
                 owner_id=user.id,
+                title=fields.title,
+                content=content,
+                filename=filename,
+                file_type=file_type,
+                blob=stored,
+                now=now,
+                access_level=fields.access_level,
+                department=fields.department,
+                metadata=fields.metadata,
+                source=fields.source,
                 category_id=category_id,
-                original_filename=filename,
-                extension=extension,
-                mime_type=mime_type,
-                size_bytes=stored.size_bytes,
-                sha256=stored.sha256,
-                storage_key=stored.key,
-                created_at=now,
-                updated_at=now,
-                tags=sorted((t.name for t in tags), key=str.encode),
+                tags=[t.name for t in tags],
             )
             await uow.documents.add(doc)
             await uow.documents.set_tags(doc.id, [t.id for t in tags])
@@ -364,9 +316,7 @@ class DocumentService:
         user = _actor(ctx)
         now = self._clock.now()
         async with self._uow() as uow:
-            found = await uow.documents.get_readable(doc_id, user)
-            if found is None:
-                raise NotFound("document", doc_id)
+            found = await self._readable(uow, user, doc_id)
             chunks = await self._blobs.open(found.document.storage_key)
             await uow.events.add(ctx.event(events.DOCUMENT_DOWNLOADED, "document", doc_id, now))
             await uow.commit()
@@ -406,9 +356,7 @@ class DocumentService:
         `policy.can_see_audit_details`; other readers get None for both."""
         user = _actor(ctx)
         async with self._uow(read_only=True) as uow:
-            found = await uow.documents.get_readable(doc_id, user)
-            if found is None:
-                raise NotFound("document", doc_id)
+            found = await self._readable(uow, user, doc_id)
             trail = await uow.events.list(
                 EventFilter(subject_type="document", subject_id=str(doc_id)), page
             )
@@ -418,6 +366,10 @@ class DocumentService:
         return Page(anonymous, trail.next_cursor)
 
     # --- changing ---------------------------------------------------------------------------
+    #
+    # A change reads the document, checks the policy, asks the document for its next version
+    # (`Document.change`, `retag`, `trash`, `restore`) and writes that over the version it
+    # read; `_retrying` runs it again when another change got there first.
 
     async def update(
         self,
@@ -432,41 +384,40 @@ class DocumentService:
         department, without `policy.can_reclassify`), `Conflict` for a document in the trash,
         `PreconditionFailed` if `expected_version` (If-Match) is not the current version.
         Without one the change applies to the current version (`_retrying`)."""
+        user = _actor(ctx)
+        return await self._retrying(
+            expected_version,
+            lambda: self._update_once(ctx, user, doc_id, changes, expected_version),
+        )
 
-        async def apply(uow: UnitOfWork, doc: Document, user: User) -> dict[str, Any]:
-            changed: dict[str, Any] = {}
-            for key, value in changes.values.items():
-                if key == "title":
-                    value = Document.clean_title(value)
-                elif key == "access_level":
-                    value = AccessLevel.parse(value)
-                elif key == "department":
-                    value = Document.clean_department(value)
-                elif key == "metadata":
-                    value = check_metadata(value)
-                elif key == "source":
-                    value = Document.clean_source(value)
-                elif key == "category":
-                    key, value = "category_id", await self._category_id(uow, value)
-                else:
-                    raise ValidationFailed.on(key, "cannot be changed")
-                if getattr(doc, key) != value:
-                    setattr(doc, key, value)
-                    changed[key] = value.value if hasattr(value, "value") else value
+    async def _update_once(
+        self,
+        ctx: RequestContext,
+        user: User,
+        doc_id: UUID,
+        changes: DocumentChanges,
+        expected_version: int | None,
+    ) -> Document | None:
+        """One attempt of `update`; None if the version moved on before the write."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            doc = await self._writable(uow, user, doc_id, expected_version)
+            category_id = await self._category_id(uow, changes.values.get("category"))
+            changed_doc, changed = doc.change(changes, now, category_id=category_id)
+            if not changed:
+                return doc
             # Sending the current level or department is no change and needs no right.
             if "access_level" in changed or "department" in changed:
-                if not policy.can_reclassify(user, doc):
+                if not policy.can_reclassify(user, changed_doc):
                     raise PermissionDenied(
                         "only the owner or an administrator may change a document's "
                         "access level or department"
                     )
-                if not policy.can_create(user, doc.access_level, doc.department):
+                if not policy.can_create(user, changed_doc.access_level, changed_doc.department):
                     raise PermissionDenied(
                         "you cannot classify a document above your own clearance"
                     )
-            return changed
-
-        return await self._change(ctx, doc_id, expected_version, apply, policy.can_write)
+            return await self._save(uow, ctx, doc, changed_doc, changed)
 
     async def replace_tags(
         self,
@@ -500,98 +451,70 @@ class DocumentService:
         expected_version: int | None,
     ) -> Document:
         wanted = self._clean_tags(names)
-
-        async def apply(uow: UnitOfWork, doc: Document, user: User) -> dict[str, Any]:
-            current = {n.lower(): n for n in doc.tags}
-            if mode == "replace":
-                target = list(wanted)
-            elif mode == "add":
-                target = list(doc.tags) + [n for n in wanted if n.lower() not in current]
-            else:
-                gone = {n.lower() for n in wanted}
-                if not gone & set(current):
-                    raise NotFound("tag on document", wanted[0])
-                target = [n for n in doc.tags if n.lower() not in gone]
-            tags = await self._ensure_tags(uow, ctx, target, self._clock.now())
-            new_names = sorted((t.name for t in tags), key=str.encode)
-            if [n.lower() for n in new_names] == sorted(current, key=str.encode):
-                return {}
-            tag_ids[:] = [t.id for t in tags]
-            doc.tags = new_names
-            return {"tags": new_names}
-
-        async def write_tags(uow: UnitOfWork, doc: Document) -> None:
-            await uow.documents.set_tags(doc.id, tag_ids)
-
-        tag_ids: list[UUID] = []
-        return await self._change(
-            ctx, doc_id, expected_version, apply, policy.can_write, after_write=write_tags
-        )
-
-    async def _change(
-        self,
-        ctx: RequestContext,
-        doc_id: UUID,
-        expected_version: int | None,
-        apply: Any,
-        allowed: Any,
-        after_write: Any = None,
-    ) -> Document:
-        """`apply` changes the document read (and may write what must exist first, such as
-        new tags); `after_write` writes what depends on the document's row (its tags) once
-        the row's version has been taken, so concurrent changes wait on that row instead of
-        colliding on the dependent rows."""
         user = _actor(ctx)
         return await self._retrying(
             expected_version,
-            lambda: self._change_once(
-                ctx, user, doc_id, expected_version, apply, allowed, after_write
-            ),
+            lambda: self._retag_once(ctx, user, doc_id, wanted, mode, expected_version),
         )
 
-    async def _change_once(
+    async def _retag_once(
         self,
         ctx: RequestContext,
         user: User,
         doc_id: UUID,
+        wanted: list[str],
+        mode: Literal["replace", "add", "remove"],
         expected_version: int | None,
-        apply: Any,
-        allowed: Any,
-        after_write: Any,
     ) -> Document | None:
-        """One attempt of `_change`; None if the version moved on before the write."""
+        """One attempt of `_retag`; None if the version moved on before the write."""
         now = self._clock.now()
         async with self._uow() as uow:
-            found = await uow.documents.get_readable(doc_id, user)
-            if found is None:
-                raise NotFound("document", doc_id)
-            doc = found.document
-            if not allowed(user, doc, found.grant):
-                raise PermissionDenied("you may read this document but not change it")
-            if doc.in_trash:
-                raise Conflict("the document is in the trash; restore it first")
-            _check_version(doc, expected_version)
-            base_version = doc.version
-            changed = await apply(uow, doc, user)
-            if not changed:
+            doc = await self._writable(uow, user, doc_id, expected_version)
+            tags = await self._ensure_tags(uow, ctx, doc.tags_after(wanted, mode), now)
+            retagged = doc.retag([t.name for t in tags], now)
+            if retagged is doc:
                 return doc
-            doc.version = base_version + 1
-            doc.updated_at = now
-            if not await uow.documents.update(doc, base_version):
-                return None
-            if after_write is not None:
-                await after_write(uow, doc)
-            await uow.events.add(
-                ctx.event(
-                    events.DOCUMENT_UPDATED,
-                    "document",
-                    doc.id,
-                    now,
-                    {"changes": _jsonable(changed), "version": doc.version},
-                )
+            return await self._save(
+                uow, ctx, doc, retagged, {"tags": retagged.tags}, [t.id for t in tags]
             )
-            await uow.commit()
-        return doc
+
+    async def _writable(
+        self, uow: UnitOfWork, user: User, doc_id: UUID, expected_version: int | None
+    ) -> Document:
+        """The document `user` may change, at `expected_version` and not in the trash."""
+        found = await self._readable(uow, user, doc_id)
+        if not policy.can_write(user, found.document, found.grant):
+            raise PermissionDenied("you may read this document but not change it")
+        found.document.check_changeable(expected_version)
+        return found.document
+
+    async def _save(
+        self,
+        uow: UnitOfWork,
+        ctx: RequestContext,
+        read: Document,
+        changed_doc: Document,
+        changed: dict[str, Any],
+        tag_ids: list[UUID] | None = None,
+    ) -> Document | None:
+        """Write `changed_doc` over the version `read` and record `document.updated`; None if
+        that version is no longer the current one. The tags (`tag_ids`) are written after the
+        row, so concurrent changes wait on the row instead of colliding on the tags."""
+        if not await uow.documents.update(changed_doc, read.version):
+            return None
+        if tag_ids is not None:
+            await uow.documents.set_tags(changed_doc.id, tag_ids)
+        await uow.events.add(
+            ctx.event(
+                events.DOCUMENT_UPDATED,
+                "document",
+                changed_doc.id,
+                changed_doc.updated_at,
+                {"changes": _jsonable(changed), "version": changed_doc.version},
+            )
+        )
+        await uow.commit()
+        return changed_doc
 
     # --- trash --------------------------------------------------------------------------------
 
@@ -628,27 +551,20 @@ class DocumentService:
         """One attempt of `_trash`; None if the version moved on before the write."""
         now = self._clock.now()
         async with self._uow() as uow:
-            found = await uow.documents.get_readable(doc_id, user)
-            if found is None:
-                raise NotFound("document", doc_id)
+            found = await self._readable(uow, user, doc_id)
             doc = found.document
             if not policy.can_delete(user, doc, found.grant):
                 raise PermissionDenied("deleting and restoring need delete rights")
-            _check_version(doc, expected_version)
-            if doc.in_trash == to_trash:
-                if to_trash:
-                    return doc
-                raise Conflict("the document is not in the trash")
-            base = doc.version
-            doc = replace(
-                doc, deleted_at=now if to_trash else None, version=base + 1, updated_at=now
-            )
-            if not await uow.documents.update(doc, base):
+            doc.check_version(expected_version)
+            moved = doc.trash(now) if to_trash else doc.restore(now)
+            if moved is doc:
+                return doc
+            if not await uow.documents.update(moved, doc.version):
                 return None
             action = events.DOCUMENT_DELETED if to_trash else events.DOCUMENT_RESTORED
             await uow.events.add(ctx.event(action, "document", doc.id, now))
             await uow.commit()
-        return doc
+        return moved
 
     async def _retrying(
         self, expected_version: int | None, attempt: Callable[[], Awaitable[Document | None]]
@@ -679,13 +595,10 @@ class DocumentService:
         user = _actor(ctx)
         now = self._clock.now()
         async with self._uow() as uow:
-            found = await uow.documents.get_readable(doc_id, user)
-            if found is None:
-                raise NotFound("document", doc_id)
-            doc = found.document
+            doc = (await self._readable(uow, user, doc_id)).document
             if not policy.can_purge(user, doc):
                 raise PermissionDenied("only the owner or an administrator may purge")
-            _check_version(doc, expected_version)
+            doc.check_version(expected_version)
             await uow.documents.purge(doc.id)
             await uow.events.add(
                 ctx.event(
@@ -715,7 +628,7 @@ class DocumentService:
         return list(cleaned.values())
 
     async def _ensure_tags(
-        self, uow: UnitOfWork, ctx: RequestContext, names: Sequence[str], now: Any
+        self, uow: UnitOfWork, ctx: RequestContext, names: Sequence[str], now: datetime
     ) -> list[Tag]:
         """The tags with these names, creating the unknown ones (SPEC.md §2.4)."""
         if not names:
@@ -735,20 +648,23 @@ class DocumentService:
             out.append(tag)
         return out
 
+    async def _readable(self, uow: UnitOfWork, user: User, doc_id: UUID) -> Readable:
+        found = await uow.documents.get_readable(doc_id, user)
+        if found is None:
+            raise NotFound("document", doc_id)
+        return found
+
     async def _category_id(self, uow: UnitOfWork, name: str | None) -> UUID | None:
+        """The id of the category named `name`; None for no name or no such category."""
         if name is None:
             return None
         category = await uow.categories.get_by_name(name)
-        if category is None:
-            raise ValidationFailed.on("category", f"no category named {name!r}")
-        return category.id
-
-
-def _check_version(doc: Document, expected: int | None) -> None:
-    """An If-Match precondition: `PreconditionFailed` unless the document is at `expected`."""
-    if expected is not None and expected != doc.version:
-        raise PreconditionFailed(f"the document is at version {doc.version}, not {expected}")
+        return None if category is None else category.id
 
 
 def _jsonable(changes: dict[str, Any]) -> dict[str, Any]:
-    return {k: str(v) if isinstance(v, UUID) else v for k, v in changes.items()}
+    """Changed values as an event records them: levels as numbers, ids as strings."""
+    return {
+        k: v.value if isinstance(v, enum.Enum) else str(v) if isinstance(v, UUID) else v
+        for k, v in changes.items()
+    }

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 from uuid import UUID, uuid4
 
-from domain.errors import ValidationFailed
+from domain.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from domain.values import (
     JSON_MAX_BYTES,
     AccessLevel,
@@ -17,6 +18,9 @@ from domain.values import (
     check_json_value,
     optional_department,
 )
+
+if TYPE_CHECKING:
+    from domain.blobs import StoredBlob  # domain.blobs imports this module
 
 TITLE_MAX: Final = 500
 SOURCE_MAX: Final = 500
@@ -140,9 +144,124 @@ class Document:
     tags: list[str] = field(default_factory=list)
     category_name: str | None = None  # read model: the category's name, joined on read
 
+    @classmethod
+    def create(
+        cls,
+        *,
+        owner_id: UUID,
+        title: str | None,
+        content: str,
+        filename: str,
+        file_type: FileType,
+        blob: StoredBlob,
+        now: datetime,
+        access_level: int = AccessLevel.L1,
+        department: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        source: str | None = None,
+        category_id: UUID | None = None,
+        tags: Iterable[str] = (),
+    ) -> Document:
+        """A new document, version 1, for a file of `file_type` stored as `blob`; the title
+        defaults to the file's name without its extension. `ValidationFailed` for a bad
+        title, filename, level, department, metadata or source."""
+        return cls(
+            id=cls.new_id(),
+            title=cls.title_for(title, filename),
+            content=content,
+            document_type=TYPE_OF_EXTENSION[file_type.extension],
+            source=cls.clean_source(source),
+            access_level=AccessLevel.parse(access_level),
+            department=cls.clean_department(department),
+            metadata=check_metadata(metadata),
+            owner_id=owner_id,
+            category_id=category_id,
+            original_filename=safe_filename(filename),
+            extension=file_type.extension,
+            mime_type=file_type.mime_type,
+            size_bytes=blob.size_bytes,
+            sha256=blob.sha256,
+            storage_key=blob.key,
+            created_at=now,
+            updated_at=now,
+            tags=sorted(tags, key=str.encode),
+        )
+
     @property
     def in_trash(self) -> bool:
         return self.deleted_at is not None
+
+    # Each transition leaves this document as it is and answers the next version (or this
+    # document itself when there is nothing to change); the service writes it over this
+    # version, so a concurrent change of the same version makes the write fail.
+
+    def check_version(self, expected: int | None) -> None:
+        """An If-Match precondition: `PreconditionFailed` unless this is version `expected`
+        (None: no precondition)."""
+        if expected is not None and expected != self.version:
+            raise PreconditionFailed(f"the document is at version {self.version}, not {expected}")
+
+    def check_changeable(self, expected_version: int | None = None) -> None:
+        """`Conflict` for a document in the trash, then `check_version`."""
+        if self.in_trash:
+            raise Conflict("the document is in the trash; restore it first")
+        self.check_version(expected_version)
+
+    def change(
+        self, changes: DocumentChanges, now: datetime, *, category_id: UUID | None = None
+    ) -> tuple[Document, dict[str, Any]]:
+        """The document with `changes` applied, and {field: new value} for the fields that
+        really change (`category` becomes `category_id`: the id found for the category it
+        names). `Conflict` in the trash; `ValidationFailed` as `DocumentChanges.normalized`."""
+        self.check_changeable()
+        changed = {
+            name: value
+            for name, value in changes.normalized(category_id).items()
+            if getattr(self, name) != value
+        }
+        if not changed:
+            return self, {}
+        return self._next(now, **changed), changed
+
+    def tags_after(
+        self, names: Sequence[str], mode: Literal["replace", "add", "remove"]
+    ) -> list[str]:
+        """The tag names this document would have after replacing its tags with `names`,
+        adding them, or removing them (names compare without case). `NotFound` when none of
+        the names to remove is on the document."""
+        current = {n.lower() for n in self.tags}
+        if mode == "replace":
+            return list(names)
+        if mode == "add":
+            return list(self.tags) + [n for n in names if n.lower() not in current]
+        gone = {n.lower() for n in names}
+        if not gone & current:
+            raise NotFound("tag on document", names[0])
+        return [n for n in self.tags if n.lower() not in gone]
+
+    def retag(self, names: Sequence[str], now: datetime) -> Document:
+        """The document tagged with exactly `names` (the tags' own spelling); this document
+        itself when those are its tags already. `Conflict` in the trash."""
+        self.check_changeable()
+        new_names = sorted(names, key=str.encode)
+        if sorted({n.lower() for n in names}) == sorted({n.lower() for n in self.tags}):
+            return self
+        return self._next(now, tags=new_names)
+
+    def trash(self, now: datetime) -> Document:
+        """The document moved to the trash; this document itself if it is there already."""
+        if self.in_trash:
+            return self
+        return self._next(now, deleted_at=now)
+
+    def restore(self, now: datetime) -> Document:
+        """The document taken out of the trash. `Conflict` if it is not in the trash."""
+        if not self.in_trash:
+            raise Conflict("the document is not in the trash")
+        return self._next(now, deleted_at=None)
+
+    def _next(self, now: datetime, **changes: Any) -> Document:
+        return replace(self, **changes, version=self.version + 1, updated_at=now)
 
     @staticmethod
     def new_id() -> UUID:
@@ -152,6 +271,11 @@ class Document:
     def clean_title(raw: str) -> str:
         return bounded_text(raw, "title", TITLE_MAX)
 
+    @classmethod
+    def title_for(cls, title: str | None, filename: str) -> str:
+        """The title of a new document: `title`, or the file's name without its extension."""
+        return cls.clean_title(title or filename.rsplit(".", 1)[0])
+
     @staticmethod
     def clean_source(raw: str | None) -> str:
         return bounded_text(raw or "", "source", SOURCE_MAX, allow_empty=True)
@@ -159,6 +283,43 @@ class Document:
     @staticmethod
     def clean_department(raw: str | None) -> str | None:
         return optional_department(raw)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentChanges:
+    """A partial update; only keys present in `values` change."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def normalized(self, category_id: UUID | None = None) -> dict[str, Any]:
+        """{document field: checked new value}, checked in the order sent: `ValidationFailed`
+        for a key that cannot be changed, a bad value, or a `category` name for which no
+        `category_id` was found (a null category clears it)."""
+        out: dict[str, Any] = {}
+        for key, value in self.values.items():
+            if key == "title":
+                out[key] = Document.clean_title(value)
+            elif key == "access_level":
+                out[key] = AccessLevel.parse(value)
+            elif key == "department":
+                out[key] = Document.clean_department(value)
+            elif key == "metadata":
+                out[key] = check_metadata(value)
+            elif key == "source":
+                out[key] = Document.clean_source(value)
+            elif key == "category":
+                out["category_id"] = category_found(value, category_id)
+            else:
+                raise ValidationFailed.on(key, "cannot be changed")
+        return out
+
+
+def category_found(name: str | None, category_id: UUID | None) -> UUID | None:
+    """The id found for the category `name` (None for no name); `ValidationFailed` if a name
+    was given but no category has it."""
+    if name is not None and category_id is None:
+        raise ValidationFailed.on("category", f"no category named {name!r}")
+    return category_id if name is not None else None
 
 
 @dataclass(eq=False, slots=True)

@@ -23,10 +23,9 @@ import pytest
 from litestar.routes import HTTPRoute
 
 from application.context import RequestContext
-from application.documents import DocumentChanges
 from application.taxonomy import Classify
 from domain import policy
-from domain.documents import Access, Document, DocumentType, Permission
+from domain.documents import Access, Document, DocumentChanges, DocumentType, Permission
 from domain.users import User
 from domain.values import AccessLevel
 from tests.api.conftest import API, Api, Caller, make_user

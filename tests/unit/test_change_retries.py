@@ -16,9 +16,9 @@ from dependency_injector import providers
 
 from application import documents as documents_module
 from application.context import RequestContext
-from application.documents import DocumentChanges, DocumentFields
+from application.documents import DocumentFields
 from application.users import UserCreate
-from domain.documents import Document, DocumentType
+from domain.documents import Document, DocumentChanges, DocumentType
 from domain.errors import Conflict, NotFound, PreconditionFailed
 from domain.events import EventFilter
 from domain.pagination import PageRequest

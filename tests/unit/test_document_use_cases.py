@@ -8,10 +8,10 @@ import pytest
 from dependency_injector import providers
 
 from application.context import RequestContext
-from application.documents import DocumentChanges, DocumentFields
+from application.documents import DocumentFields
 from application.users import UserCreate
 from domain.document_ports import DocumentFilter, DocumentSort
-from domain.documents import DocumentType
+from domain.documents import DocumentChanges, DocumentType
 from domain.errors import (
     Conflict,
     ContentMismatch,

@@ -42,7 +42,7 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Para
 from litestar.response import Stream
 
 from application.context import Principal, RequestContext
-from application.documents import DocumentChanges, DocumentFields, DocumentService
+from application.documents import DocumentFields, DocumentService
 from application.documents import Download as DownloadResult
 from domain.document_ports import DocumentFilter, DocumentSort
 from domain.documents import (
@@ -50,6 +50,7 @@ from domain.documents import (
     SOURCE_MAX,
     TAG_NAME_MAX,
     TITLE_MAX,
+    DocumentChanges,
     DocumentType,
 )
 from domain.documents import Document as DomainDocument
