@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from domain import policy
 from domain.errors import PermissionDenied
 from domain.events import Event
 from domain.users import User
@@ -38,11 +39,19 @@ class RequestContext:
 
     @property
     def is_system_or_admin(self) -> bool:
-        return self.actor is None or self.actor.is_active_admin
+        return self.actor is None or policy.can_administer(self.actor)
 
     def require_admin(self) -> None:
-        if not self.is_system_or_admin:
-            raise PermissionDenied("this action needs an administrator")
+        """The system itself, or an active administrator (`domain.policy.require_admin`)."""
+        if self.actor is not None:
+            policy.require_admin(self.actor)
+
+    def require_user(self, refusal: str = "this is done on behalf of a user") -> User:
+        """The acting user: `PermissionDenied(refusal)` for the system itself (documents,
+        searches and grants belong to someone)."""
+        if self.actor is None:
+            raise PermissionDenied(refusal)
+        return self.actor
 
     def event(
         self,

@@ -25,6 +25,7 @@ from domain.blobs import BlobLocks, BlobStore, StoredBlob, TextExtractor
 from domain.clock import Clock
 from domain.document_ports import DocumentFilter, DocumentSort, DuplicateGroup, Readable
 from domain.documents import (
+    MAX_TAGS,
     TYPE_OF_EXTENSION,
     Document,
     DocumentChanges,
@@ -55,7 +56,6 @@ from domain.users import User
 from domain.values import AccessLevel
 
 SPOOL_IN_MEMORY = 1024 * 1024  # bytes held in memory before an upload spills to a temp file
-MAX_TAGS = 50
 TEXT_EXTENSIONS = {DocumentType.TXT: "txt", DocumentType.MARKDOWN: "md"}
 # A change without If-Match that loses a race to another change is re-applied to the new
 # version: this many attempts in all, sleeping up to BACKOFF * 2**n (at most BACKOFF_MAX)
@@ -63,6 +63,8 @@ TEXT_EXTENSIONS = {DocumentType.TXT: "txt", DocumentType.MARKDOWN: "md"}
 CHANGE_ATTEMPTS = 20
 CHANGE_BACKOFF = 0.002
 CHANGE_BACKOFF_MAX = 0.1
+
+_ON_BEHALF = "documents are handled on behalf of a user"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +88,6 @@ class DocumentFields:
 class Download:
     document: Document
     chunks: AsyncIterator[bytes]
-
-
-def _actor(ctx: RequestContext) -> User:
-    if ctx.actor is None:
-        raise PermissionDenied("documents are handled on behalf of a user")
-    return ctx.actor
 
 
 class DocumentService:
@@ -141,7 +137,7 @@ class DocumentService:
         the bytes must be what the extension claims (`ContentMismatch`) and readable
         (`ValidationFailed`); a duplicate of a document the caller can read is a `Conflict`
         unless `on_duplicate="allow"`. On any error nothing is left behind."""
-        user = _actor(ctx)
+        user = ctx.require_user(_ON_BEHALF)
         self._check_create(user, fields)
         name = safe_filename(filename)
         file_type = await self.upload_policy(name)
@@ -167,7 +163,7 @@ class DocumentService:
         self, ctx: RequestContext, content: str, document_type: DocumentType, fields: DocumentFields
     ) -> Document:
         """A document whose file is the given text (TXT or MARKDOWN), stored as UTF-8."""
-        user = _actor(ctx)
+        user = ctx.require_user(_ON_BEHALF)
         if document_type not in TEXT_EXTENSIONS:
             raise ValidationFailed.on("document_type", "must be TXT or MARKDOWN")
         if fields.title is None:
@@ -303,7 +299,7 @@ class DocumentService:
     async def get(self, ctx: RequestContext, doc_id: UUID) -> Readable:
         """A document the caller may read (trash included for owner and admins); records
         `document.viewed`. Raises `NotFound` otherwise."""
-        user = _actor(ctx)
+        user = ctx.require_user(_ON_BEHALF)
         viewed = ctx.event(events.DOCUMENT_VIEWED, "document", doc_id, self._clock.now())
         async with self._uow(read_only=True) as uow:  # one atomic statement, no transaction
             found = await uow.documents.view_readable(doc_id, user, viewed)
@@ -313,7 +309,7 @@ class DocumentService:
 
     async def download(self, ctx: RequestContext, doc_id: UUID) -> Download:
         """The original bytes, streamed; records `document.downloaded`."""
-        user = _actor(ctx)
+        user = ctx.require_user(_ON_BEHALF)
         now = self._clock.now()
         async with self._uow() as uow:
             found = await self._readable(uow, user, doc_id)
@@ -331,7 +327,7 @@ class DocumentService:
     ) -> Page[Document]:
         """A keyset page of the documents the caller may read that match `filters`
         (`filters.deleted`: the caller's trash)."""
-        user = _actor(ctx)
+        user = ctx.require_user(_ON_BEHALF)
         for name in filters.tags:
             tag_name(name)
         async with self._uow(read_only=True) as uow:
@@ -344,7 +340,7 @@ class DocumentService:
 
     async def duplicates(self, ctx: RequestContext, limit: int = 50) -> Sequence[DuplicateGroup]:
         """Groups of readable live documents sharing the same bytes."""
-        user = _actor(ctx)
+        user = ctx.require_user(_ON_BEHALF)
         async with self._uow(read_only=True) as uow:
             return await uow.documents.duplicate_groups(user, limit)
 
@@ -354,7 +350,7 @@ class DocumentService:
         """The audit trail of a document the caller may read, newest first. Where each
         event came from (`client_ip`, `user_agent`) is shown only to those who
         `policy.can_see_audit_details`; other readers get None for both."""
-        user = _actor(ctx)
+        user = ctx.require_user(_ON_BEHALF)
         async with self._uow(read_only=True) as uow:
             found = await self._readable(uow, user, doc_id)
             trail = await uow.events.list(
@@ -384,7 +380,7 @@ class DocumentService:
         department, without `policy.can_reclassify`), `Conflict` for a document in the trash,
         `PreconditionFailed` if `expected_version` (If-Match) is not the current version.
         Without one the change applies to the current version (`_retrying`)."""
-        user = _actor(ctx)
+        user = ctx.require_user(_ON_BEHALF)
         return await self._retrying(
             expected_version,
             lambda: self._update_once(ctx, user, doc_id, changes, expected_version),
@@ -451,7 +447,7 @@ class DocumentService:
         expected_version: int | None,
     ) -> Document:
         wanted = self._clean_tags(names)
-        user = _actor(ctx)
+        user = ctx.require_user(_ON_BEHALF)
         return await self._retrying(
             expected_version,
             lambda: self._retag_once(ctx, user, doc_id, wanted, mode, expected_version),
@@ -533,7 +529,7 @@ class DocumentService:
     async def _trash(
         self, ctx: RequestContext, doc_id: UUID, expected_version: int | None, *, to_trash: bool
     ) -> Document:
-        user = _actor(ctx)
+        user = ctx.require_user(_ON_BEHALF)
         return await self._retrying(
             expected_version,
             lambda: self._trash_once(ctx, user, doc_id, expected_version, to_trash=to_trash),
@@ -592,7 +588,7 @@ class DocumentService:
         self, ctx: RequestContext, doc_id: UUID, expected_version: int | None = None
     ) -> None:
         """Delete for good (owner or admin), then remove the blob if no row references it."""
-        user = _actor(ctx)
+        user = ctx.require_user(_ON_BEHALF)
         now = self._clock.now()
         async with self._uow() as uow:
             doc = (await self._readable(uow, user, doc_id)).document

@@ -21,12 +21,11 @@ class GrantService:
     async def _managed(self, uow: UnitOfWork, ctx: RequestContext, doc_id: UUID) -> Document:
         """The document if the caller manages its grants: `NotFound` when they cannot even
         read it, `PermissionDenied` when they can read but not manage."""
-        if ctx.actor is None:
-            raise PermissionDenied("grants are managed on behalf of a user")
-        found = await uow.documents.get_readable(doc_id, ctx.actor)
+        actor = ctx.require_user("grants are managed on behalf of a user")
+        found = await uow.documents.get_readable(doc_id, actor)
         if found is None:
             raise NotFound("document", doc_id)
-        if not policy.can_manage_grants(ctx.actor, found.document):
+        if not policy.can_manage_grants(actor, found.document):
             raise PermissionDenied("only the owner or an administrator manages grants")
         return found.document
 

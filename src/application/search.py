@@ -40,6 +40,8 @@ from domain.values import bounded_text
 COMMENT_MAX = 2000
 CURSOR_MAX = 4096
 
+_ON_BEHALF = "searches are made on behalf of a user"
+
 
 @dataclass(frozen=True, slots=True)
 class SearchFilters:
@@ -81,12 +83,6 @@ class SearchResult:
     facets: SearchFacets | None = None
 
 
-def _actor(ctx: RequestContext) -> User:
-    if ctx.actor is None:
-        raise PermissionDenied("searches are made on behalf of a user")
-    return ctx.actor
-
-
 class SearchService:
     def __init__(
         self, uow_factory: UnitOfWorkFactory, clock: Clock, resolver: TaxonomyResolver
@@ -109,7 +105,7 @@ class SearchService:
         `search.performed` event in one unit of work. Operators or punctuation alone give an
         empty result, not an error. When quoted phrases or `OR`s match nothing, the query's
         words are searched instead and the result says `relaxed` (exclusions still hold)."""
-        user = _actor(ctx)
+        user = ctx.require_user(_ON_BEHALF)
         started = time.perf_counter()
         parsed = parse_query(query)
         if isinstance(limit, bool) or not 1 <= limit <= RESULTS_MAX:
@@ -171,7 +167,7 @@ class SearchService:
     async def similar(self, ctx: RequestContext, document_id: UUID, limit: int = 10) -> SearchPage:
         """Documents the caller may read that share the rarest terms of one they may read
         ("more like this"), best first; `NotFound` for a document they may not read."""
-        user = _actor(ctx)
+        user = ctx.require_user(_ON_BEHALF)
         if isinstance(limit, bool) or not 1 <= limit <= RESULTS_MAX:
             raise ValidationFailed.on("limit", f"must be between 1 and {RESULTS_MAX}")
         async with self._uow(read_only=True) as uow:
@@ -229,7 +225,7 @@ class SearchService:
         """Your searches, newest first, with responses and your rating; admins may name
         another user. Only the sources the caller may read now are shown, and the answer
         only while its top source is one of them (access may have changed since)."""
-        user = _actor(ctx)
+        user = ctx.require_user(_ON_BEHALF)
         owner = user_id or user.id
         if owner != user.id and not user.is_active_admin:
             raise PermissionDenied("only administrators read other users' search history")
@@ -241,7 +237,7 @@ class SearchService:
     ) -> Feedback:
         """Rate a search you made (1-5); rating again replaces the first. Another user's
         search is `NotFound`."""
-        user = _actor(ctx)
+        user = ctx.require_user(_ON_BEHALF)
         if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
             raise ValidationFailed.on("rating", "must be an integer from 1 to 5")
         if comment is not None:

@@ -57,3 +57,22 @@ def test_where_events_came_from_is_for_the_owner_and_admins() -> None:
     assert policy.can_see_audit_details(owner, doc)
     assert policy.can_see_audit_details(admin, doc)
     assert not policy.can_see_audit_details(other, doc)
+
+
+def test_a_request_context_asks_the_policy_who_may_administer() -> None:
+    """`RequestContext.require_admin` is `policy.require_admin` for a user (the system itself
+    may); `require_user` refuses the system where a use case acts for someone."""
+    from application.context import RequestContext
+    from domain.errors import PermissionDenied
+
+    owner, admin, _, _ = _world()
+    RequestContext.system().require_admin()
+    RequestContext(admin).require_admin()
+    inactive = factories.user(role="admin")
+    inactive.is_active = False
+    for refused in (owner, inactive):
+        with pytest.raises(PermissionDenied, match="needs an administrator"):
+            RequestContext(refused).require_admin()
+    assert RequestContext(owner).require_user() is owner
+    with pytest.raises(PermissionDenied, match="searches are made"):
+        RequestContext.system().require_user("searches are made on behalf of a user")

@@ -13,6 +13,7 @@ from application.catalog import MAX_UPLOAD_LIMIT
 from domain.document_ports import DuplicateGroup as DomainDuplicateGroup
 from domain.documents import (
     CATEGORY_NAME_MAX,
+    MAX_TAGS,
     SOURCE_MAX,
     TAG_NAME_MAX,
     TITLE_MAX,
@@ -40,7 +41,6 @@ DocumentTypeName = Literal["PDF", "DOCX", "TXT", "MARKDOWN"]
 AccessName = Literal["read", "write", "delete"]
 OnDuplicate = Literal["reject", "allow"]
 DESCRIPTION_MAX = 2000
-MAX_TAGS = 50
 
 
 def json_object(raw: str | None, field_name: str) -> dict[str, Any] | None:

@@ -36,10 +36,11 @@ from multipart import (  # type: ignore[import-untyped]
 from application.catalog import MAX_UPLOAD_LIMIT
 from application.documents import SPOOL_IN_MEMORY, DocumentFields, DocumentService
 from domain import policy
+from domain.documents import MAX_TAGS
 from domain.errors import PermissionDenied, TooLarge, UnsupportedType, ValidationFailed
 from domain.users import User
 from domain.values import AccessLevel, check_text
-from interfaces.http.document_schemas import MAX_TAGS, json_object
+from interfaces.http.document_schemas import json_object
 
 FILE_FIELD: Final = "file"
 SINGLE_FIELDS: Final = frozenset(

@@ -47,6 +47,7 @@ from application.documents import Download as DownloadResult
 from domain.document_ports import DocumentFilter, DocumentSort
 from domain.documents import (
     CATEGORY_NAME_MAX,
+    MAX_TAGS,
     SOURCE_MAX,
     TAG_NAME_MAX,
     TITLE_MAX,
@@ -60,7 +61,6 @@ from domain.taxonomy import parse_path, parse_version
 from domain.values import DEPARTMENT_MAX
 from interfaces.http.document_dependencies import DOCUMENT_SERVICE
 from interfaces.http.document_schemas import (
-    MAX_TAGS,
     Document,
     DocumentTags,
     DocumentTextCreate,
