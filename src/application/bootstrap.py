@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from application.context import RequestContext
 from application.tokens import IssuedToken, TokenIssue, TokenService
-from application.users import UserCreate, UserService
+from application.users import CreateUser, UserService
 from domain.clock import Clock
 from domain.errors import Conflict
 from domain.ports import UnitOfWorkFactory
@@ -51,7 +51,7 @@ class AdminBootstrap:
         self, email: str, name: str, department: str | None, *, only_if_empty: bool
     ) -> AdminCreated:
         ctx = RequestContext.system()
-        command = UserCreate(
+        command = CreateUser(
             email=email, name=name, department=department, access_level=3, role="admin"
         )
         async with self._uow() as uow:

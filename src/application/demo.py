@@ -12,7 +12,7 @@ from uuid import UUID
 from application.context import RequestContext
 from application.documents import DocumentFields, DocumentService
 from application.tokens import TokenIssue, TokenService
-from application.users import UserCreate, UserService
+from application.users import CreateUser, UserService
 from domain.document_ports import DocumentFilter, DocumentSort
 from domain.documents import DocumentType
 from domain.pagination import PageRequest
@@ -183,7 +183,7 @@ class DemoService:
             user = await self._users.add_in(
                 uow,
                 ctx,
-                UserCreate(
+                CreateUser(
                     email=spec.email,
                     name=spec.name,
                     department=spec.department,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID, uuid4
 
+from application.cache import LruCache
 from application.context import RequestContext
 from domain import events, policy
 from domain.clock import Clock
@@ -17,7 +18,6 @@ from domain.pagination import Page, PageRequest
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 from domain.taxonomy import (
     Classification,
-    LruCache,
     Path,
     TaxonomyNode,
     TaxonomyNodeNotFound,

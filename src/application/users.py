@@ -16,7 +16,7 @@ from domain.users import User, UserChanges, UserFilter
 
 
 @dataclass(frozen=True, slots=True)
-class UserCreate:
+class CreateUser:
     email: str
     name: str
     department: str | None = None
@@ -33,7 +33,7 @@ class UserService:
         self._uow = uow_factory
         self._clock = clock
 
-    async def create(self, ctx: RequestContext, command: UserCreate) -> User:
+    async def create(self, ctx: RequestContext, command: CreateUser) -> User:
         """Register a user (admins and the system only). Raises `Conflict` on a taken email."""
         ctx.require_admin()
         async with self._uow() as uow:
@@ -88,7 +88,7 @@ class UserService:
             await uow.commit()
         return user
 
-    async def add_in(self, uow: UnitOfWork, ctx: RequestContext, command: UserCreate) -> User:
+    async def add_in(self, uow: UnitOfWork, ctx: RequestContext, command: CreateUser) -> User:
         """Register within an open unit of work, with its `user.created` event."""
         user = User.register(
             email=command.email,

@@ -167,7 +167,7 @@ class Document:
         defaults to the file's name without its extension. `ValidationFailed` for a bad
         title, filename, level, department, metadata or source."""
         return cls(
-            id=cls.new_id(),
+            id=uuid4(),
             title=cls.title_for(title, filename),
             content=content,
             document_type=TYPE_OF_EXTENSION[file_type.extension],
@@ -263,10 +263,6 @@ class Document:
 
     def _next(self, now: datetime, **changes: Any) -> Document:
         return replace(self, **changes, version=self.version + 1, updated_at=now)
-
-    @staticmethod
-    def new_id() -> UUID:
-        return uuid4()
 
     @staticmethod
     def clean_title(raw: str) -> str:

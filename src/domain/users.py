@@ -20,7 +20,8 @@ from domain.values import (
 
 @dataclass(eq=False, slots=True)
 class User:
-    """A person or service account. Equality is identity (the id), as for every entity."""
+    """A person or service account. Equality is object identity (`eq=False`), as for every
+    entity: two loaded copies of one user are not `==`; compare their `id`s."""
 
     id: UUID
     email: str

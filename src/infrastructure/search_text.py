@@ -13,9 +13,3 @@ STOP: Final = "\ue001"
 def to_html(marked: str) -> str:
     clean = marked.replace("<mark>", "").replace("</mark>", "")
     return html.escape(clean, quote=False).replace(START, "<mark>").replace(STOP, "</mark>")
-
-
-def plain(snippet_html: str) -> str:
-    """The snippet's text without markup (for the extractive answer)."""
-    text = snippet_html.replace("<mark>", "").replace("</mark>", "")
-    return html.unescape(text)

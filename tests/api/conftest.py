@@ -20,7 +20,7 @@ from sqlalchemy.pool import NullPool
 
 from application.context import RequestContext
 from application.tokens import TokenIssue
-from application.users import UserCreate
+from application.users import CreateUser
 from domain.documents import DEFAULT_FILE_TYPES
 from domain.events import Event, EventFilter
 from domain.pagination import MAX_LIMIT, PageRequest
@@ -81,7 +81,7 @@ async def make_user(
 ) -> Caller:
     """A user made by the system (not through the API under test), with a token."""
     system = RequestContext.system()
-    command = UserCreate(
+    command = CreateUser(
         email=email,
         name=email.split("@")[0].title(),
         department=department,

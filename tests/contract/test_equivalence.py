@@ -23,7 +23,7 @@ from application.context import Principal, RequestContext
 from application.documents import DocumentFields
 from application.settings import SettingWrite
 from application.tokens import IssuedToken, TokenIssue
-from application.users import UserCreate
+from application.users import CreateUser
 from domain.document_ports import DocumentFilter, DocumentSort, Readable
 from domain.documents import Document, DocumentChanges, DocumentType, Permission, Tag
 from domain.errors import DomainError
@@ -289,7 +289,7 @@ class World:
         if kind == "create":
             _, actor, email, name, dept, level, role = op
             user = await c.users().create(
-                await self.ctx(actor), UserCreate(email, name, dept, level, role)
+                await self.ctx(actor), CreateUser(email, name, dept, level, role)
             )
             self.users.append(user.id)
             return user

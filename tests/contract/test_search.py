@@ -15,7 +15,7 @@ from application.context import RequestContext
 from application.documents import DocumentFields
 from application.search import SearchFilters
 from application.settings import SettingWrite
-from application.users import UserCreate
+from application.users import CreateUser
 from domain import policy
 from domain.documents import DocumentType
 from domain.errors import NotFound, ValidationFailed
@@ -48,9 +48,9 @@ async def world(
     clock = SteppingClock()
     container.clock.override(providers.Object(clock))
     admin = await container.users().create(
-        SYSTEM, UserCreate(email="a@example.com", name="A", role="admin", access_level=3)
+        SYSTEM, CreateUser(email="a@example.com", name="A", role="admin", access_level=3)
     )
-    reader = await container.users().create(SYSTEM, UserCreate(email="r@example.com", name="R"))
+    reader = await container.users().create(SYSTEM, CreateUser(email="r@example.com", name="R"))
     admin_ctx, reader_ctx = RequestContext(actor=admin), RequestContext(actor=reader)
     ids = {}
     for title, text in CORPUS.items():
@@ -252,12 +252,12 @@ async def test_hits_are_exactly_the_readable_matches_on_both_storages(
     seen: dict[str, list[Any]] = {}
     for c in (memory, pg):
         owner = await c.users().create(
-            SYSTEM, UserCreate(email="o@example.com", name="O", role="admin", access_level=3)
+            SYSTEM, CreateUser(email="o@example.com", name="O", role="admin", access_level=3)
         )
         users = [
             await c.users().create(
                 SYSTEM,
-                UserCreate(email=f"u{i}@example.com", name="U", access_level=lvl, department=dept),
+                CreateUser(email=f"u{i}@example.com", name="U", access_level=lvl, department=dept),
             )
             for i, (lvl, dept) in enumerate(readers)
         ]

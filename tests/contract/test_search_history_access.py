@@ -12,7 +12,7 @@ from dependency_injector import providers
 
 from application.context import RequestContext
 from application.documents import DocumentFields
-from application.users import UserCreate
+from application.users import CreateUser
 from domain.documents import DocumentType
 from domain.pagination import PageRequest
 from domain.search import SearchQueryLog, SearchResponseLog
@@ -26,9 +26,9 @@ SYSTEM = RequestContext.system()
 async def _users(c: Container) -> tuple[RequestContext, RequestContext]:
     c.clock.override(providers.Object(SteppingClock()))
     admin = await c.users().create(
-        SYSTEM, UserCreate(email="a@example.com", name="A", role="admin", access_level=3)
+        SYSTEM, CreateUser(email="a@example.com", name="A", role="admin", access_level=3)
     )
-    reader = await c.users().create(SYSTEM, UserCreate(email="r@example.com", name="R"))
+    reader = await c.users().create(SYSTEM, CreateUser(email="r@example.com", name="R"))
     return RequestContext(actor=admin), RequestContext(actor=reader)
 
 

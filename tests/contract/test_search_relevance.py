@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from application.context import RequestContext
 from application.documents import DocumentFields
 from application.search import SearchResult
-from application.users import UserCreate
+from application.users import CreateUser
 from domain.document_ports import DocumentFilter, DocumentSort
 from domain.documents import DocumentType
 from domain.errors import NotFound, ValidationFailed
@@ -28,9 +28,9 @@ SYSTEM = RequestContext.system()
 async def _people(c: Container) -> tuple[RequestContext, RequestContext]:
     c.clock.override(providers.Object(SteppingClock()))
     admin = await c.users().create(
-        SYSTEM, UserCreate(email="a@example.com", name="A", role="admin", access_level=3)
+        SYSTEM, CreateUser(email="a@example.com", name="A", role="admin", access_level=3)
     )
-    reader = await c.users().create(SYSTEM, UserCreate(email="r@example.com", name="R"))
+    reader = await c.users().create(SYSTEM, CreateUser(email="r@example.com", name="R"))
     return RequestContext(actor=admin), RequestContext(actor=reader)
 
 

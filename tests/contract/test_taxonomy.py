@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from application.context import RequestContext
 from application.documents import DocumentFields
 from application.taxonomy import Classify
-from application.users import UserCreate
+from application.users import CreateUser
 from domain.document_ports import DocumentFilter, DocumentSort
 from domain.documents import DocumentType
 from domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -27,9 +27,9 @@ SYSTEM = RequestContext.system()
 async def world(container: Container) -> tuple[Container, RequestContext, RequestContext]:
     container.clock.override(providers.Object(SteppingClock()))
     admin = await container.users().create(
-        SYSTEM, UserCreate(email="a@example.com", name="A", role="admin", access_level=3)
+        SYSTEM, CreateUser(email="a@example.com", name="A", role="admin", access_level=3)
     )
-    member = await container.users().create(SYSTEM, UserCreate(email="m@example.com", name="M"))
+    member = await container.users().create(SYSTEM, CreateUser(email="m@example.com", name="M"))
     admin_ctx, member_ctx = RequestContext(actor=admin), RequestContext(actor=member)
     tax = container.taxonomy()
     await tax.create_version(admin_ctx, "1.0.0")

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import text
 
 from application.context import RequestContext
-from application.users import UserCreate
+from application.users import CreateUser
 from infrastructure.config import AppSettings
 from infrastructure.container import build_container, shutdown_container
 from infrastructure.sqlalchemy.blob_locks import AdvisoryBlobLocks
@@ -65,7 +65,7 @@ async def test_a_purge_in_one_process_never_takes_the_blob_of_an_upload_in_anoth
     try:
         owner = await container.users().create(
             RequestContext.system(),
-            UserCreate(email="olga@example.com", name="Olga", access_level=3),
+            CreateUser(email="olga@example.com", name="Olga", access_level=3),
         )
     finally:
         await shutdown_container(container)

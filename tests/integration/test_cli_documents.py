@@ -17,7 +17,7 @@ from sqlalchemy import text
 from application.context import RequestContext
 from application.documents import DocumentFields
 from application.settings import SettingWrite
-from application.users import UserCreate
+from application.users import CreateUser
 from domain.documents import Document, DocumentType
 from domain.tokens import looks_like_token
 from infrastructure.config import AppSettings
@@ -160,7 +160,7 @@ async def _archive(cli: Cli) -> Archive:
     container = cli.container()
     try:
         owner = await container.users().create(
-            SYSTEM, UserCreate(email="olga@example.com", name="Olga", access_level=3)
+            SYSTEM, CreateUser(email="olga@example.com", name="Olga", access_level=3)
         )
         ctx = RequestContext(owner)
 

@@ -13,7 +13,7 @@ from dependency_injector import providers
 
 from application.context import RequestContext
 from application.documents import DocumentFields
-from application.users import UserCreate
+from application.users import CreateUser
 from domain.document_ports import DocumentFilter, DocumentSort
 from domain.documents import DocumentChanges, DocumentType
 from domain.errors import PreconditionFailed
@@ -40,7 +40,7 @@ async def app(pg_database: Database, tmp_path: Path) -> Container:
 
 async def _member(app: Container) -> RequestContext:
     user = await app.users().create(
-        RequestContext.system(), UserCreate(email="m@example.com", name="M", access_level=2)
+        RequestContext.system(), CreateUser(email="m@example.com", name="M", access_level=2)
     )
     return RequestContext(actor=user)
 

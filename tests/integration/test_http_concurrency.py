@@ -13,7 +13,7 @@ import pytest
 
 from application.context import RequestContext
 from application.tokens import TokenIssue
-from application.users import UserCreate
+from application.users import CreateUser
 from infrastructure.config import AppSettings
 from infrastructure.container import build_container
 from infrastructure.sqlalchemy.database import Database
@@ -34,7 +34,7 @@ async def client(pg_database: Database, tmp_path: Path) -> AsyncIterator[httpx.A
     container.database.override(pg_database)
     system = RequestContext.system()
     user = await container.users().create(
-        system, UserCreate(email="m@example.com", name="M", access_level=2)
+        system, CreateUser(email="m@example.com", name="M", access_level=2)
     )
     issued = await container.tokens().issue(system, TokenIssue("t", user_id=user.id))
     transport = httpx.ASGITransport(app=create_app(container))

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 
 from application.context import RequestContext
 from application.documents import DocumentFields
-from application.users import UserCreate
+from application.users import CreateUser
 from domain.documents import DocumentType
 from domain.search import parse_query
 from infrastructure.config import AppSettings
@@ -50,7 +50,7 @@ async def test_the_worst_text_for_a_tsvector_still_uploads_and_stays_searchable(
 ) -> None:
     ctx = RequestContext(
         actor=await app.users().create(
-            RequestContext.system(), UserCreate(email="k@example.com", name="K")
+            RequestContext.system(), CreateUser(email="k@example.com", name="K")
         )
     )
     text = "서문 " + _unique_long_words(40_000)  # 440k characters, ~1.6 MB of UTF-8

@@ -10,7 +10,7 @@ from dependency_injector import providers
 
 from application.context import RequestContext
 from application.documents import DocumentFields
-from application.users import UserCreate
+from application.users import CreateUser
 from domain.document_ports import DocumentFilter, DocumentSort
 from domain.documents import DocumentType
 from domain.pagination import PageRequest
@@ -60,9 +60,9 @@ async def test_walking_and_fetching_the_subtree_agree(
 ) -> None:
     system = RequestContext.system()
     admin = await app.users().create(
-        system, UserCreate(email="a@example.com", name="A", role="admin", access_level=3)
+        system, CreateUser(email="a@example.com", name="A", role="admin", access_level=3)
     )
-    member = await app.users().create(system, UserCreate(email="m@example.com", name="M"))
+    member = await app.users().create(system, CreateUser(email="m@example.com", name="M"))
     ctx, reader = RequestContext(actor=admin), RequestContext(actor=member)
     tax = app.taxonomy()
     await tax.create_version(ctx, "1")

@@ -17,7 +17,7 @@ from dependency_injector import providers
 from application import documents as documents_module
 from application.context import RequestContext
 from application.documents import DocumentFields
-from application.users import UserCreate
+from application.users import CreateUser
 from domain.documents import Document, DocumentChanges, DocumentType
 from domain.errors import Conflict, NotFound, PreconditionFailed
 from domain.events import EventFilter
@@ -103,9 +103,9 @@ def app() -> Container:
 async def _racing(app: Container, races: int) -> tuple[RequestContext, RacingUnitOfWorkFactory]:
     """The owner's context, with the use cases (built after this) racing `races` times."""
     admin = await app.users().create(
-        SYSTEM, UserCreate(email="adm@example.com", name="Adm", role="admin", access_level=3)
+        SYSTEM, CreateUser(email="adm@example.com", name="Adm", role="admin", access_level=3)
     )
-    owner = await app.users().create(SYSTEM, UserCreate(email="own@example.com", name="Own"))
+    owner = await app.users().create(SYSTEM, CreateUser(email="own@example.com", name="Own"))
     racing = RacingUnitOfWorkFactory(app.uow_factory(), _renaming(admin), races)
     app.uow_factory.override(providers.Object(racing))
     return RequestContext(actor=owner), racing
@@ -174,7 +174,7 @@ async def test_tags_trash_and_restore_without_if_match_retry_too(app: Container)
 async def test_a_retry_checks_the_policy_again(app: Container) -> None:
     ctx, racing = await _racing(app, 0)
     doc = await _doc(app, ctx)
-    intruder = await app.users().create(SYSTEM, UserCreate(email="i@example.com", name="I"))
+    intruder = await app.users().create(SYSTEM, CreateUser(email="i@example.com", name="I"))
     owner = ctx.actor
     assert owner is not None
 

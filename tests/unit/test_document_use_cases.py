@@ -9,7 +9,7 @@ from dependency_injector import providers
 
 from application.context import RequestContext
 from application.documents import DocumentFields
-from application.users import UserCreate
+from application.users import CreateUser
 from domain.document_ports import DocumentFilter, DocumentSort
 from domain.documents import DocumentChanges, DocumentType
 from domain.errors import (
@@ -39,7 +39,7 @@ def app() -> Container:
 
 
 async def _ctx(app: Container, email: str, **kw: object) -> RequestContext:
-    user = await app.users().create(SYSTEM, UserCreate(email=email, name=email[:3], **kw))  # type: ignore[arg-type]
+    user = await app.users().create(SYSTEM, CreateUser(email=email, name=email[:3], **kw))  # type: ignore[arg-type]
     return RequestContext(actor=user)
 
 

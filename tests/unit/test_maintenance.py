@@ -15,7 +15,7 @@ from application.context import RequestContext
 from application.demo import DEMO_USERS
 from application.documents import DocumentFields
 from application.settings import SettingWrite
-from application.users import UserCreate
+from application.users import CreateUser
 from domain import events
 from domain.document_ports import DocumentFilter, DocumentSort
 from domain.documents import Document, DocumentType
@@ -67,7 +67,7 @@ def app(clock: SteppingClock, blobs: InMemoryBlobStore) -> Container:
 @pytest.fixture
 async def owner(app: Container) -> User:
     return await app.users().create(
-        SYSTEM, UserCreate(email="olga@example.com", name="Olga", access_level=3)
+        SYSTEM, CreateUser(email="olga@example.com", name="Olga", access_level=3)
     )
 
 
@@ -449,7 +449,7 @@ async def test_seed_demo_completes_what_exists_already(app: Container) -> None:
     admin = DEMO_USERS[0]
     existing = await app.users().create(
         SYSTEM,
-        UserCreate(email=admin.email, name="Already here", access_level=3, role="admin"),
+        CreateUser(email=admin.email, name="Already here", access_level=3, role="admin"),
     )
 
     report = await app.demo().seed()

@@ -7,7 +7,7 @@ from typing import Any
 from dependency_injector import providers
 
 from application.context import RequestContext
-from application.users import UserCreate
+from application.users import CreateUser
 from infrastructure.config import AppSettings
 from infrastructure.container import build_container
 from infrastructure.memory.store import InMemoryStore
@@ -30,7 +30,7 @@ async def test_a_warm_lookup_opens_no_unit_of_work_and_publishing_refreshes_late
     container.uow_factory.override(providers.Object(counting))
     system = RequestContext.system()
     admin = await container.users().create(
-        system, UserCreate(email="a@example.com", name="A", role="admin", access_level=3)
+        system, CreateUser(email="a@example.com", name="A", role="admin", access_level=3)
     )
     ctx = RequestContext(actor=admin)
     taxonomy = container.taxonomy()

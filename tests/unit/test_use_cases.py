@@ -10,7 +10,7 @@ from dependency_injector import providers
 from application.context import RequestContext
 from application.settings import SettingWrite
 from application.tokens import TokenIssue
-from application.users import UserCreate
+from application.users import CreateUser
 from domain.errors import (
     AuthenticationFailed,
     Conflict,
@@ -41,7 +41,7 @@ def app(clock: SteppingClock) -> Container:
 
 
 async def _user(app: Container, email: str, role: str = "member") -> User:
-    return await app.users().create(SYSTEM, UserCreate(email=email, name=email[:3], role=role))
+    return await app.users().create(SYSTEM, CreateUser(email=email, name=email[:3], role=role))
 
 
 async def _actions(app: Container) -> list[str]:

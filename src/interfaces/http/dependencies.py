@@ -1,4 +1,6 @@
-"""Small Litestar providers handing the container's use cases to handlers."""
+"""The Litestar providers: who is asking (`ctx`, `principal`) and the container's use cases,
+by the names handlers ask for. All of them are registered on the API router; Litestar builds
+only those a handler asks for."""
 
 from __future__ import annotations
 
@@ -8,8 +10,15 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import Provide
 
+from application.audit import AuditLog
+from application.catalog import CatalogService
 from application.context import Principal, RequestContext
+from application.documents import DocumentService
+from application.grants import GrantService
+from application.search import SearchService
 from application.settings import SettingsService
+from application.stats import StatsService
+from application.taxonomy import TaxonomyService
 from application.tokens import TokenService
 from application.users import UserService
 from interfaces.http.auth import client_ip
@@ -39,10 +48,45 @@ def provide_settings_service(state: State) -> SettingsService:
     return state.container.settings()  # type: ignore[no-any-return]
 
 
+def provide_document_service(state: State) -> DocumentService:
+    return state.container.documents()  # type: ignore[no-any-return]
+
+
+def provide_catalog_service(state: State) -> CatalogService:
+    return state.container.catalog()  # type: ignore[no-any-return]
+
+
+def provide_grant_service(state: State) -> GrantService:
+    return state.container.grants()  # type: ignore[no-any-return]
+
+
+def provide_audit_log(state: State) -> AuditLog:
+    return state.container.audit()  # type: ignore[no-any-return]
+
+
+def provide_search_service(state: State) -> SearchService:
+    return state.container.search()  # type: ignore[no-any-return]
+
+
+def provide_stats_service(state: State) -> StatsService:
+    return state.container.stats()  # type: ignore[no-any-return]
+
+
+def provide_taxonomy_service(state: State) -> TaxonomyService:
+    return state.container.taxonomy()  # type: ignore[no-any-return]
+
+
 DEPENDENCIES = {
     "ctx": Provide(provide_context, sync_to_thread=False),
     "principal": Provide(provide_principal, sync_to_thread=False),
     "user_service": Provide(provide_user_service, sync_to_thread=False),
     "token_service": Provide(provide_token_service, sync_to_thread=False),
     "settings_service": Provide(provide_settings_service, sync_to_thread=False),
+    "document_service": Provide(provide_document_service, sync_to_thread=False),
+    "catalog_service": Provide(provide_catalog_service, sync_to_thread=False),
+    "grant_service": Provide(provide_grant_service, sync_to_thread=False),
+    "audit_log": Provide(provide_audit_log, sync_to_thread=False),
+    "search_service": Provide(provide_search_service, sync_to_thread=False),
+    "stats_service": Provide(provide_stats_service, sync_to_thread=False),
+    "taxonomy_service": Provide(provide_taxonomy_service, sync_to_thread=False),
 }

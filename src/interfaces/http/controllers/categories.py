@@ -11,7 +11,6 @@ from litestar.params import FromPath, JSONBody
 from application.catalog import CatalogService, Changes
 from application.context import RequestContext
 from interfaces.http.auth import admin_guard
-from interfaces.http.document_dependencies import CATALOG_SERVICE
 from interfaces.http.document_schemas import Category, CategoryCreate, CategoryUpdate
 from interfaces.http.problems import problems
 from interfaces.http.schemas import ListOf
@@ -20,7 +19,6 @@ from interfaces.http.schemas import ListOf
 class CategoryController(Controller):
     path = "/categories"
     tags = ["categories"]
-    dependencies = CATALOG_SERVICE
 
     @get(
         operation_id="listCategories",

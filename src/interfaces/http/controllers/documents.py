@@ -59,7 +59,6 @@ from domain.errors import ValidationFailed
 from domain.pagination import MAX_LIMIT, PageRequest
 from domain.taxonomy import parse_path, parse_version
 from domain.values import DEPARTMENT_MAX
-from interfaces.http.document_dependencies import DOCUMENT_SERVICE
 from interfaces.http.document_schemas import (
     Document,
     DocumentTags,
@@ -266,7 +265,6 @@ def _aware(value: datetime | None, name: str) -> datetime | None:
 class DocumentController(Controller):
     path = "/documents"
     tags = ["documents"]
-    dependencies = DOCUMENT_SERVICE
 
     # --- creating ---------------------------------------------------------------------------
 

@@ -16,7 +16,6 @@ from domain.events import Event as DomainEvent
 from domain.events import EventFilter
 from domain.pagination import MAX_LIMIT, PageRequest
 from interfaces.http.auth import admin_guard
-from interfaces.http.document_dependencies import AUDIT_LOG
 from interfaces.http.document_schemas import Event
 from interfaces.http.instants import DATE_TIME, rfc3339
 from interfaces.http.problems import problems
@@ -33,7 +32,6 @@ class EventController(Controller):
     path = "/events"
     tags = ["audit"]
     guards = [admin_guard]
-    dependencies = AUDIT_LOG
 
     @get(
         operation_id="listEvents",

@@ -9,7 +9,6 @@ from litestar.params import JSONBody, Parameter
 from application.catalog import CatalogService
 from application.context import RequestContext
 from interfaces.http.auth import admin_guard
-from interfaces.http.document_dependencies import CATALOG_SERVICE
 from interfaces.http.document_schemas import FileType, FileTypePut
 from interfaces.http.openapi import EXTENSION, schema_only
 from interfaces.http.problems import problems
@@ -19,7 +18,6 @@ from interfaces.http.schemas import ListOf
 class FileTypeController(Controller):
     path = "/file-types"
     tags = ["file types"]
-    dependencies = CATALOG_SERVICE
 
     @get(
         operation_id="listFileTypes",

@@ -11,7 +11,6 @@ from litestar.params import FromPath, JSONBody
 
 from application.context import RequestContext
 from application.grants import GrantService
-from interfaces.http.document_dependencies import GRANT_SERVICE
 from interfaces.http.document_schemas import Permission, PermissionPut
 from interfaces.http.problems import problems
 from interfaces.http.schemas import ListOf
@@ -20,7 +19,6 @@ from interfaces.http.schemas import ListOf
 class GrantController(Controller):
     path = "/documents/{doc_id:uuid}/permissions"
     tags = ["grants"]
-    dependencies = GRANT_SERVICE
 
     @get(
         operation_id="listDocumentPermissions",

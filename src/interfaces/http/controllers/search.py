@@ -5,8 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, get, post
-from litestar.datastructures import State
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from application.context import RequestContext
@@ -29,14 +28,9 @@ from interfaces.http.search_schemas import (
 )
 
 
-def provide_search_service(state: State) -> SearchService:
-    return state.container.search()  # type: ignore[no-any-return]
-
-
 class SearchController(Controller):
     path = "/"
     tags = ["search"]
-    dependencies = {"search_service": Provide(provide_search_service, sync_to_thread=False)}
 
     @post(
         "/search",

@@ -6,8 +6,7 @@ from datetime import date, datetime
 from uuid import UUID
 
 from litestar import Controller, get
-from litestar.datastructures import State
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import Parameter
 from pydantic import BaseModel, ConfigDict
 
@@ -55,15 +54,10 @@ class Stats(Figures):
     most_downloaded: list[DocumentFigure]
 
 
-def provide_stats_service(state: State) -> StatsService:
-    return state.container.stats()  # type: ignore[no-any-return]
-
-
 class StatsController(Controller):
     path = "/stats"
     tags = ["stats"]
     guards = [admin_guard]
-    dependencies = {"stats_service": Provide(provide_stats_service, sync_to_thread=False)}
 
     @get(
         operation_id="getStats",

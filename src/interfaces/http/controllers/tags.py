@@ -13,7 +13,6 @@ from application.catalog import CatalogService, Changes
 from application.context import RequestContext
 from domain.pagination import MAX_LIMIT
 from interfaces.http.auth import admin_guard
-from interfaces.http.document_dependencies import CATALOG_SERVICE
 from interfaces.http.document_schemas import Tag, TagCreate, TagUpdate
 from interfaces.http.problems import problems
 from interfaces.http.schemas import ListOf
@@ -22,7 +21,6 @@ from interfaces.http.schemas import ListOf
 class TagController(Controller):
     path = "/tags"
     tags = ["tags"]
-    dependencies = CATALOG_SERVICE
 
     @get(
         operation_id="listTags",

@@ -5,8 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, delete, get, post
-from litestar.datastructures import State
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
 from application.context import RequestContext
@@ -27,17 +26,9 @@ from interfaces.http.taxonomy_schemas import (
 _VERSION = Parameter(max_length=20, pattern=r"^[0-9A-Za-z][0-9A-Za-z._-]*$")
 
 
-def provide_taxonomy_service(state: State) -> TaxonomyService:
-    return state.container.taxonomy()  # type: ignore[no-any-return]
-
-
-TAXONOMY_SERVICE = {"taxonomy_service": Provide(provide_taxonomy_service, sync_to_thread=False)}
-
-
 class TaxonomyController(Controller):
     path = "/taxonomies"
     tags = ["taxonomy"]
-    dependencies = TAXONOMY_SERVICE
 
     @get(operation_id="listTaxonomies", summary="Every taxonomy version", responses=problems(401))
     async def list_taxonomies(
@@ -108,7 +99,6 @@ class TaxonomyController(Controller):
 class ClassificationController(Controller):
     path = "/"
     tags = ["taxonomy"]
-    dependencies = TAXONOMY_SERVICE
 
     @post(
         "/documents/{doc_id:uuid}/classifications",

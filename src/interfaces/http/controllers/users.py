@@ -7,8 +7,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from application.context import RequestContext
-from application.users import UserCreate as CreateCommand
-from application.users import UserService
+from application.users import CreateUser, UserService
 from domain.pagination import MAX_LIMIT, PageRequest
 from domain.users import UserChanges, UserFilter
 from domain.values import DEPARTMENT_MAX, Role
@@ -33,7 +32,7 @@ class UserController(Controller):
         ctx: NamedDependency[RequestContext],
         user_service: NamedDependency[UserService],
     ) -> User:
-        user = await user_service.create(ctx, CreateCommand(**data.model_dump()))
+        user = await user_service.create(ctx, CreateUser(**data.model_dump()))
         return User.of(user)
 
     @get(
