@@ -26,7 +26,7 @@ from domain.search import (
     SearchResponseLog,
 )
 from domain.users import User
-from infrastructure.memory.document_repositories import InMemoryDocumentRepository
+from infrastructure.memory.documents import InMemoryDocumentRepository
 from infrastructure.memory.table import StagedTable
 from infrastructure.search_index import paging, snippets
 from infrastructure.search_index import query as index

@@ -7,13 +7,10 @@ from types import TracebackType
 from typing import Any, Self
 
 from domain.errors import Conflict
-from infrastructure.memory.document_repositories import (
-    InMemoryCategoryRepository,
-    InMemoryDocumentRepository,
-    InMemoryFileTypeRepository,
-    InMemoryPermissionRepository,
-    InMemoryTagRepository,
-)
+from infrastructure.memory.categories import InMemoryCategoryRepository
+from infrastructure.memory.documents import InMemoryDocumentRepository
+from infrastructure.memory.file_types import InMemoryFileTypeRepository
+from infrastructure.memory.permissions import InMemoryPermissionRepository
 from infrastructure.memory.repositories import (
     InMemoryApiTokenRepository,
     InMemoryEventRepository,
@@ -24,6 +21,7 @@ from infrastructure.memory.repositories import (
 from infrastructure.memory.search_repository import InMemorySearchRepository
 from infrastructure.memory.store import InMemoryStore
 from infrastructure.memory.table import StagedTable
+from infrastructure.memory.tags import InMemoryTagRepository
 from infrastructure.memory.taxonomy_repositories import (
     InMemoryClassificationRepository,
     InMemoryTaxonomyRepository,

@@ -64,7 +64,7 @@ from infrastructure.search_index import query as index
 from infrastructure.search_index.analysis import IndexedText
 from infrastructure.sqlalchemy import tables as t
 from infrastructure.sqlalchemy.access import readable_by
-from infrastructure.sqlalchemy.document_repositories import filter_conditions
+from infrastructure.sqlalchemy.document_filters import filter_conditions
 from infrastructure.tuning import Tuning
 
 d = t.documents.c

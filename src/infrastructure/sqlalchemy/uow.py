@@ -9,13 +9,10 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from infrastructure.sqlalchemy.availability import is_unavailable, unavailable
-from infrastructure.sqlalchemy.document_repositories import (
-    SqlAlchemyCategoryRepository,
-    SqlAlchemyDocumentRepository,
-    SqlAlchemyFileTypeRepository,
-    SqlAlchemyPermissionRepository,
-    SqlAlchemyTagRepository,
-)
+from infrastructure.sqlalchemy.categories import SqlAlchemyCategoryRepository
+from infrastructure.sqlalchemy.documents import SqlAlchemyDocumentRepository
+from infrastructure.sqlalchemy.file_types import SqlAlchemyFileTypeRepository
+from infrastructure.sqlalchemy.permissions import SqlAlchemyPermissionRepository
 from infrastructure.sqlalchemy.repositories import (
     SqlAlchemyApiTokenRepository,
     SqlAlchemyEventRepository,
@@ -23,6 +20,7 @@ from infrastructure.sqlalchemy.repositories import (
     SqlAlchemyUserRepository,
 )
 from infrastructure.sqlalchemy.search_repository import SqlAlchemySearchRepository
+from infrastructure.sqlalchemy.tags import SqlAlchemyTagRepository
 from infrastructure.sqlalchemy.taxonomy_repositories import (
     SqlAlchemyClassificationRepository,
     SqlAlchemyTaxonomyRepository,

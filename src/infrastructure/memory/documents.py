@@ -1,11 +1,12 @@
-"""In-memory repositories of the documents area: the domain policy decides what a reader sees,
-with the same order, pages and errors as the SQL adapters."""
+"""In-memory repository of documents: the domain policy decides what a reader sees, with the
+same filters, order, pages and errors as the SQL adapter; search reuses its visibility,
+filter and facet helpers."""
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -13,19 +14,19 @@ from uuid import UUID
 
 from domain import policy
 from domain.document_ports import DocumentFilter, DocumentSort, DuplicateGroup, Readable
-from domain.documents import Category, Document, FileType, Permission, Tag
+from domain.documents import Category, Document, Permission, Tag
 from domain.errors import Conflict, ValidationFailed
 from domain.events import Event
 from domain.pagination import Page, PageRequest, SortKey
 from domain.users import User
 from infrastructure.memory.json_containment import contains
+from infrastructure.memory.permissions import PermKey
 from infrastructure.memory.table import StagedTable
 
 DocTagKey = tuple[UUID, UUID]  # (document_id, tag_id)
-PermKey = tuple[UUID, UUID]  # (user_id, document_id)
 
 
-def _utf8(text: str) -> bytes:
+def utf8(text: str) -> bytes:
     # PostgreSQL's "C" collation orders by bytes; UTF-8 bytes order as code points do.
     return text.encode()
 
@@ -63,7 +64,7 @@ class InMemoryDocumentRepository:
                 tag = self._tags.get(tag_id)
                 if tag is not None:
                     names.append(tag.name)
-        return sorted(names, key=_utf8)
+        return sorted(names, key=utf8)
 
     def _grant(self, reader: User, doc_id: UUID) -> Any:
         permission = self._perms.get((reader.id, doc_id))
@@ -286,7 +287,7 @@ class InMemoryDocumentRepository:
 
 
 def _comparable(value: str | int | datetime) -> Any:
-    return _utf8(value) if isinstance(value, str) else value
+    return utf8(value) if isinstance(value, str) else value
 
 
 def _raw_sort_value(doc: Document, sort: DocumentSort) -> str | int | datetime:
@@ -302,174 +303,3 @@ def _sort_key(sort: DocumentSort) -> Any:
         return (_comparable(_raw_sort_value(doc, sort)), doc.id)
 
     return key
-
-
-class InMemoryCategoryRepository:
-    def __init__(self, table: StagedTable[UUID, Category]) -> None:
-        self._t = table
-
-    async def add(self, category: Category) -> None:
-        if self._t.find(lambda c: c.name == category.name) is not None:
-            raise Conflict("conflicts with existing data (uq_categories_name)")
-        self._t.put(category.id, category)
-
-    async def get(self, category_id: UUID) -> Category | None:
-        return self._t.get(category_id)
-
-    async def get_by_name(self, name: str) -> Category | None:
-        return self._t.find(lambda c: c.name == name)
-
-    async def list(self) -> Sequence[Category]:
-        return sorted(self._t.values(), key=lambda c: _utf8(c.name))
-
-    async def update(self, category: Category) -> None:
-        clash = self._t.find(lambda c: c.name == category.name and c.id != category.id)
-        if clash is not None:
-            raise Conflict("conflicts with existing data (uq_categories_name)")
-        self._t.patch(
-            category.id,
-            name=category.name,
-            description=category.description,
-            is_active=category.is_active,
-        )
-
-    async def delete(self, category_id: UUID) -> None:
-        self._t.remove(category_id)
-
-
-class InMemoryTagRepository:
-    def __init__(
-        self,
-        table: StagedTable[UUID, Tag],
-        doc_tags: StagedTable[DocTagKey, datetime],
-        documents: InMemoryDocumentRepository,
-    ) -> None:
-        self._t = table
-        self._doc_tags = doc_tags
-        self._documents = documents
-        self._ensured: set[UUID] = set()  # tags this unit of work inserted through `ensure`
-
-    def _clash(self, tag: Tag) -> bool:
-        lowered = tag.name.lower()
-        return self._t.find(lambda t: t.name.lower() == lowered and t.id != tag.id) is not None
-
-    async def add(self, tag: Tag) -> None:
-        if self._clash(tag):
-            raise Conflict("conflicts with existing data (uq_tags_name_lower)")
-        self._t.put(tag.id, tag)
-
-    async def ensure(self, tag: Tag) -> Tag:
-        lowered = tag.name.lower()
-        existing = self._t.find(lambda t: t.name.lower() == lowered)
-        if existing is not None:
-            return existing
-        self._t.put(tag.id, tag)
-        self._ensured.add(tag.id)
-        return tag
-
-    def settle_ensured(self, committed: dict[UUID, Tag]) -> None:
-        """Before commit: a tag this unit ensured that another unit committed meanwhile under
-        the same name is not inserted; this unit's rows point at the committed tag instead.
-        That is where PostgreSQL's `ON CONFLICT DO NOTHING` ends up: the second insert waits
-        for the first, does nothing, and the name reads back as the committed tag."""
-        for tag_id in self._ensured:
-            mine = self._t.get(tag_id)
-            if mine is None or tag_id in committed:
-                continue
-            lowered = mine.name.lower()
-            theirs = next((t for t in committed.values() if t.name.lower() == lowered), None)
-            if theirs is None:
-                continue
-            self._t.remove(tag_id)
-            for doc_id, tagged in [k for k in self._doc_tags.all_keys() if k[1] == tag_id]:
-                stamp = self._doc_tags.get((doc_id, tagged))
-                self._doc_tags.remove((doc_id, tagged))
-                if stamp is not None:
-                    self._doc_tags.put((doc_id, theirs.id), stamp)
-        self._ensured.clear()
-
-    async def get(self, tag_id: UUID) -> Tag | None:
-        return self._t.get(tag_id)
-
-    async def get_by_names(self, names: Sequence[str]) -> Sequence[Tag]:
-        lowered = {n.lower() for n in names}
-        return sorted(
-            (t for t in self._t.values() if t.name.lower() in lowered), key=lambda t: _utf8(t.name)
-        )
-
-    async def list(self) -> Sequence[Tag]:
-        return sorted(self._t.values(), key=lambda t: _utf8(t.name))
-
-    async def popular(self, reader: User, limit: int) -> Sequence[tuple[Tag, int]]:
-        uses: Counter[UUID] = Counter()
-        for doc_id, tag_id in list(self._doc_tags.all_keys()):
-            if self._doc_tags.get((doc_id, tag_id)) is None:
-                continue
-            readable = await self._documents.get_readable(doc_id, reader, include_trash=False)
-            if readable is not None:
-                uses[tag_id] += 1
-        ranked = [(tag, uses[tag.id]) for tag in self._t.values() if uses[tag.id] > 0]
-        ranked.sort(key=lambda pair: (-pair[1], _utf8(pair[0].name)))
-        return ranked[:limit]
-
-    async def update(self, tag: Tag) -> None:
-        if self._clash(tag):
-            raise Conflict("conflicts with existing data (uq_tags_name_lower)")
-        self._t.patch(
-            tag.id,
-            name=tag.name,
-            color=tag.color,
-            description=tag.description,
-            is_active=tag.is_active,
-        )
-
-    async def delete(self, tag_id: UUID) -> None:
-        self._t.remove(tag_id)
-        for key in [k for k in self._doc_tags.all_keys() if k[1] == tag_id]:
-            self._doc_tags.remove(key)
-
-
-class InMemoryFileTypeRepository:
-    def __init__(self, table: StagedTable[str, FileType]) -> None:
-        self._t = table
-
-    async def get(self, extension: str) -> FileType | None:
-        return self._t.get(extension)
-
-    async def list(self) -> Sequence[FileType]:
-        return sorted(self._t.values(), key=lambda f: f.extension)
-
-    async def put(self, file_type: FileType) -> None:
-        self._t.put(file_type.extension, file_type)
-
-
-class InMemoryPermissionRepository:
-    def __init__(
-        self,
-        table: StagedTable[PermKey, Permission],
-        users: StagedTable[UUID, Any],
-        documents: StagedTable[UUID, Document],
-    ) -> None:
-        self._t = table
-        self._users = users
-        self._docs = documents
-
-    async def get(self, user_id: UUID, document_id: UUID) -> Permission | None:
-        return self._t.get((user_id, document_id))
-
-    async def list_for(self, document_id: UUID) -> Sequence[Permission]:
-        rows = [p for p in self._t.values() if p.document_id == document_id]
-        return sorted(rows, key=lambda p: (p.granted_at, p.id))
-
-    async def put(self, permission: Permission) -> None:
-        if not self._users.exists(permission.user_id):
-            raise Conflict("conflicts with existing data (fk_permissions_user_id_users)")
-        if not self._docs.exists(permission.document_id):
-            raise Conflict("conflicts with existing data (fk_permissions_document_id_documents)")
-        existing = self._t.get((permission.user_id, permission.document_id))
-        if existing is not None:  # an upsert keeps the row's id, as ON CONFLICT DO UPDATE does
-            permission = dataclasses.replace(permission, id=existing.id)
-        self._t.put((permission.user_id, permission.document_id), permission)
-
-    async def delete(self, user_id: UUID, document_id: UUID) -> bool:
-        return self._t.remove((user_id, document_id))
