@@ -35,18 +35,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import atexit
 import contextlib
-import http.client
 import json
 import os
 import random
-import re
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -61,45 +55,45 @@ import asyncpg
 import infrastructure
 from application.context import RequestContext
 from application.taxonomy import TaxonomyResolver
-from application.tokens import TokenIssue
 from domain.document_ports import DocumentFilter, DocumentSort
 from domain.pagination import PageRequest
 from infrastructure.config import AppSettings
 from infrastructure.container import build_container, shutdown_container
-from infrastructure.sqlalchemy.embedded import start_embedded
 from infrastructure.sqlalchemy.migrations import upgrade
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen_documents
-from bench_me import (
+from harness import (
     APP_CPU,
+    DONE_LUA,
     LOAD_CPU,
+    RESULTS_DIR,
     Server,
+    Wrk,
+    alternating,
+    can_pin,
+    child_env,
+    cpu_seconds_per,
     cpu_ticks,
     db_sessions,
-    pin_postgres,
+    http_request,
+    issue_token,
+    make_workdir,
+    parse_wrk,
+    pct,
     plain_dsn,
+    require_wrk,
+    run_wrk,
+    serve,
+    start_database,
+    write_results,
 )
 
-BENCH_DIR = Path(__file__).resolve().parent
-RESULTS_DIR = BENCH_DIR / "results"
 KEEP_DIR = RESULTS_DIR / "pgdata-documents"
 APPS: dict[str, str] = {
     "archivist": "archivist_me_app:create_app",  # built exactly as `archivist serve` builds it
     "raw": "raw_document_app:create_app",
 }
-_SCRUBBED_ENV = ("DATABASE_URL", "BENCH_RAW_DSN", "BENCH_DATABASE_URL")
-_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
-
-# Printed by every wrk script: percentiles in µs, request and error counts.
-_DONE_LUA = """
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("BENCH %d %d %d %d %d %d %d %d %d\\n",
-    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max,
-    summary.requests, summary.duration, e.status, e.connect + e.read + e.write, e.timeout))
-end
-"""
 
 _ROTATE_LUA = """
 local paths = {%s}
@@ -120,123 +114,32 @@ end
 # --- wrk ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Wrk:
-    requests_per_s: float
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    max_ms: float
-    requests: int
-    duration_s: float
-    non_2xx: int
-    socket_errors: int
-
-
-def parse_wrk(output: str) -> Wrk:
-    found = re.search(r"^BENCH (.+)$", output, re.MULTILINE)
-    rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
-    if found is None or rps is None:
-        raise RuntimeError(f"cannot parse wrk output:\n{output}")
-    p50, p95, p99, mx, count, duration, status, sock, timeout = (
-        int(x) for x in found.group(1).split()
-    )
-    return Wrk(
-        float(rps.group(1)),
-        p50 / 1000,
-        p95 / 1000,
-        p99 / 1000,
-        mx / 1000,
-        count,
-        duration / 1e6,
-        status,
-        sock + timeout,
-    )
-
-
-def run_wrk(
-    port: int,
-    script: Path,
-    duration_s: int,
-    connections: int,
-    pin: bool,
-    threads: int = 2,
-    path: str = "/",
+def wrk_script(
+    port: int, script: Path, duration_s: int, connections: int, pin: bool, threads: int = 2
 ) -> Wrk:
-    cmd = [
-        "wrk",
-        f"-t{min(threads, connections)}",
-        f"-c{connections}",
-        f"-d{duration_s}s",
-        "--timeout",
-        "30s",
-        "-s",
-        str(script),
-        f"http://127.0.0.1:{port}{path}",
-    ]
-    if pin:
-        cmd = ["taskset", "-c", str(LOAD_CPU), *cmd]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration_s + 120, check=True)
-    return parse_wrk(done.stdout)
+    return parse_wrk(
+        run_wrk(port, "/", duration_s, connections, pin, threads=threads, script=script)
+    )
 
 
 def rotate_script(workdir: Path, name: str, paths: Sequence[str], secret: str) -> Path:
     literal = ",".join(json.dumps(p, ensure_ascii=False) for p in paths)
     script = workdir / f"{name}.lua"
-    script.write_text(_ROTATE_LUA % (literal, secret) + _DONE_LUA)
+    script.write_text(_ROTATE_LUA % (literal, secret) + DONE_LUA)
     return script
 
 
 # --- HTTP helpers -------------------------------------------------------------------------------
 
 
-def http_get(port: int, path: str, secret: str | None) -> tuple[int, dict[str, str], Any]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        headers = {"Authorization": f"Bearer {secret}"} if secret else {}
-        conn.request("GET", path, headers=headers)
-        response = conn.getresponse()
-        body = response.read()
-        parsed = json.loads(body) if body and response.status != 204 else None
-        return int(response.status), dict(response.getheaders()), parsed
-    finally:
-        conn.close()
-
-
-def wait_ready(server: Server, secret: str, path: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.proc.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{server.log_tail()}")
-        with contextlib.suppress(OSError):
-            status, _, _ = http_get(server.port, path, secret)
-            if status == 200:
-                return
-            raise RuntimeError(f"GET {path} answered {status}:\n{server.log_tail()}")
-        time.sleep(0.2)
-    raise TimeoutError(server.log_tail())
-
-
-def child_env(app: str, url: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("ARCHIVIST_") and k not in _SCRUBBED_ENV
-    }
-    if app == "archivist":
-        env["DATABASE_URL"] = url
-    else:
-        env["BENCH_RAW_DSN"] = url
-    return env
-
-
-def start(app: str, url: str, workdir: Path, pin: bool) -> Server:
-    return Server(APPS[app], child_env(app, url), workdir, pin)
+def start(app: str, url: str, workdir: Path, pin: bool, secret: str, path: str) -> Server:
+    """`app` under uvicorn, answering 200 to `GET path` with the reader's token."""
+    return serve(APPS[app], child_env(app, url), workdir, pin, secret, path)
 
 
 def operations(port: int) -> dict[str, Any]:
     """operationId -> operation, from the app's OpenAPI document."""
-    status, _, doc = http_get(port, "/schema/openapi.json", None)
+    status, _, doc = http_request(port, "GET", "/schema/openapi.json", None)
     if status != 200:
         return {}
     out = {}
@@ -302,16 +205,8 @@ async def prepare(url: str, n_documents: int) -> Fixture:
         total = await conn.fetchval("SELECT count(*) FROM documents")
     finally:
         await conn.close()
-    settings = AppSettings(_env_file=None, storage="postgres")  # type: ignore[call-arg]
-    container = build_container(settings, url)
-    try:
-        issued = await container.tokens().issue(
-            RequestContext.system(),
-            TokenIssue(name=f"bench-{uuid.uuid4().hex[:8]}", user_id=reader["id"]),
-        )
-    finally:
-        await shutdown_container(container)
-    return Fixture(url, issued.secret, reader["id"], ids, hidden, tags, cats, total)
+    secret = await issue_token(url, reader["id"], f"bench-{uuid.uuid4().hex[:8]}")
+    return Fixture(url, secret, reader["id"], ids, hidden, tags, cats, total)
 
 
 # --- a. GET one document ------------------------------------------------------------------------
@@ -330,16 +225,19 @@ def check_get_same(fx: Fixture, workdir: Path, pin: bool) -> None:
     sample = fx.readable_ids[:20]
     bodies: dict[str, list[Any]] = {}
     for app in APPS:
-        with start(app, fx.url, workdir, pin) as server:
-            wait_ready(server, fx.secret, f"/api/v1/documents/{sample[0]}")
+        with start(
+            app, fx.url, workdir, pin, fx.secret, f"/api/v1/documents/{sample[0]}"
+        ) as server:
             got = []
             for doc_id in sample:
-                status, headers, body = http_get(
-                    server.port, f"/api/v1/documents/{doc_id}", fx.secret
+                status, headers, body = http_request(
+                    server.port, "GET", f"/api/v1/documents/{doc_id}", fx.secret
                 )
                 etag = {k.lower(): v for k, v in headers.items()}.get("etag")
                 got.append((status, etag, _normal(body)))
-            status, _, _ = http_get(server.port, f"/api/v1/documents/{fx.unreadable_id}", fx.secret)
+            status, _, _ = http_request(
+                server.port, "GET", f"/api/v1/documents/{fx.unreadable_id}", fx.secret
+            )
             if status != 404:
                 raise RuntimeError(f"{app}: an unreadable document answered {status}, not 404")
             bodies[app] = got
@@ -364,32 +262,28 @@ def part_a(fx: Fixture, workdir: Path, args: argparse.Namespace, pin: bool) -> d
     paths = [f"/api/v1/documents/{i}" for i in fx.readable_ids]
     script = rotate_script(workdir, "get", paths, fx.secret)
     runs: list[GetRun] = []
-    for round_no in range(1, args.rounds + 1):
-        order = list(APPS) if round_no % 2 else list(reversed(APPS))
-        for app in order:
-            before_sessions = db_sessions(fx.url)
-            with start(app, fx.url, workdir, pin) as server:
-                wait_ready(server, fx.secret, paths[0])
-                if args.warmup:
-                    run_wrk(server.port, script, args.warmup, args.connections, pin)
-                before = cpu_ticks(server.proc.pid)
-                result = run_wrk(server.port, script, args.duration, args.connections, pin)
-                after = cpu_ticks(server.proc.pid)
-            sessions = db_sessions(fx.url) - before_sessions - 1
-            if result.non_2xx or result.socket_errors:
-                raise RuntimeError(
-                    f"{app}: {result.non_2xx} non-2xx, {result.socket_errors} errors"
-                )
-            cpu = None
-            if before is not None and after is not None and result.requests:
-                cpu = (after - before) / os.sysconf("SC_CLK_TCK") * 1e6 / result.requests
-            runs.append(GetRun(app, round_no, result, cpu, sessions))
-            print(
-                f"  round {round_no} {app:<9} {result.requests_per_s:>7,.0f} req/s  "
-                f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  "
-                f"app CPU {cpu or 0:5.0f} µs/req  {sessions} PG sessions",
-                flush=True,
+    for round_no, app in alternating(list(APPS), args.rounds):
+        before_sessions = db_sessions(fx.url)
+        with start(app, fx.url, workdir, pin, fx.secret, paths[0]) as server:
+            if args.warmup:
+                wrk_script(server.port, script, args.warmup, args.connections, pin)
+            before = cpu_ticks(server.proc.pid)
+            result = wrk_script(server.port, script, args.duration, args.connections, pin)
+            after = cpu_ticks(server.proc.pid)
+        sessions = db_sessions(fx.url) - before_sessions - 1
+        if result.errors:
+            raise RuntimeError(
+                f"{app}: {result.non_2xx} non-2xx, {result.socket_errors + result.timeouts} errors"
             )
+        cpu_s = cpu_seconds_per(before, after, result.requests)
+        cpu = cpu_s * 1e6 if cpu_s is not None else None
+        runs.append(GetRun(app, round_no, result, cpu, sessions))
+        print(
+            f"  round {round_no} {app:<9} {result.requests_per_s:>7,.0f} req/s  "
+            f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  "
+            f"app CPU {cpu or 0:5.0f} µs/req  {sessions} PG sessions",
+            flush=True,
+        )
     summary: dict[str, Any] = {}
     print(
         "\n| app | "
@@ -442,11 +336,10 @@ def part_b(fx: Fixture, workdir: Path, args: argparse.Namespace, pin: bool) -> d
     random.Random(7).shuffle(paths)
     script = rotate_script(workdir, "list", paths, fx.secret)
     out: dict[str, Any] = {"pairs": len(paths)}
-    with start("archivist", fx.url, workdir, pin) as server:
-        wait_ready(server, fx.secret, paths[0])
+    with start("archivist", fx.url, workdir, pin, fx.secret, paths[0]) as server:
         sizes = []
         for p in paths[:40]:
-            status, _, body = http_get(server.port, p, fx.secret)
+            status, _, body = http_request(server.port, "GET", p, fx.secret)
             if status != 200:
                 raise RuntimeError(f"GET {p} answered {status}: {body}")
             sizes.append(len(body["items"]))
@@ -462,12 +355,12 @@ def part_b(fx: Fixture, workdir: Path, args: argparse.Namespace, pin: bool) -> d
         # server starts cold with each benchmark run), then the usual wrk warm-up.
         started = time.monotonic()
         for p in paths[40:]:
-            http_get(server.port, p, fx.secret)
+            http_request(server.port, "GET", p, fx.secret)
         out["first_pass_s"] = round(time.monotonic() - started, 1)
         if args.warmup:
-            run_wrk(server.port, script, args.warmup, 4, pin)
+            wrk_script(server.port, script, args.warmup, 4, pin)
         for connections in (1, 8):
-            result = run_wrk(server.port, script, args.duration, connections, pin, threads=1)
+            result = wrk_script(server.port, script, args.duration, connections, pin, threads=1)
             out[f"c{connections}"] = asdict(result)
             print(
                 f"  {connections} connection(s): {result.requests_per_s:,.0f} req/s  "
@@ -537,8 +430,9 @@ def part_c(fx: Fixture, workdir: Path, args: argparse.Namespace, pin: bool) -> d
         f"\n## c. POST /api/v1/documents (multipart), {args.uploads:,} small text files", flush=True
     )
     connections = 8
-    with start("archivist", fx.url, workdir, pin) as server:
-        wait_ready(server, fx.secret, f"/api/v1/documents/{fx.readable_ids[0]}")
+    with start(
+        "archivist", fx.url, workdir, pin, fx.secret, f"/api/v1/documents/{fx.readable_ids[0]}"
+    ) as server:
         asyncio.run(_uploads(server.port, fx, 20, connections))  # warm-up
         cpu0 = cpu_ticks(server.proc.pid)
         latencies, statuses, elapsed = asyncio.run(
@@ -546,9 +440,8 @@ def part_c(fx: Fixture, workdir: Path, args: argparse.Namespace, pin: bool) -> d
         )
         cpu1 = cpu_ticks(server.proc.pid)
     created = statuses.count(201)
-    cpu = None
-    if cpu0 is not None and cpu1 is not None and created:
-        cpu = (cpu1 - cpu0) / os.sysconf("SC_CLK_TCK") * 1e3 / created
+    cpu_s = cpu_seconds_per(cpu0, cpu1, created)
+    cpu = cpu_s * 1e3 if cpu_s is not None else None
     rate = created / elapsed
     s = summary_ms(latencies)
     print(
@@ -561,11 +454,6 @@ def part_c(fx: Fixture, workdir: Path, args: argparse.Namespace, pin: bool) -> d
 
 
 # --- d. taxonomy --------------------------------------------------------------------------------
-
-
-def pct(values: Sequence[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def summary_ms(values: Sequence[float]) -> dict[str, float]:
@@ -796,8 +684,9 @@ def part_d(fx: Fixture, workdir: Path, args: argparse.Namespace, pin: bool) -> d
     for k, s in out["subtree_listing_in_process_by_size"].items():
         print(f"    {k:>8} documents: {fmt(s, 1)}")
 
-    with start("archivist", fx.url, workdir, pin) as server:
-        wait_ready(server, fx.secret, f"/api/v1/documents/{fx.readable_ids[0]}")
+    with start(
+        "archivist", fx.url, workdir, pin, fx.secret, f"/api/v1/documents/{fx.readable_ids[0]}"
+    ) as server:
         ops = operations(server.port)
         if not has_taxonomy_filter(ops):
             print("  GET /api/v1/documents?taxonomy=… does not exist yet: measured in process only")
@@ -807,13 +696,13 @@ def part_d(fx: Fixture, workdir: Path, args: argparse.Namespace, pin: bool) -> d
             f"/api/v1/documents?limit=50&taxonomy={quote('/'.join(p))}"
             for p, _ in out["subtree_paths"]
         ]
-        status, _, body = http_get(server.port, paths[0], fx.secret)
+        status, _, body = http_request(server.port, "GET", paths[0], fx.secret)
         if status != 200:
             raise RuntimeError(f"GET {paths[0]} answered {status}: {body}")
         script = rotate_script(workdir, "subtree", paths, fx.secret)
         if args.warmup:
-            run_wrk(server.port, script, args.warmup, 1, pin, threads=1)
-        result = run_wrk(server.port, script, args.duration, 1, pin, threads=1)
+            wrk_script(server.port, script, args.warmup, 1, pin, threads=1)
+        result = wrk_script(server.port, script, args.duration, 1, pin, threads=1)
         out["http"] = asdict(result)
         print(
             f"  GET /api/v1/documents?limit=50&taxonomy=A/B, 1 connection: "
@@ -841,22 +730,13 @@ def main() -> int:
     parser.add_argument("--hit-ratio-requests", type=int, default=200_000)
     args = parser.parse_args()
     parts = set(args.parts.split(","))
-    if shutil.which("wrk") is None:
-        print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
+    if not require_wrk():
         return 2
-    pin = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
+    pin = can_pin()
     print(f"code under test: {Path(infrastructure.__file__).parent.parent}", flush=True)
 
-    workdir = Path(tempfile.mkdtemp(prefix="archivist-bench-docs-"))
-    atexit.register(shutil.rmtree, workdir, ignore_errors=True)
-    if pin:
-        os.sched_setaffinity(0, {LOAD_CPU})
-    url = os.environ.get("BENCH_DATABASE_URL")
-    if url is None:
-        pgdata = KEEP_DIR if args.keep else workdir / "pgdata"
-        url = start_embedded(pgdata, database="bench", throwaway=not args.keep)
-        if pin:
-            pin_postgres(pgdata)
+    workdir = make_workdir("archivist-bench-docs-")
+    url = start_database(KEEP_DIR if args.keep else workdir / "pgdata", pin=pin, keep=args.keep)
     upgrade(url)
     started = time.monotonic()
     fx = asyncio.run(prepare(url, args.documents))
@@ -874,11 +754,7 @@ def main() -> int:
                 print(f"  part {name} failed: {err}", flush=True)
                 results[name] = {"error": str(err)}
     print(f"\nall parts took {time.monotonic() - started:.0f} s")
-    RESULTS_DIR.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS_DIR / f"documents-{stamp}.json"
-    out.write_text(json.dumps(results, indent=2, default=str))
-    print(f"raw figures: {out}")
+    write_results("documents", results)
     return 0
 
 

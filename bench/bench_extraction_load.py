@@ -5,8 +5,8 @@ Run by hand from the project root:
     .venv/bin/python bench/bench_extraction_load.py [--scenarios default,uncapped]
 
 It starts a throwaway embedded PostgreSQL (unless BENCH_DATABASE_URL is set), migrates it and
-creates an admin and its token with the application (as `bench_me.py`, whose helpers it
-reuses), generates the pathological file (a ~3 MB PDF of 20,000 pages, written here without a
+creates an admin and its token with the application (as `bench_me.py`, with the helpers of
+`harness.py`), generates the pathological file (a ~3 MB PDF of 20,000 pages, written here without a
 PDF library), then for each scenario starts the app under uvicorn (uvloop, httptools, one
 worker, no access log; nothing pinned: extraction workers are the server's descendants and
 would inherit its CPU) and measures:
@@ -35,22 +35,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import atexit
 import http.client
-import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
-from bench_me import RESULTS_DIR, Server, child_env, create_admin_token
-from infrastructure.sqlalchemy.embedded import start_embedded
+from harness import (
+    child_env,
+    create_admin_token,
+    descendants,
+    make_workdir,
+    pct,
+    rss_kib,
+    serve,
+    start_database,
+    utc_stamp,
+    write_results,
+)
 from infrastructure.sqlalchemy.migrations import upgrade
 
 ME = "/api/v1/me"
@@ -176,35 +181,6 @@ def upload_loop(
                 out.bodies.append(text[:300])
 
 
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def descendants(pid: int) -> list[int]:
-    parents: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        parents.setdefault(ppid, []).append(int(stat.parent.name))
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        for child in parents.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 @dataclass(frozen=True, slots=True)
 class ScenarioResult:
     scenario: str
@@ -233,8 +209,7 @@ def run_scenario(
     if name == "old":
         env["PYTHONPATH"] = str(Path(args.old_src).resolve())
     body, ctype = multipart(pdf, "pathological")
-    with Server("archivist_me_app:create_app", env, workdir, pin=False) as server:
-        server.wait_ready(secret)
+    with serve("archivist_me_app:create_app", env, workdir, False, secret) as server:
         probe_me(server.port, secret, args.warmup)
         rss_before = rss_kib(server.proc.pid)
         idle = probe_me(server.port, secret, args.duration)
@@ -308,11 +283,8 @@ def main() -> int:
         parser.error(f"unknown scenarios {unknown} (or 'old' without --old-src)")
 
     pdf = pathological_pdf()
-    workdir = Path(tempfile.mkdtemp(prefix="archivist-bench-extraction-"))
-    atexit.register(shutil.rmtree, workdir, ignore_errors=True)
-    url = os.environ.get("BENCH_DATABASE_URL")
-    if url is None:
-        url = start_embedded(workdir / "pgdata", database="bench", throwaway=True)
+    workdir = make_workdir("archivist-bench-extraction-")
+    url = start_database(workdir / "pgdata", pin=False)
     upgrade(url)
     secret, _ = asyncio.run(create_admin_token(url))
     print(
@@ -338,21 +310,17 @@ def main() -> int:
     for r in results:
         print(f"{r.scenario}: first upload answer: {r.sample_body}")
 
-    RESULTS_DIR.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS_DIR / f"extraction-load-{stamp}.json"
-    out.write_text(
-        json.dumps(
-            {
-                "date": stamp,
-                "args": vars(args),
-                "loadavg": os.getloadavg(),
-                "results": [asdict(r) for r in results],
-            },
-            indent=2,
-        )
+    stamp = utc_stamp()
+    write_results(
+        "extraction-load",
+        {
+            "date": stamp,
+            "args": vars(args),
+            "loadavg": os.getloadavg(),
+            "results": [asdict(r) for r in results],
+        },
+        stamp=stamp,
     )
-    print(f"raw figures: {out}")
     within = all(r.ratio_p50 <= 2.0 for r in results if r.scenario != "old")
     return 0 if within else 1
 

@@ -46,21 +46,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import atexit
 import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
+from harness import RESULTS_DIR, make_workdir, plain_dsn, start_database, utc_stamp, write_results
 from infrastructure.search_index.analysis import (
     SEARCH_TEXT_CHARS,
     STEM_SIGIL,
@@ -68,10 +65,7 @@ from infrastructure.search_index.analysis import (
     is_hangul,
     split_words,
 )
-from infrastructure.sqlalchemy.embedded import start_embedded
 
-BENCH_DIR = Path(__file__).resolve().parent
-RESULTS_DIR = BENCH_DIR / "results"
 DEFAULT_DATA_DIR = RESULTS_DIR / "relevance-data"
 ROW_TARGET = 4080
 # PostgreSQL's TOAST_TUPLE_TARGET_MAIN for 8 kB pages: a STORAGE MAIN value leaves the row only
@@ -235,7 +229,7 @@ async def table_figures(conn: asyncpg.Connection, table: str) -> dict[str, Any]:
 
 async def measure(url: str, name: str, docs: list[dict[str, str]], args: Any) -> dict[str, Any]:
     vectors, analysis = analysis_figures(docs, args.repeat)
-    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    conn = await asyncpg.connect(plain_dsn(url))
     out: dict[str, Any] = {"analysis": analysis, "load_before": load_avg()}
     try:
         for variant in ("old", "new"):
@@ -348,12 +342,8 @@ def main() -> int:
     if missing:
         print(f"missing {missing} in {args.data_dir}: run bench/relevance_data.py", file=sys.stderr)
         return 2
-    url = os.environ.get("BENCH_DATABASE_URL")
-    if url is None:
-        workdir = Path(tempfile.mkdtemp(prefix="archivist-index-cost-"))
-        # Registered before pgserver's own handler, so it runs after the server is gone.
-        atexit.register(shutil.rmtree, workdir, ignore_errors=True)
-        url = start_embedded(workdir / "pgdata", database="bench", throwaway=True)
+    workdir = make_workdir("archivist-index-cost-")
+    url = start_database(workdir / "pgdata", pin=False)
     results: dict[str, Any] = {}
     for name in names:
         docs = read_docs(args.data_dir / name / "docs.jsonl")
@@ -361,13 +351,10 @@ def main() -> int:
         results[name] = asyncio.run(measure(url, name, docs, args))
     print()
     print(report(results))
-    RESULTS_DIR.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS_DIR / f"index-cost-{stamp}.json"
-    out.write_text(
-        json.dumps({"date": stamp, "args": vars(args), "results": results}, indent=2, default=str)
+    stamp = utc_stamp()
+    write_results(
+        "index-cost", {"date": stamp, "args": vars(args), "results": results}, stamp=stamp
     )
-    print(f"raw figures: {out}")
     return 0
 
 

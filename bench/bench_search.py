@@ -69,15 +69,12 @@ import argparse
 import asyncio
 import atexit
 import contextlib
-import http.client
 import itertools
 import json
 import os
 import random
 import re
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -93,22 +90,39 @@ from sqlalchemy import event
 
 import infrastructure
 from application.context import RequestContext
-from application.tokens import TokenIssue
 from domain.users import AccessLevel, Role, User
 from infrastructure.config import AppSettings
 from infrastructure.container import build_container, shutdown_container
 from infrastructure.search_index.analysis import STOPWORDS
-from infrastructure.sqlalchemy.embedded import start_embedded
 from infrastructure.sqlalchemy.migrations import upgrade
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import gen_documents
 import raw_search_app
-from bench_me import LOAD_CPU, Server, cpu_ticks, pin_postgres, plain_dsn
+from harness import (
+    RESULTS_DIR,
+    Server,
+    Wrk,
+    alternating,
+    can_pin,
+    child_env,
+    cpu_seconds_per,
+    cpu_ticks,
+    http_request,
+    issue_token,
+    make_workdir,
+    parse_wrk,
+    pct,
+    plain_dsn,
+    require_wrk,
+    run_wrk,
+    serve,
+    start_database,
+    write_results,
+)
 
 BENCH_DIR = Path(__file__).resolve().parent
-RESULTS_DIR = BENCH_DIR / "results"
 KEEP_DIR = RESULTS_DIR / "pgdata-search"
 LUA = BENCH_DIR / "search_rotate.lua"
 PATH = "/api/v1/search"
@@ -117,7 +131,6 @@ APPS: dict[str, str] = {
     "raw": "raw_search_app:create_app",
 }
 CLASSES = ("rare", "mid", "two", "phrase", "prefix")
-_SCRUBBED_ENV = ("DATABASE_URL", "BENCH_RAW_DSN", "BENCH_DATABASE_URL")
 LIMIT = 10
 RENDERED_SQL = Path(tempfile.gettempdir()) / f"archivist-bench-search-sql-{os.getpid()}.json"
 
@@ -125,53 +138,14 @@ RENDERED_SQL = Path(tempfile.gettempdir()) / f"archivist-bench-search-sql-{os.ge
 # --- wrk ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Wrk:
-    requests_per_s: float
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    max_ms: float
-    requests: int
-    non_2xx: int
-    socket_errors: int
-    timeouts: int
-
-
-def parse_wrk(output: str) -> Wrk:
-    found = re.search(r"^BENCH (.+)$", output, re.MULTILINE)
-    rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
-    if found is None or rps is None:
-        raise RuntimeError(f"cannot parse wrk output:\n{output}")
-    p50, p95, p99, mx, count, _duration, status, sock, timeout = (
-        int(x) for x in found.group(1).split()
-    )
-    return Wrk(
-        float(rps.group(1)), p50 / 1e3, p95 / 1e3, p99 / 1e3, mx / 1e3, count, status, sock, timeout
-    )
-
-
-def run_wrk(
+def wrk_bodies(
     port: int, bodies: Path, secret: str, duration_s: int, connections: int, pin: bool
 ) -> Wrk:
-    cmd = [
-        "wrk",
-        f"-t{min(2, connections)}",
-        f"-c{connections}",
-        f"-d{duration_s}s",
-        "--timeout",
-        "30s",
-        "-s",
-        str(LUA),
-        f"http://127.0.0.1:{port}{PATH}",
-        "--",
-        str(bodies),
-        secret,
-    ]
-    if pin:
-        cmd = ["taskset", "-c", str(LOAD_CPU), *cmd]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration_s + 120, check=True)
-    return parse_wrk(done.stdout)
+    """wrk through `search_rotate.lua` (its `done` is harness.DONE_LUA's), POSTing `bodies`."""
+    output = run_wrk(
+        port, PATH, duration_s, connections, pin, script=LUA, script_args=(str(bodies), secret)
+    )
+    return parse_wrk(output)
 
 
 def write_bodies(workdir: Path, name: str, queries: Sequence[str]) -> Path:
@@ -185,54 +159,23 @@ def write_bodies(workdir: Path, name: str, queries: Sequence[str]) -> Path:
 
 
 def post_search(port: int, query: str, secret: str | None) -> tuple[int, Any]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        headers = {"Content-Type": "application/json"}
-        if secret:
-            headers["Authorization"] = f"Bearer {secret}"
-        conn.request("POST", PATH, json.dumps({"query": query, "limit": LIMIT}), headers)
-        response = conn.getresponse()
-        body = response.read()
-        return int(response.status), json.loads(body) if body else None
-    finally:
-        conn.close()
+    status, _, body = http_request(
+        port, "POST", PATH, secret, {"query": query, "limit": LIMIT}, timeout=60
+    )
+    return status, body
 
 
-def child_env(app: str, url: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("ARCHIVIST_") and k not in _SCRUBBED_ENV
-    }
-    if app == "archivist":
-        env["DATABASE_URL"] = url
-    else:
-        env["BENCH_RAW_DSN"] = url
+def raw_env(app: str, url: str) -> dict[str, str]:
+    env = child_env(app, url)
+    if app != "archivist":
         env[raw_search_app.SQL_ENV] = str(RENDERED_SQL)
     return env
 
 
 def start(app: str, url: str, workdir: Path, secret: str, pin: bool) -> Server:
-    server = Server(APPS[app], child_env(app, url), workdir, pin)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.proc.poll() is not None:
-                raise RuntimeError(f"{app} exited early:\n{server.log_tail()}")
-            try:
-                status, _ = post_search(server.port, "report", secret)
-            except OSError:
-                status = None
-            if status == 200:
-                return server
-            if status is not None:
-                raise RuntimeError(f"{app}: POST {PATH} answered {status}:\n{server.log_tail()}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(server.log_tail())
-            time.sleep(0.2)
-    except BaseException:
-        server.stop()
-        raise
+    """`app` under uvicorn, answering 200 to a search with the reader's token."""
+    body = {"query": "report", "limit": LIMIT}
+    return serve(APPS[app], raw_env(app, url), workdir, pin, secret, PATH, "POST", body)
 
 
 # --- the database and the queries ---------------------------------------------------------------
@@ -271,16 +214,8 @@ async def _reader_and_token(url: str) -> tuple[User, str]:
         r["created_at"],
         r["updated_at"],
     )
-    settings = AppSettings(_env_file=None, storage="postgres")  # type: ignore[call-arg]
-    container = build_container(settings, url)
-    try:
-        issued = await container.tokens().issue(
-            RequestContext.system(),
-            TokenIssue(name=f"bench-search-{uuid.uuid4().hex[:8]}", user_id=reader.id),
-        )
-    finally:
-        await shutdown_container(container)
-    return reader, issued.secret
+    secret = await issue_token(url, reader.id, f"bench-search-{uuid.uuid4().hex[:8]}")
+    return reader, secret
 
 
 # Question forms: {0} and {1} are content words of one document; the rest of its sampled
@@ -726,11 +661,6 @@ def check_same_json(fx: Fixture, workdir: Path, pin: bool) -> int:
 # --- diagnostics: the statements alone ----------------------------------------------------------
 
 
-def pct(values: Sequence[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 STEPS = ("statistics", "candidates", "page", "python")
 
 
@@ -880,10 +810,9 @@ async def quality(fx: Fixture, n: int, bounds: dict[str, int] | None = None) -> 
 
 
 def _fmt(w: Wrk) -> str:
-    errors = w.non_2xx + w.socket_errors + w.timeouts
     return (
         f"{w.requests_per_s:8,.1f} req/s  p50 {w.p50_ms:7.2f}  p95 {w.p95_ms:7.2f}  "
-        f"p99 {w.p99_ms:7.2f}  max {w.max_ms:7.2f} ms  {w.requests:>6} requests  {errors} errors"
+        f"p99 {w.p99_ms:7.2f}  max {w.max_ms:7.2f} ms  {w.requests:>6} requests  {w.errors} errors"
     )
 
 
@@ -899,10 +828,10 @@ def latency_runs(
     with start(app, fx.url, workdir, fx.secret, pin) as server:
         warm = write_bodies(workdir, "warm", mix(fx.queries, args.seed + 1))
         if args.warmup:
-            run_wrk(server.port, warm, fx.secret, args.warmup, 4, pin)
+            wrk_bodies(server.port, warm, fx.secret, args.warmup, 4, pin)
         for name, queries, connections in plan:
             bodies = write_bodies(workdir, name, queries)
-            w = run_wrk(server.port, bodies, fx.secret, args.latency_duration, connections, pin)
+            w = wrk_bodies(server.port, bodies, fx.secret, args.latency_duration, connections, pin)
             key = f"{name}@c{connections}"
             out[key] = asdict(w) | {"distinct_queries": len(queries)}
             print(f"  {key:<12} {app:<9} {_fmt(w)}", flush=True)
@@ -956,21 +885,18 @@ def part_c(fx: Fixture, workdir: Path, args: argparse.Namespace, pin: bool) -> d
     )
     bodies = write_bodies(workdir, "mix", mix(fx.queries, args.seed))
     runs: list[Round] = []
-    for round_no in range(1, args.rounds + 1):
-        order = list(APPS) if round_no % 2 else list(reversed(APPS))
-        for app in order:
-            with start(app, fx.url, workdir, fx.secret, pin) as server:
-                if args.warmup:
-                    run_wrk(server.port, bodies, fx.secret, args.warmup, args.connections, pin)
-                before = cpu_ticks(server.proc.pid)
-                w = run_wrk(server.port, bodies, fx.secret, args.duration, args.connections, pin)
-                after = cpu_ticks(server.proc.pid)
-            cpu = None
-            if before is not None and after is not None and w.requests:
-                cpu = (after - before) / os.sysconf("SC_CLK_TCK") * 1e6 / w.requests
-            runs.append(Round(app, round_no, w, cpu))
-            cpu_text = f"  app CPU {cpu:6.0f} µs/req" if cpu is not None else ""
-            print(f"  round {round_no} {app:<9} {_fmt(w)}{cpu_text}", flush=True)
+    for round_no, app in alternating(list(APPS), args.rounds):
+        with start(app, fx.url, workdir, fx.secret, pin) as server:
+            if args.warmup:
+                wrk_bodies(server.port, bodies, fx.secret, args.warmup, args.connections, pin)
+            before = cpu_ticks(server.proc.pid)
+            w = wrk_bodies(server.port, bodies, fx.secret, args.duration, args.connections, pin)
+            after = cpu_ticks(server.proc.pid)
+        cpu_s = cpu_seconds_per(before, after, w.requests)
+        cpu = cpu_s * 1e6 if cpu_s is not None else None
+        runs.append(Round(app, round_no, w, cpu))
+        cpu_text = f"  app CPU {cpu:6.0f} µs/req" if cpu is not None else ""
+        print(f"  round {round_no} {app:<9} {_fmt(w)}{cpu_text}", flush=True)
     summary: dict[str, Any] = {"runs": [asdict(r) for r in runs]}
     for app in APPS:
         mine = [r for r in runs if r.app == app]
@@ -981,7 +907,7 @@ def part_c(fx: Fixture, workdir: Path, args: argparse.Namespace, pin: bool) -> d
             "p50_ms": statistics.median(r.wrk.p50_ms for r in mine),
             "p99_ms": statistics.median(r.wrk.p99_ms for r in mine),
             "app_cpu_us_per_request": statistics.median(cpus) if cpus else None,
-            "errors": sum(r.wrk.non_2xx + r.wrk.socket_errors + r.wrk.timeouts for r in mine),
+            "errors": sum(r.wrk.errors for r in mine),
         }
     ratio = summary["archivist"]["requests_per_s"] / summary["raw"]["requests_per_s"]
     summary["ratio"] = ratio
@@ -1021,23 +947,15 @@ def main() -> int:
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     caps = parse_caps(args.caps)
-    if shutil.which("wrk") is None:
-        print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
+    if not require_wrk():
         return 2
-    pin = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
+    pin = can_pin()
     print(f"code under test: {Path(infrastructure.__file__).parent.parent}", flush=True)
 
-    workdir = Path(tempfile.mkdtemp(prefix="archivist-bench-search-"))
-    atexit.register(shutil.rmtree, workdir, ignore_errors=True)
-    if pin:
-        os.sched_setaffinity(0, {LOAD_CPU})
-    url = os.environ.get("BENCH_DATABASE_URL")
+    workdir = make_workdir("archivist-bench-search-")
     keep = args.keep or args.data_dir is not None
-    if url is None:
-        pgdata = (args.data_dir or KEEP_DIR) if keep else workdir / "pgdata"
-        url = start_embedded(pgdata, database="bench", throwaway=not keep)
-        if pin:
-            pin_postgres(pgdata)
+    pgdata = (args.data_dir or KEEP_DIR) if keep else workdir / "pgdata"
+    url = start_database(pgdata, pin=pin, keep=keep)
     upgrade(url)
     started = time.monotonic()
     count = asyncio.run(_count(url))
@@ -1090,11 +1008,7 @@ def main() -> int:
             print(f"  part {name} failed: {err}", flush=True)
             results[name] = {"error": str(err)}
     print(f"\nall parts took {time.monotonic() - started:.0f} s")
-    RESULTS_DIR.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS_DIR / f"search-{stamp}.json"
-    out.write_text(json.dumps(results, indent=2, default=str, ensure_ascii=False))
-    print(f"raw figures: {out}")
+    write_results("search", results, ensure_ascii=False)
     print("BENCH_SEARCH_JSON " + json.dumps(_machine(results), default=str, ensure_ascii=False))
     return 0
 

@@ -55,6 +55,7 @@ from typing import Any
 
 import asyncpg
 
+from harness import plain_dsn
 from infrastructure.search_index.analysis import document_vector
 
 GEN_DOMAIN = "gen.bench.example"
@@ -130,10 +131,6 @@ _SYLLABLES = _words(
     "ka ko ra ri ne no ta to mi mo sa se li lu va vo de da fa fi ga gu ha he ja jo "
     "ba be ki ku pa po qu re ro si so te ti ul an en in on ar er or al el il"
 )
-
-
-def plain_dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
 # --- vocabulary and text ------------------------------------------------------------------------

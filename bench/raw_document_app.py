@@ -3,8 +3,8 @@ and a raw asyncpg pool.
 
 No Archivist code path. The handler does by hand what Archivist does for that route:
 
-1. the bearer token: SHA-256 of the header, the token+user join (`raw_me_app.py`'s statement),
-   one `fetchrow` in autocommit, the same 401 rules;
+1. the bearer token: SHA-256 of the header, the token+user join, one `fetchrow` in
+   autocommit, the same 401 rules (`harness.bearer_user`, as `raw_me_app.py`);
 2. in one transaction (BEGIN … COMMIT, as `DocumentService.get`'s unit of work): the
    document with the access predicate for that user and the grant subquery (the statement
    SQLAlchemy renders for `SqlAlchemyDocumentRepository.get_readable`, byte for byte apart
@@ -19,11 +19,7 @@ Run: `BENCH_RAW_DSN=postgresql://... uvicorn --factory raw_document_app:create_a
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-from collections.abc import AsyncGenerator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -31,21 +27,7 @@ from uuid import UUID
 import asyncpg
 from litestar import Litestar, Request, Response, get
 
-DSN_ENV = "BENCH_RAW_DSN"
-POOL_SIZE = 10  # Archivist's default ARCHIVIST_DB_POOL_SIZE
-
-FIND_TOKEN_WITH_USER = (
-    "SELECT api_tokens.id, api_tokens.user_id, api_tokens.name, api_tokens.prefix, "
-    "api_tokens.token_hash, api_tokens.created_at, api_tokens.expires_at, "
-    "api_tokens.last_used_at, api_tokens.revoked_at, users.id AS u_id, users.email AS u_email, "
-    "users.name AS u_name, users.department AS u_department, "
-    "users.access_level AS u_access_level, users.role AS u_role, "
-    "users.is_active AS u_is_active, users.last_login_at AS u_last_login_at, "
-    "users.last_login_ip AS u_last_login_ip, users.created_at AS u_created_at, "
-    "users.updated_at AS u_updated_at \n"
-    "FROM api_tokens JOIN users ON users.id = api_tokens.user_id \n"
-    "WHERE api_tokens.token_hash = $1::VARCHAR"
-)
+from harness import UNAUTHORIZED, bearer_user, raw_app
 
 _SELECT_DOCUMENT = (
     "SELECT documents.id, documents.title, documents.content, documents.document_type, "
@@ -88,13 +70,6 @@ INSERT_EVENT = (
     "$4::VARCHAR, $5::VARCHAR, $6, $7::VARCHAR, $8::JSONB) RETURNING events.id"
 )
 
-_UNAUTHORIZED: Response[Any] = Response(
-    {"status": 401, "title": "Unauthorized"},
-    status_code=401,
-    media_type="application/problem+json",
-    headers={"www-authenticate": "Bearer"},
-)
-
 
 def _not_found(doc_id: UUID) -> Response[Any]:
     return Response(
@@ -104,29 +79,12 @@ def _not_found(doc_id: UUID) -> Response[Any]:
     )
 
 
-def plain_dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
 @get("/api/v1/documents/{doc_id:uuid}")
 async def get_document(request: Request[Any, Any, Any], doc_id: UUID) -> Response[Any]:
-    header = request.headers.get("authorization")
-    if not header:
-        return _UNAUTHORIZED
-    scheme, _, secret = header.partition(" ")
-    secret = secret.strip()
-    if scheme.lower() != "bearer" or not secret:
-        return _UNAUTHORIZED
-    token_hash = hashlib.sha256(secret.encode()).hexdigest()
     pool: asyncpg.Pool = request.app.state.pool
-    user = await pool.fetchrow(FIND_TOKEN_WITH_USER, token_hash)
-    if (
-        user is None
-        or user["revoked_at"] is not None
-        or datetime.now(UTC) >= user["expires_at"]
-        or not user["u_is_active"]
-    ):
-        return _UNAUTHORIZED
+    user = await bearer_user(request, pool)
+    if user is None:
+        return UNAUTHORIZED
     if user["u_role"] == "admin":  # not what the benchmark measures
         raise NotImplementedError("the raw app serves members only")
     uid = user["u_id"]
@@ -192,15 +150,4 @@ async def get_document(request: Request[Any, Any, Any], doc_id: UUID) -> Respons
 
 def create_app() -> Litestar:
     """The app, for `uvicorn --factory`; the DSN comes from `BENCH_RAW_DSN`."""
-    dsn = plain_dsn(os.environ[DSN_ENV])
-
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
-        pool = await asyncpg.create_pool(dsn, min_size=POOL_SIZE, max_size=POOL_SIZE)
-        app.state.pool = pool
-        try:
-            yield
-        finally:
-            await pool.close()
-
-    return Litestar(route_handlers=[get_document], lifespan=[lifespan], openapi_config=None)
+    return raw_app(get_document)

@@ -4,8 +4,8 @@ asyncpg pool.
 No Archivist request path (no container, unit of work, SQLAlchemy or pydantic): the handler
 does by hand what Archivist does for that route:
 
-1. the bearer token: SHA-256 of the header, the token+user join (`raw_me_app.py`'s statement),
-   one `fetchrow` in autocommit, the same 401 rules;
+1. the bearer token: SHA-256 of the header, the token+user join, one `fetchrow` in
+   autocommit, the same 401 rules (`harness.bearer_user`, as `raw_me_app.py`);
 2. in one transaction (BEGIN … COMMIT, as `SearchService.search`'s unit of work), the search
    as `SqlAlchemySearchRepository.search` runs it (`search_hits`): the query parsed by
    `domain.search.parse_query` and planned by `infrastructure.search_index.query.plan`; the
@@ -35,14 +35,12 @@ raw_search_app:create_app` from `bench/`.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import os
 import time
 import uuid
-from collections.abc import AsyncGenerator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -52,13 +50,11 @@ from litestar import Litestar, Request, Response, post
 
 from domain.document_ports import DocumentFilter
 from domain.search import CANDIDATE_CAP, ParsedQuery, parse_query
+from harness import UNAUTHORIZED, bearer_user, raw_app
 from infrastructure.search_index import paging, snippets
 from infrastructure.search_index import query as index
-from raw_me_app import FIND_TOKEN_WITH_USER
 
-DSN_ENV = "BENCH_RAW_DSN"
 SQL_ENV = "BENCH_SEARCH_SQL"
-POOL_SIZE = 10  # Archivist's default ARCHIVIST_DB_POOL_SIZE
 RESULTS_MAX = 50
 
 # Parameters the handler fills in, by the app's bind parameter names; any other parameter of
@@ -243,14 +239,6 @@ def plain(snippet_html: str) -> str:
     return html.unescape(snippet_html.replace("<mark>", "").replace("</mark>", ""))
 
 
-_UNAUTHORIZED: Response[Any] = Response(
-    {"status": 401, "title": "Unauthorized"},
-    status_code=401,
-    media_type="application/problem+json",
-    headers={"www-authenticate": "Bearer"},
-)
-
-
 def _invalid(detail: str) -> Response[Any]:
     return Response(
         {"status": 400, "title": "Bad Request", "detail": detail},
@@ -259,29 +247,12 @@ def _invalid(detail: str) -> Response[Any]:
     )
 
 
-def plain_dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
 @post("/api/v1/search", status_code=200)
 async def search(request: Request[Any, Any, Any]) -> Response[Any] | dict[str, Any]:
-    header = request.headers.get("authorization")
-    if not header:
-        return _UNAUTHORIZED
-    scheme, _, secret = header.partition(" ")
-    secret = secret.strip()
-    if scheme.lower() != "bearer" or not secret:
-        return _UNAUTHORIZED
-    token_hash = hashlib.sha256(secret.encode()).hexdigest()
     pool: asyncpg.Pool = request.app.state.pool
-    user = await pool.fetchrow(FIND_TOKEN_WITH_USER, token_hash)
-    if (
-        user is None
-        or user["revoked_at"] is not None
-        or datetime.now(UTC) >= user["expires_at"]
-        or not user["u_is_active"]
-    ):
-        return _UNAUTHORIZED
+    user = await bearer_user(request, pool)
+    if user is None:
+        return UNAUTHORIZED
     if user["u_role"] == "admin":  # not what the benchmark measures
         raise NotImplementedError("the raw app serves members only")
     body = await request.json()
@@ -360,16 +331,5 @@ async def search(request: Request[Any, Any, Any]) -> Response[Any] | dict[str, A
 def create_app() -> Litestar:
     """The app, for `uvicorn --factory`; the DSN comes from `BENCH_RAW_DSN`, the statements
     from the file named by `BENCH_SEARCH_SQL`."""
-    dsn = plain_dsn(os.environ[DSN_ENV])
     load_rendered(os.environ[SQL_ENV])
-
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
-        pool = await asyncpg.create_pool(dsn, min_size=POOL_SIZE, max_size=POOL_SIZE)
-        app.state.pool = pool
-        try:
-            yield
-        finally:
-            await pool.close()
-
-    return Litestar(route_handlers=[search], lifespan=[lifespan], openapi_config=None)
+    return raw_app(search)

@@ -58,13 +58,13 @@ import importlib.metadata
 import importlib.util
 import json
 import math
+import os
 import re
 import shutil
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -78,11 +78,9 @@ from infrastructure.sqlalchemy.migrations import upgrade
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_me import Server, child_env, create_admin_token
+from harness import child_env, create_admin_token, rss_kib, serve, utc_stamp, write_results
 from relevance_data import DEFAULT_DATA_DIR
 
-BENCH_DIR = Path(__file__).resolve().parent
-RESULTS_DIR = BENCH_DIR / "results"
 K = 10
 QUERY_MAX = 1000
 _WORD = re.compile(r"\w+")
@@ -195,9 +193,7 @@ def kiwi() -> Any:
 
 
 def _rss_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as f:
-        line = next(x for x in f if x.startswith("VmRSS:"))
-    return int(line.split()[1]) / 1024
+    return rss_kib(os.getpid()) / 1024
 
 
 def _installed_mb(*distributions: str) -> float:
@@ -354,15 +350,12 @@ def archivist_run(
     url = start_embedded(pgdata, database="rel_" + re.sub(r"\W", "_", col.name), throwaway=True)
     upgrade(url)
     secret, _token_id = asyncio.run(create_admin_token(url))
-    server = Server("archivist_me_app:create_app", child_env("archivist", url), workdir, False)
-    try:
-        server.wait_ready(secret)
+    env = child_env("archivist", url)
+    with serve("archivist_me_app:create_app", env, workdir, False, secret) as server:
         t0 = time.perf_counter()
         mapping = asyncio.run(upload_all(server.port, secret, col.docs, connections))
         upload_s = time.perf_counter() - t0
         run, latencies = asyncio.run(search_all(server.port, secret, col, mapping))
-    finally:
-        server.stop()
     latencies.sort()
     info = {
         "uploaded": len(mapping),
@@ -452,13 +445,8 @@ def main() -> int:
 
     print()
     print(table(results))
-    RESULTS_DIR.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS_DIR / f"relevance-{stamp}.json"
-    out.write_text(
-        json.dumps({"date": stamp, "args": vars(args), "results": results}, default=str, indent=2)
-    )
-    print(f"raw figures: {out}")
+    stamp = utc_stamp()
+    write_results("relevance", {"date": stamp, "args": vars(args), "results": results}, stamp=stamp)
     print(json.dumps({n: r["systems"] for n, r in results.items()}))
     return 0
 
