@@ -99,8 +99,10 @@ class DocumentService:
         extractor: TextExtractor,
         taxonomy: TaxonomyService,
         blob_locks: BlobLocks,
+        change_backoff: float = CHANGE_BACKOFF,
     ) -> None:
         self._taxonomy = taxonomy
+        self._change_backoff = change_backoff  # seconds before the first retry, doubling
         self._uow = uow_factory
         self._clock = clock
         self._blobs = blobs
@@ -577,7 +579,7 @@ class DocumentService:
                 return done
             if expected_version is not None:
                 raise PreconditionFailed("the document was changed by someone else meanwhile")
-            pause = min(CHANGE_BACKOFF_MAX, CHANGE_BACKOFF * 2**n)
+            pause = min(CHANGE_BACKOFF_MAX, self._change_backoff * 2**n)
             await asyncio.sleep(random.uniform(0, pause))  # noqa: S311 (jitter, not a secret)
         raise Conflict(
             f"the document changed {CHANGE_ATTEMPTS} times while this change was being "

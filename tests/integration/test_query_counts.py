@@ -1,6 +1,5 @@
 """Listing documents costs a fixed number of SQL statements, whatever the page size
 (acceptance item 3 of issue #3): no N+1 over tags or categories."""
-# (Without a tag filter it is two: the page and its tags.)
 
 from __future__ import annotations
 
@@ -69,3 +68,11 @@ async def test_a_page_of_documents_with_tags_and_category_is_two_statements(
 
     # The tag filter's name -> id lookup, then the page with its category names and tags.
     assert counts == {5: 2, 50: 2}
+
+    # Without a tag filter, the page with its category names and tags is one statement.
+    async with uow_factory(read_only=True) as uow:
+        with counting(pg_engine) as statements:
+            page = await uow.documents.list_readable(
+                reader, DocumentFilter(), DocumentSort.CREATED, PageRequest(50)
+            )
+    assert len(page.items) == 50 and len(statements) == 1

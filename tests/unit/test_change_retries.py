@@ -195,11 +195,11 @@ async def test_a_retry_checks_the_policy_again(app: Container) -> None:
 
 
 async def test_a_change_that_keeps_losing_gives_up_with_a_conflict_not_a_412(
-    app: Container, monkeypatch: pytest.MonkeyPatch
+    app: Container,
 ) -> None:
+    app.documents.add_kwargs(change_backoff=0.0)  # before the service is first made
     ctx, racing = await _racing(app, 0)
     doc = await _doc(app, ctx)
-    monkeypatch.setattr(documents_module, "CHANGE_BACKOFF", 0.0)
     racing.races = 10_000
 
     with pytest.raises(Conflict) as raised:
