@@ -14,8 +14,8 @@ from uuid import UUID
 
 from domain import policy
 from domain.document_ports import DocumentFilter, DocumentSort, DuplicateGroup, Readable
-from domain.documents import Category, Document, Permission, Tag
-from domain.errors import Conflict, ValidationFailed
+from domain.documents import Category, Document, Permission, Tag, category_found
+from domain.errors import Conflict
 from domain.events import Event
 from domain.pagination import Page, PageRequest, SortKey
 from domain.users import User
@@ -152,13 +152,12 @@ class InMemoryDocumentRepository:
         if filters.category is None:
             return filters
         found = self._categories.find(lambda c: c.name == filters.category)
-        if found is None:
-            raise ValidationFailed.on("category", f"no category named {filters.category!r}")
+        category_id = category_found(filters.category, found.id if found else None)
         # Both an id and a name: both must hold (as the two SQL conditions); ids are UUID4,
         # never the nil UUID, so a mismatch matches nothing.
-        same = filters.category_id in (None, found.id)
+        same = filters.category_id in (None, category_id)
         return dataclasses.replace(
-            filters, category=None, category_id=found.id if same else UUID(int=0)
+            filters, category=None, category_id=category_id if same else UUID(int=0)
         )
 
     def _visible(self, reader: User, doc: Document, trash: bool) -> bool:

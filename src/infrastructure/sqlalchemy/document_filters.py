@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, exists, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.document_ports import DocumentFilter
-from domain.errors import ValidationFailed
+from domain.documents import category_found
 from infrastructure.sqlalchemy import tables as t
 from infrastructure.tuning import Tuning
 
@@ -43,9 +43,7 @@ async def filter_conditions(
         ]
         found_tags, category_id = (await conn.execute(select(*lookups))).one()
         if filters.category is not None:
-            if category_id is None:
-                raise ValidationFailed.on("category", f"no category named {filters.category!r}")
-            conds.append(d.category_id == category_id)
+            conds.append(d.category_id == category_found(filters.category, category_id))
         tag_ids = list(found_tags) if wanted else []
         if len(tag_ids) < len(wanted):
             return None
