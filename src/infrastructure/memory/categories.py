@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from domain.documents import Category
-from domain.errors import Conflict
+from infrastructure import constraints
+from infrastructure.constraints import conflict
 from infrastructure.memory.documents import utf8
 from infrastructure.memory.table import StagedTable
 
@@ -17,7 +18,7 @@ class InMemoryCategoryRepository:
 
     async def add(self, category: Category) -> None:
         if self._t.find(lambda c: c.name == category.name) is not None:
-            raise Conflict("conflicts with existing data (uq_categories_name)")
+            raise conflict(constraints.UQ_CATEGORIES_NAME)
         self._t.put(category.id, category)
 
     async def get(self, category_id: UUID) -> Category | None:
@@ -32,7 +33,7 @@ class InMemoryCategoryRepository:
     async def update(self, category: Category) -> None:
         clash = self._t.find(lambda c: c.name == category.name and c.id != category.id)
         if clash is not None:
-            raise Conflict("conflicts with existing data (uq_categories_name)")
+            raise conflict(constraints.UQ_CATEGORIES_NAME)
         self._t.patch(
             category.id,
             name=category.name,

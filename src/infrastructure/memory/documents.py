@@ -15,10 +15,11 @@ from uuid import UUID
 from domain import policy
 from domain.document_ports import DocumentFilter, DocumentSort, DuplicateGroup, Readable
 from domain.documents import Category, Document, Permission, Tag, category_found
-from domain.errors import Conflict
 from domain.events import Event
 from domain.pagination import Page, PageRequest, SortKey
 from domain.users import User
+from infrastructure import constraints
+from infrastructure.constraints import conflict
 from infrastructure.memory.json_containment import contains
 from infrastructure.memory.permissions import PermKey
 from infrastructure.memory.table import StagedTable
@@ -90,11 +91,11 @@ class InMemoryDocumentRepository:
 
     async def add(self, doc: Document) -> None:
         if self._docs.exists(doc.id):
-            raise Conflict("conflicts with existing data (pk_documents)")
+            raise conflict(constraints.PK_DOCUMENTS)
         if not self._users.exists(doc.owner_id):
-            raise Conflict("conflicts with existing data (fk_documents_owner_id_users)")
+            raise conflict(constraints.FK_DOCUMENTS_OWNER_ID_USERS)
         if doc.category_id is not None and not self._categories.exists(doc.category_id):
-            raise Conflict("conflicts with existing data (fk_documents_category_id_categories)")
+            raise conflict(constraints.FK_DOCUMENTS_CATEGORY_ID_CATEGORIES)
         stored = dataclasses.replace(doc, tags=[], content=doc.content or "", category_name=None)
         self._docs.put(doc.id, stored)
 
@@ -237,7 +238,7 @@ class InMemoryDocumentRepository:
             self._doc_tags.remove(key)
         for tag_id in dict.fromkeys(tag_ids):
             if not self._tags.exists(tag_id):
-                raise Conflict("conflicts with existing data (fk_document_tags_tag_id_tags)")
+                raise conflict(constraints.FK_DOCUMENT_TAGS_TAG_ID_TAGS)
             self._doc_tags.put((doc_id, tag_id), self._began_at)
 
     async def purge(self, doc_id: UUID) -> None:

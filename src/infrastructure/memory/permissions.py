@@ -8,7 +8,8 @@ from typing import Any
 from uuid import UUID
 
 from domain.documents import Document, Permission
-from domain.errors import Conflict
+from infrastructure import constraints
+from infrastructure.constraints import conflict
 from infrastructure.memory.table import StagedTable
 
 PermKey = tuple[UUID, UUID]  # (user_id, document_id)
@@ -34,9 +35,9 @@ class InMemoryPermissionRepository:
 
     async def put(self, permission: Permission) -> None:
         if not self._users.exists(permission.user_id):
-            raise Conflict("conflicts with existing data (fk_permissions_user_id_users)")
+            raise conflict(constraints.FK_PERMISSIONS_USER_ID_USERS)
         if not self._docs.exists(permission.document_id):
-            raise Conflict("conflicts with existing data (fk_permissions_document_id_documents)")
+            raise conflict(constraints.FK_PERMISSIONS_DOCUMENT_ID_DOCUMENTS)
         existing = self._t.get((permission.user_id, permission.document_id))
         if existing is not None:  # an upsert keeps the row's id, as ON CONFLICT DO UPDATE does
             permission = dataclasses.replace(permission, id=existing.id)

@@ -15,6 +15,8 @@ from domain.pagination import CreatedKey, Page, PageRequest, SequenceKey
 from domain.settings import Setting
 from domain.tokens import ApiToken
 from domain.users import User, UserFilter
+from infrastructure import constraints
+from infrastructure.constraints import conflict
 from infrastructure.memory.store import InMemoryStore
 from infrastructure.memory.table import StagedTable
 
@@ -55,8 +57,8 @@ class InMemoryUserRepository:
 
     async def add(self, user: User) -> None:
         if self._t.exists(user.id):
-            raise Conflict("conflicts with existing data (pk_users)")
-        _unique(self._t, user, "email", "a user with this email already exists")
+            raise conflict(constraints.PK_USERS)
+        _unique(self._t, user, "email", constraints.message(constraints.IX_USERS_EMAIL))
         self._t.put(user.id, user)
 
     async def get(self, user_id: UUID) -> User | None:
@@ -70,7 +72,7 @@ class InMemoryUserRepository:
         return keyset_page((u for u in self._t.values() if filters.matches(u)), page)
 
     async def update(self, user: User) -> None:
-        _unique(self._t, user, "email", "a user with this email already exists")
+        _unique(self._t, user, "email", constraints.message(constraints.IX_USERS_EMAIL))
         columns = {f.name: getattr(user, f.name) for f in dataclasses.fields(user)}
         del columns["id"], columns["created_at"]
         self._t.patch(user.id, **columns)
@@ -92,8 +94,10 @@ class InMemoryApiTokenRepository:
 
     async def add(self, token: ApiToken) -> None:
         if not self._users.exists(token.user_id):
-            raise Conflict("conflicts with existing data (fk_api_tokens_user_id_users)")
-        _unique(self._t, token, "token_hash", "token collision; issue again")
+            raise conflict(constraints.FK_API_TOKENS_USER_ID_USERS)
+        _unique(
+            self._t, token, "token_hash", constraints.message(constraints.UQ_API_TOKENS_TOKEN_HASH)
+        )
         self._t.put(token.id, token)
 
     async def get(self, token_id: UUID) -> ApiToken | None:

@@ -9,8 +9,9 @@ from datetime import datetime
 from uuid import UUID
 
 from domain.documents import Tag
-from domain.errors import Conflict
 from domain.users import User
+from infrastructure import constraints
+from infrastructure.constraints import conflict
 from infrastructure.memory.documents import DocTagKey, InMemoryDocumentRepository, utf8
 from infrastructure.memory.table import StagedTable
 
@@ -33,7 +34,7 @@ class InMemoryTagRepository:
 
     async def add(self, tag: Tag) -> None:
         if self._clash(tag):
-            raise Conflict("conflicts with existing data (uq_tags_name_lower)")
+            raise conflict(constraints.UQ_TAGS_NAME_LOWER)
         self._t.put(tag.id, tag)
 
     async def ensure(self, tag: Tag) -> Tag:
@@ -92,7 +93,7 @@ class InMemoryTagRepository:
 
     async def update(self, tag: Tag) -> None:
         if self._clash(tag):
-            raise Conflict("conflicts with existing data (uq_tags_name_lower)")
+            raise conflict(constraints.UQ_TAGS_NAME_LOWER)
         self._t.patch(
             tag.id,
             name=tag.name,

@@ -8,10 +8,11 @@ from uuid import UUID
 
 from domain import policy
 from domain.documents import Document, Permission
-from domain.errors import Conflict
 from domain.pagination import Page, PageRequest, ReviewKey
 from domain.taxonomy import Classification, Path, TaxonomyNode, TaxonomyVersion
 from domain.users import User
+from infrastructure import constraints
+from infrastructure.constraints import conflict
 from infrastructure.memory.table import StagedTable
 
 ClassKey = tuple[UUID, UUID, str]  # (doc_id, node_id, version)
@@ -31,7 +32,7 @@ class InMemoryTaxonomyRepository:
 
     async def add_version(self, version: TaxonomyVersion) -> None:
         if self._versions.exists(version.version):
-            raise Conflict("conflicts with existing data (pk_taxonomy_versions)")
+            raise conflict(constraints.PK_TAXONOMY_VERSIONS)
         self._versions.put(version.version, version)
 
     async def get_version(self, version: str) -> TaxonomyVersion | None:
@@ -52,18 +53,14 @@ class InMemoryTaxonomyRepository:
 
     async def add_node(self, node: TaxonomyNode) -> None:
         if not self._versions.exists(node.version):
-            raise Conflict(
-                "conflicts with existing data (fk_taxonomy_nodes_version_taxonomy_versions)"
-            )
+            raise conflict(constraints.FK_TAXONOMY_NODES_VERSION_TAXONOMY_VERSIONS)
         if node.parent_id is not None and not self._nodes.exists(node.parent_id):
-            raise Conflict(
-                "conflicts with existing data (fk_taxonomy_nodes_parent_id_taxonomy_nodes)"
-            )
+            raise conflict(constraints.FK_TAXONOMY_NODES_PARENT_ID_TAXONOMY_NODES)
         clash = self._nodes.find(
             lambda x: x.version == node.version and x.canonical_path == node.canonical_path
         )
         if clash is not None or self._nodes.exists(node.node_id):
-            raise Conflict("conflicts with existing data (uq_taxonomy_nodes_version)")
+            raise conflict(constraints.UQ_TAXONOMY_NODES_VERSION)
         self._nodes.put(node.node_id, node)
 
     async def get_node(self, node_id: UUID) -> TaxonomyNode | None:
@@ -93,12 +90,12 @@ class InMemoryClassificationRepository:
     async def add(self, classification: Classification) -> None:
         c = classification
         if not self._docs.exists(c.doc_id):
-            raise Conflict("conflicts with existing data (fk_doc_taxonomy_doc_id_documents)")
+            raise conflict(constraints.FK_DOC_TAXONOMY_DOC_ID_DOCUMENTS)
         if not self._nodes.exists(c.node_id):
-            raise Conflict("conflicts with existing data (fk_doc_taxonomy_node_id_taxonomy_nodes)")
+            raise conflict(constraints.FK_DOC_TAXONOMY_NODE_ID_TAXONOMY_NODES)
         key = (c.doc_id, c.node_id, c.version)
         if self._t.exists(key):
-            raise Conflict("conflicts with existing data (pk_doc_taxonomy)")
+            raise conflict(constraints.PK_DOC_TAXONOMY)
         self._t.put(key, c)
 
     def _key_of(self, doc_id: UUID, node_id: UUID) -> ClassKey | None:

@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from domain.errors import Conflict
+from infrastructure import constraints
 from infrastructure.memory.categories import InMemoryCategoryRepository
 from infrastructure.memory.documents import InMemoryDocumentRepository
 from infrastructure.memory.file_types import InMemoryFileTypeRepository
@@ -126,19 +127,25 @@ class InMemoryUnitOfWork:
         if self._documents.stale():
             raise Conflict("the document was changed by someone else meanwhile; send it again")
         check_unique_on_commit(
-            self._users, self._store.users, "email", "a user with this email already exists"
+            self._users, self._store.users, "email", constraints.message(constraints.IX_USERS_EMAIL)
         )
         check_unique_on_commit(
-            self._tokens, self._store.tokens, "token_hash", "token collision; issue again"
+            self._tokens,
+            self._store.tokens,
+            "token_hash",
+            constraints.message(constraints.UQ_API_TOKENS_TOKEN_HASH),
         )
         check_unique_on_commit(
-            self._categories, self._store.categories, "name", "conflicts with existing data"
+            self._categories,
+            self._store.categories,
+            "name",
+            constraints.message(constraints.UQ_CATEGORIES_NAME),
         )
         check_unique_on_commit(
             self._tags,
             self._store.tags,
             "name",
-            "conflicts with existing data (uq_tags_name_lower)",
+            constraints.message(constraints.UQ_TAGS_NAME_LOWER),
             normalize=str.lower,
         )
         for table in self._tables():

@@ -5,16 +5,11 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 
 from domain.errors import Conflict, ValidationFailed
+from infrastructure import constraints
 
 UNIQUE_VIOLATION = "23505"
 FOREIGN_KEY_VIOLATION = "23503"
 CHECK_VIOLATION = "23514"
-
-# Constraint name -> the message a client reads. Unknown names still map by SQLSTATE.
-_MESSAGES = {
-    "ix_users_email": "a user with this email already exists",
-    "uq_api_tokens_token_hash": "token collision; issue again",
-}
 
 
 def _sqlstate(err: IntegrityError) -> str | None:
@@ -38,7 +33,7 @@ def translate_integrity_error(err: IntegrityError) -> Exception:
     """The domain error for a constraint violation (the caller raises it `from err`)."""
     state = _sqlstate(err)
     name = _constraint(err)
-    message = _MESSAGES.get(name or "", f"conflicts with existing data ({name or 'constraint'})")
+    message = constraints.message(name)
     if state == CHECK_VIOLATION:
         return ValidationFailed(f"violates a rule of the data ({name})")
     return Conflict(message)
