@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID, uuid4
 
+from application import document_access
 from application.blob_release import BlobReleaser
 from application.context import RequestContext
 from application.taxonomy import TaxonomyService
@@ -480,11 +481,7 @@ class DocumentService:
         self, uow: UnitOfWork, user: User, doc_id: UUID, expected_version: int | None
     ) -> Document:
         """The document `user` may change, at `expected_version` and not in the trash."""
-        found = await self._readable(uow, user, doc_id)
-        if not policy.can_write(user, found.document, found.grant):
-            raise PermissionDenied("you may read this document but not change it")
-        found.document.check_changeable(expected_version)
-        return found.document
+        return await document_access.changeable(uow, user, doc_id, expected_version)
 
     async def _save(
         self,
@@ -647,10 +644,7 @@ class DocumentService:
         return out
 
     async def _readable(self, uow: UnitOfWork, user: User, doc_id: UUID) -> Readable:
-        found = await uow.documents.get_readable(doc_id, user)
-        if found is None:
-            raise NotFound("document", doc_id)
-        return found
+        return await document_access.readable(uow, user, doc_id)
 
     async def _category_id(self, uow: UnitOfWork, name: str | None) -> UUID | None:
         """The id of the category named `name`; None for no name or no such category."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID, uuid4
 
+from application import document_access
 from application.context import RequestContext
 from domain import events, policy
 from domain.clock import Clock
@@ -22,9 +23,7 @@ class GrantService:
         """The document if the caller manages its grants: `NotFound` when they cannot even
         read it, `PermissionDenied` when they can read but not manage."""
         actor = ctx.require_user("grants are managed on behalf of a user")
-        found = await uow.documents.get_readable(doc_id, actor)
-        if found is None:
-            raise NotFound("document", doc_id)
+        found = await document_access.readable(uow, actor, doc_id)
         if not policy.can_manage_grants(actor, found.document):
             raise PermissionDenied("only the owner or an administrator manages grants")
         return found.document

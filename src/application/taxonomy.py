@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID, uuid4
 
+from application import document_access
 from application.cache import LruCache
 from application.context import RequestContext
-from domain import events, policy
+from domain import events
 from domain.clock import Clock
-from domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from domain.errors import Conflict, NotFound, ValidationFailed
 from domain.pagination import Page, PageRequest
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 from domain.taxonomy import (
@@ -30,6 +31,8 @@ from domain.taxonomy import (
     parse_version,
 )
 from domain.users import User
+
+_ON_BEHALF = "classification is done on behalf of a user"
 
 
 class TaxonomyResolver:
@@ -226,7 +229,7 @@ class TaxonomyService:
 
         `NotFound` for an unreadable document or unknown version, `TaxonomyNodeNotFound`
         (with suggestions) for an unknown path, `Conflict` if already classified there."""
-        actor = _actor(ctx)
+        actor = ctx.require_user(_ON_BEHALF)
         path = parse_path(command.path)
         confidence = parse_confidence(command.confidence)
         now = self._clock.now()
@@ -241,13 +244,7 @@ class TaxonomyService:
     async def _writable(self, uow: UnitOfWork, actor: User, doc_id: UUID, what: str) -> None:
         """As for every change of a document: `NotFound` if the actor cannot read it,
         `PermissionDenied` without write rights, `Conflict` while it is in the trash."""
-        found = await uow.documents.get_readable(doc_id, actor)
-        if found is None:
-            raise NotFound("document", doc_id)
-        if not policy.can_write(actor, found.document, found.grant):
-            raise PermissionDenied(f"{what} needs write rights")
-        if found.document.in_trash:
-            raise Conflict("the document is in the trash; restore it first")
+        await document_access.changeable(uow, actor, doc_id, refusal=f"{what} needs write rights")
 
     async def classify_in(
         self,
@@ -293,14 +290,13 @@ class TaxonomyService:
         return classification
 
     async def classifications(self, ctx: RequestContext, doc_id: UUID) -> Sequence[Classification]:
-        actor = _actor(ctx)
+        actor = ctx.require_user(_ON_BEHALF)
         async with self._uow(read_only=True) as uow:
-            if await uow.documents.get_readable(doc_id, actor) is None:
-                raise NotFound("document", doc_id)
+            await document_access.readable(uow, actor, doc_id)
             return await uow.classifications.for_document(doc_id)
 
     async def remove(self, ctx: RequestContext, doc_id: UUID, node_id: UUID) -> None:
-        actor = _actor(ctx)
+        actor = ctx.require_user(_ON_BEHALF)
         now = self._clock.now()
         async with self._uow() as uow:
             await self._writable(uow, actor, doc_id, "removing a classification")
@@ -319,13 +315,13 @@ class TaxonomyService:
 
     async def review_queue(self, ctx: RequestContext, page: PageRequest) -> Page[Classification]:
         """Classifications waiting for a human, on documents the caller may read."""
-        actor = _actor(ctx)
+        actor = ctx.require_user(_ON_BEHALF)
         async with self._uow(read_only=True) as uow:
             return await uow.classifications.review_queue(actor, page)
 
     async def approve(self, ctx: RequestContext, doc_id: UUID, node_id: UUID) -> Classification:
         """Mark a classification reviewed (write rights on the document)."""
-        actor = _actor(ctx)
+        actor = ctx.require_user(_ON_BEHALF)
         now = self._clock.now()
         async with self._uow() as uow:
             await self._writable(uow, actor, doc_id, "approving a classification")
@@ -345,9 +341,3 @@ class TaxonomyService:
             )
             await uow.commit()
         return classification
-
-
-def _actor(ctx: RequestContext) -> User:
-    if ctx.actor is None:
-        raise PermissionDenied("classification is done on behalf of a user")
-    return ctx.actor
