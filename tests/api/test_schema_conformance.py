@@ -47,7 +47,7 @@ async def test_request_bodies_refuse_unknown_fields_in_the_schema(
 ) -> None:
     schemas = openapi["components"]["schemas"]
 
-    assert schemas["CreateUser"]["additionalProperties"] is False
+    assert schemas["UserCreate"]["additionalProperties"] is False
     assert schemas["DocumentUpdate"]["additionalProperties"] is False
 
 
