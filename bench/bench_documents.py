@@ -21,7 +21,7 @@ c. 1,000 small text files through `POST /api/v1/documents` (multipart; wrk Lua, 
 d. Taxonomy, in process (this runner moves itself to CPU 0 for it): `TaxonomyService.resolve`
    cold (cache cleared before each call) and warm, p50/p95/p99, over random existing paths;
    the resolver's own cached lookup; the cache hit ratio for a Zipf mix of paths with the
-   default 10,000-entry cache; subtree listing (`DocumentService.list_documents` with
+   default 10,000-entry cache; subtree listing (`DocumentReads.list_documents` with
    `DocumentFilter(taxonomy_path=...)`) over subtrees of every size, and the same through
    `GET /api/v1/documents?taxonomy=A/B` when the route accepts it (checked in the OpenAPI
    document; otherwise only in process, and it says so).
@@ -593,7 +593,7 @@ async def taxonomy_in_process(fx: Fixture, args: argparse.Namespace) -> dict[str
         # Subtree listing through the application layer.
         reader = await container.users().get(RequestContext.system(), fx.reader_id)
         ctx = RequestContext(actor=reader)
-        documents = container.documents()
+        documents = container.document_reads()
         buckets: dict[str, list[tuple[tuple[str, ...], int]]] = {
             "<100": [],
             "100-999": [],
@@ -678,7 +678,7 @@ def part_d(fx: Fixture, workdir: Path, args: argparse.Namespace, pin: bool) -> d
     )
     print(f"  subtrees (depth 1-3 of 2.0.0) by documents: {out['subtrees']}")
     print(
-        "  subtree listing in process (DocumentService.list_documents, limit 50): "
+        "  subtree listing in process (DocumentReads.list_documents, limit 50): "
         + fmt(out["subtree_listing_in_process"], 1)
     )
     for k, s in out["subtree_listing_in_process_by_size"].items():

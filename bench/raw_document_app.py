@@ -5,7 +5,7 @@ No Archivist code path. The handler does by hand what Archivist does for that ro
 
 1. the bearer token: SHA-256 of the header, the token+user join, one `fetchrow` in
    autocommit, the same 401 rules (`harness.bearer_user`, as `raw_me_app.py`);
-2. in one transaction (BEGIN … COMMIT, as `DocumentService.get`'s unit of work): the
+2. in one transaction (BEGIN … COMMIT, as `DocumentReads.get`'s unit of work): the
    document with the access predicate for that user and the grant subquery (the statement
    SQLAlchemy renders for `SqlAlchemyDocumentRepository.get_readable`, byte for byte apart
    from the specialised predicate, which is built here for the reader the same way

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from application.context import RequestContext
-from application.documents import DocumentFields, DocumentService
+from application.document_uploads import DocumentFields, DocumentUploads
 from application.tokens import TokenIssue, TokenService
 from application.users import CreateUser, UserService
 from domain.document_ports import DocumentFilter, DocumentSort
@@ -154,12 +154,12 @@ class DemoService:
         uow_factory: UnitOfWorkFactory,
         users: UserService,
         tokens: TokenService,
-        documents: DocumentService,
+        uploads: DocumentUploads,
     ) -> None:
         self._uow = uow_factory
         self._users = users
         self._tokens = tokens
-        self._documents = documents
+        self._uploads = uploads
 
     async def seed(self) -> DemoReport:
         """Create whichever demo users and documents are missing; a new user gets a token.
@@ -198,7 +198,7 @@ class DemoService:
     async def _ensure_document(self, spec: DemoDocumentSpec, owner: User) -> DemoDocument:
         found = await self._find(spec.title, owner)
         if found is None:
-            doc = await self._documents.create_text(
+            doc = await self._uploads.create_text(
                 RequestContext(actor=owner),
                 spec.content,
                 DocumentType.MARKDOWN,

@@ -10,7 +10,9 @@ from application.auth_throttle import FailedAuthenticationThrottle
 from application.bootstrap import AdminBootstrap
 from application.catalog import CatalogService
 from application.demo import DemoService
-from application.documents import DocumentService
+from application.document_lifecycle import DocumentLifecycle
+from application.document_reads import DocumentReads
+from application.document_uploads import DocumentUploads
 from application.grants import GrantService
 from application.maintenance import MaintenanceService
 from application.search import SearchService
@@ -108,8 +110,14 @@ class Container(containers.DeclarativeContainer):
     taxonomy_resolver = providers.Singleton(TaxonomyResolver)
     taxonomy = providers.Singleton(TaxonomyService, uow_factory, clock, taxonomy_resolver)
     search = providers.Singleton(SearchService, uow_factory, clock, taxonomy_resolver)
-    documents = providers.Singleton(
-        DocumentService, uow_factory, clock, blobs, extractor, taxonomy, blob_locks
+    document_uploads = providers.Singleton(
+        DocumentUploads, uow_factory, clock, blobs, extractor, taxonomy, blob_locks
+    )
+    document_reads = providers.Singleton(
+        DocumentReads, uow_factory, clock, blobs, taxonomy_resolver
+    )
+    document_lifecycle = providers.Singleton(
+        DocumentLifecycle, uow_factory, clock, blobs, blob_locks
     )
     catalog = providers.Singleton(CatalogService, uow_factory, clock)
     grants = providers.Singleton(GrantService, uow_factory, clock)
@@ -117,7 +125,7 @@ class Container(containers.DeclarativeContainer):
     maintenance = providers.Singleton(
         MaintenanceService, uow_factory, clock, blobs, blob_locks, search
     )
-    demo = providers.Singleton(DemoService, uow_factory, users, tokens, documents)
+    demo = providers.Singleton(DemoService, uow_factory, users, tokens, document_uploads)
     stats_repository = providers.Selector(
         config.storage,
         memory=providers.Singleton(InMemoryStatsRepository, memory_store),

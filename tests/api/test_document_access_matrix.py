@@ -258,7 +258,7 @@ async def _reclassify(world: World, caller: Caller, doc: Document, _: int) -> in
         f"{D}/{doc.id}", json=RECLASSIFY, headers=caller.headers
     )
     if response.status_code == 200:  # put the world back
-        await world.api.container.documents().update(
+        await world.api.container.document_lifecycle().update(
             world.admin_ctx,
             doc.id,
             DocumentChanges({"access_level": doc.access_level, "department": doc.department}),
@@ -282,7 +282,7 @@ async def _add_tags(world: World, caller: Caller, doc: Document, _: int) -> int:
 
 async def _remove_tag(world: World, caller: Caller, doc: Document, expected: int) -> int:
     if expected == 204:  # the tag must be there to be taken off
-        await world.api.container.documents().add_tags(world.admin_ctx, doc.id, ["doomed"])
+        await world.api.container.document_lifecycle().add_tags(world.admin_ctx, doc.id, ["doomed"])
     response = await world.api.client.delete(f"{D}/{doc.id}/tags/doomed", headers=caller.headers)
     return response.status_code
 
@@ -290,14 +290,14 @@ async def _remove_tag(world: World, caller: Caller, doc: Document, expected: int
 async def _delete(world: World, caller: Caller, doc: Document, _: int) -> int:
     status = (await world.api.client.delete(f"{D}/{doc.id}", headers=caller.headers)).status_code
     if status == 204 and not doc.in_trash:  # put the world back
-        await world.api.container.documents().restore(world.admin_ctx, doc.id)
+        await world.api.container.document_lifecycle().restore(world.admin_ctx, doc.id)
     return status
 
 
 async def _restore(world: World, caller: Caller, doc: Document, _: int) -> int:
     response = await world.api.client.post(f"{D}/{doc.id}/restore", headers=caller.headers)
     if response.status_code == 200 and doc.in_trash:
-        await world.api.container.documents().delete(world.admin_ctx, doc.id)
+        await world.api.container.document_lifecycle().delete(world.admin_ctx, doc.id)
     return response.status_code
 
 

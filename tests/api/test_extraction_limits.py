@@ -15,7 +15,7 @@ _LINES = "\n".join(f"line {j} of a page with quite a few words on it" for j in r
 
 def use_extractor(api: Api, extractor: ProcessTextExtractor) -> None:
     api.container.extractor.override(providers.Object(extractor))
-    api.container.documents.reset()  # built again with the extractor above
+    api.container.document_uploads.reset()  # built again with the extractor above
 
 
 async def test_the_container_reads_files_in_child_processes(api: Api) -> None:

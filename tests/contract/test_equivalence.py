@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from application.context import Principal, RequestContext
-from application.documents import DocumentFields
+from application.document_uploads import DocumentFields
 from application.settings import SettingWrite
 from application.tokens import IssuedToken, TokenIssue
 from application.users import CreateUser
@@ -331,41 +331,42 @@ class World:
         c = self.container
         kind, actor = op[0], op[1]
         ctx = await self.ctx(actor)
-        documents = c.documents()
+        uploads, reads = c.document_uploads(), c.document_reads()
+        lifecycle = c.document_lifecycle()
         if kind == "doc_create":
             _, _, title, level, dept, tags = op
             fields = DocumentFields(
                 title=title, access_level=level, department=dept, tags=tags, on_duplicate="allow"
             )
-            doc = await documents.create_text(ctx, f"text of {title}", DocumentType.TXT, fields)
+            doc = await uploads.create_text(ctx, f"text of {title}", DocumentType.TXT, fields)
             self.docs.append(doc.id)
             return doc
         if kind == "doc_update":
             _, _, index, changes, expected = op
-            return await documents.update(
+            return await lifecycle.update(
                 ctx, self.doc_ref(index), DocumentChanges(changes), expected
             )
         if kind == "doc_tags":
             _, _, index, mode, names, expected = op
             doc_id = self.doc_ref(index)
             if mode == "replace":
-                return await documents.replace_tags(ctx, doc_id, names, expected)
+                return await lifecycle.replace_tags(ctx, doc_id, names, expected)
             if mode == "add":
-                return await documents.add_tags(ctx, doc_id, names, expected)
-            return await documents.remove_tag(ctx, doc_id, (*names, "red")[0], expected)
+                return await lifecycle.add_tags(ctx, doc_id, names, expected)
+            return await lifecycle.remove_tag(ctx, doc_id, (*names, "red")[0], expected)
         if kind == "doc_trash":
             _, _, index, expected = op
-            await documents.delete(ctx, self.doc_ref(index), expected)
+            await lifecycle.delete(ctx, self.doc_ref(index), expected)
             return None
         if kind == "doc_restore":
             _, _, index, expected = op
-            return await documents.restore(ctx, self.doc_ref(index), expected)
+            return await lifecycle.restore(ctx, self.doc_ref(index), expected)
         if kind == "doc_get":
-            return await documents.get(ctx, self.doc_ref(op[2]))
+            return await reads.get(ctx, self.doc_ref(op[2]))
         if kind == "doc_list":
             _, _, deleted, tags, limit = op
             filters = DocumentFilter(tags=tags, deleted=deleted)
-            return await documents.list_documents(
+            return await reads.list_documents(
                 ctx, filters, DocumentSort.CREATED, PageRequest(limit)
             )
         if kind == "grant":

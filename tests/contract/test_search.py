@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from application.context import RequestContext
-from application.documents import DocumentFields
+from application.document_uploads import DocumentFields
 from application.search import SearchFilters
 from application.settings import SettingWrite
 from application.users import CreateUser
@@ -54,11 +54,11 @@ async def world(
     admin_ctx, reader_ctx = RequestContext(actor=admin), RequestContext(actor=reader)
     ids = {}
     for title, text in CORPUS.items():
-        doc = await container.documents().create_text(
+        doc = await container.document_uploads().create_text(
             admin_ctx, text, DocumentType.TXT, DocumentFields(title=title)
         )
         ids[title] = doc.id
-    secret = await container.documents().create_text(
+    secret = await container.document_uploads().create_text(
         admin_ctx,
         "Secret vector strategy for the board.",
         DocumentType.TXT,
@@ -113,7 +113,7 @@ async def test_hits_are_ranked_with_highlighted_snippets(world: tuple) -> None: 
 
 async def test_filters_narrow_the_hits(world: tuple) -> None:  # type: ignore[type-arg]
     c, admin, _, _ = world
-    await c.documents().create_text(
+    await c.document_uploads().create_text(
         admin, "search tips", DocumentType.MARKDOWN, DocumentFields(title="md", tags=("howto",))
     )
     by_tag = await _titles(c, admin, "search", filters=SearchFilters(tags=("HOWTO",)))
@@ -264,7 +264,7 @@ async def test_hits_are_exactly_the_readable_matches_on_both_storages(
         made = []
         for i, (text, lvl, dept) in enumerate(docs):
             made.append(
-                await c.documents().create_text(
+                await c.document_uploads().create_text(
                     RequestContext(actor=owner),
                     " ".join(text),
                     DocumentType.TXT,
@@ -329,7 +329,7 @@ async def test_a_search_ranks_a_bounded_number_of_matches(
     order."""
     c, admin, _, _ = world
     for i in range(6):
-        await c.documents().create_text(
+        await c.document_uploads().create_text(
             admin, f"needle haystack {i}", DocumentType.TXT, DocumentFields(title=f"n{i}")
         )
     assert len(await _titles(c, admin, "needle")) == 4

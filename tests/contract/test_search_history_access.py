@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 from dependency_injector import providers
 
 from application.context import RequestContext
-from application.documents import DocumentFields
+from application.document_uploads import DocumentFields
 from application.users import CreateUser
 from domain.documents import DocumentType
 from domain.pagination import PageRequest
@@ -33,7 +33,7 @@ async def _users(c: Container) -> tuple[RequestContext, RequestContext]:
 
 
 async def _doc(c: Container, ctx: RequestContext, title: str, level: int = 1) -> UUID:
-    doc = await c.documents().create_text(
+    doc = await c.document_uploads().create_text(
         ctx, f"{title} body text", DocumentType.TXT, DocumentFields(title=title, access_level=level)
     )
     return doc.id

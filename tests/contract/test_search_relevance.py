@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from application.context import RequestContext
-from application.documents import DocumentFields
+from application.document_uploads import DocumentFields
 from application.search import SearchResult
 from application.users import CreateUser
 from domain.document_ports import DocumentFilter, DocumentSort
@@ -35,7 +35,7 @@ async def _people(c: Container) -> tuple[RequestContext, RequestContext]:
 
 
 async def _doc(c: Container, ctx: RequestContext, title: str, text: str, **fields: Any) -> Any:
-    return await c.documents().create_text(
+    return await c.document_uploads().create_text(
         ctx,
         text,
         DocumentType(fields.pop("document_type", "TXT")),
@@ -132,7 +132,7 @@ async def test_facets_equal_the_counts_a_listing_gives(container: Container) -> 
     hits = {h.title for h in (await container.search().search(reader, "budget", limit=50)).results}
 
     async def listed(**filters: Any) -> int:
-        page = await container.documents().list_documents(
+        page = await container.document_reads().list_documents(
             reader, DocumentFilter(**filters), DocumentSort.CREATED, PageRequest(100)
         )
         return sum(1 for d in page.items if d.title in hits)

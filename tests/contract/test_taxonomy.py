@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from application.context import RequestContext
-from application.documents import DocumentFields
+from application.document_uploads import DocumentFields
 from application.taxonomy import Classify
 from application.users import CreateUser
 from domain.document_ports import DocumentFilter, DocumentSort
@@ -41,7 +41,7 @@ async def world(container: Container) -> tuple[Container, RequestContext, Reques
 
 async def _doc(c: Container, ctx: RequestContext, title: str, **kw: object) -> object:
     fields = DocumentFields(title=title, **kw)  # type: ignore[arg-type]
-    return await c.documents().create_text(ctx, f"text of {title}", DocumentType.TXT, fields)
+    return await c.document_uploads().create_text(ctx, f"text of {title}", DocumentType.TXT, fields)
 
 
 async def test_the_same_document_in_two_versions_is_two_classifications(world: tuple) -> None:  # type: ignore[type-arg]
@@ -68,7 +68,7 @@ async def test_listing_by_taxonomy_includes_the_whole_subtree(world: tuple) -> N
     await _doc(c, admin, "secret", access_level=3, taxonomy_path="AI/RAG")
 
     async def titles(ctx: RequestContext, path: str) -> list[str]:
-        page = await c.documents().list_documents(
+        page = await c.document_reads().list_documents(
             ctx,
             DocumentFilter(taxonomy_path=tuple(path.split("/"))),
             DocumentSort.TITLE,
@@ -85,8 +85,8 @@ async def test_listing_by_taxonomy_includes_the_whole_subtree(world: tuple) -> N
 async def test_purging_a_document_removes_its_classifications(world: tuple) -> None:  # type: ignore[type-arg]
     c, admin, member = world
     doc = await _doc(c, member, "gone", taxonomy_path="AI")
-    await c.documents().purge(member, doc.id)  # type: ignore[attr-defined]
-    page = await c.documents().list_documents(
+    await c.document_lifecycle().purge(member, doc.id)  # type: ignore[attr-defined]
+    page = await c.document_reads().list_documents(
         admin, DocumentFilter(taxonomy_path=("AI",)), DocumentSort.CREATED, PageRequest()
     )
     assert page.items == []
@@ -159,7 +159,7 @@ async def test_an_upload_with_a_bad_taxonomy_path_leaves_nothing(world: tuple) -
     c, admin, member = world
     with pytest.raises(TaxonomyNodeNotFound):
         await _doc(c, member, "bad", taxonomy_path="AI/Nowhere")
-    page = await c.documents().list_documents(
+    page = await c.document_reads().list_documents(
         admin, DocumentFilter(), DocumentSort.CREATED, PageRequest()
     )
     assert page.items == []

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from application.context import RequestContext
-from application.documents import DocumentFields
+from application.document_uploads import DocumentFields
 from application.settings import SettingWrite
 from application.users import CreateUser
 from domain.documents import Document, DocumentType
@@ -165,13 +165,13 @@ async def _archive(cli: Cli) -> Archive:
         ctx = RequestContext(owner)
 
         async def doc(title: str) -> Document:
-            return await container.documents().create_text(
+            return await container.document_uploads().create_text(
                 ctx, f"The text of {title}.", DocumentType.TXT, DocumentFields(title=title)
             )
 
         old_trash, recent_trash, live = await doc("old"), await doc("recent"), await doc("live")
         for trashed in (old_trash, recent_trash):
-            await container.documents().delete(ctx, trashed.id)
+            await container.document_lifecycle().delete(ctx, trashed.id)
         await container.settings().put(SYSTEM, "trash_retention_days", SettingWrite(1))
         loose_old = await _put(container, b"left behind by a failed upload")
         loose_fresh = await _put(container, b"an upload in flight")

@@ -12,7 +12,7 @@ import pytest
 from dependency_injector import providers
 
 from application.context import RequestContext
-from application.documents import DocumentFields
+from application.document_uploads import DocumentFields
 from application.users import CreateUser
 from domain.document_ports import DocumentFilter, DocumentSort
 from domain.documents import DocumentChanges, DocumentType
@@ -49,13 +49,13 @@ async def test_of_twenty_simultaneous_changes_with_the_same_if_match_exactly_one
     app: Container,
 ) -> None:
     ctx = await _member(app)
-    doc = await app.documents().create_text(
+    doc = await app.document_uploads().create_text(
         ctx, "hello", DocumentType.TXT, DocumentFields(title="Original")
     )
 
     async def rename(n: int) -> str:
         try:
-            await app.documents().update(
+            await app.document_lifecycle().update(
                 ctx, doc.id, DocumentChanges({"title": f"Title {n}"}), expected_version=1
             )
         except PreconditionFailed:
@@ -63,7 +63,7 @@ async def test_of_twenty_simultaneous_changes_with_the_same_if_match_exactly_one
         return "200"
 
     outcomes = await asyncio.gather(*(rename(n) for n in range(20)))
-    after = await app.documents().get(ctx, doc.id)
+    after = await app.document_reads().get(ctx, doc.id)
 
     assert sorted(outcomes) == ["200"] + ["412"] * 19
     assert after.document.version == 2
@@ -73,23 +73,23 @@ async def test_simultaneous_changes_without_if_match_all_apply(app: Container) -
     # No precondition, no 412 (RFC 9110 §13.1.1): each change is retried on the version it
     # lost to, so all of them land, one version each (issue #9, item 6).
     ctx = await _member(app)
-    doc = await app.documents().create_text(
+    doc = await app.document_uploads().create_text(
         ctx, "hello", DocumentType.TXT, DocumentFields(title="Original")
     )
     n = 20
 
     async def change(i: int) -> int:
         if i % 2:
-            changed = await app.documents().add_tags(ctx, doc.id, [f"tag-{i}"])
+            changed = await app.document_lifecycle().add_tags(ctx, doc.id, [f"tag-{i}"])
         else:
-            changed = await app.documents().update(
+            changed = await app.document_lifecycle().update(
                 ctx, doc.id, DocumentChanges({"metadata": {"by": i}})
             )
         return changed.version
 
     versions = await asyncio.gather(*(change(i) for i in range(n)))
-    after = await app.documents().get(ctx, doc.id)
-    updates = await app.documents().events(ctx, doc.id, PageRequest(200))
+    after = await app.document_reads().get(ctx, doc.id)
+    updates = await app.document_reads().events(ctx, doc.id, PageRequest(200))
 
     assert sorted(versions) == list(range(2, n + 2))
     assert after.document.version == 1 + n
@@ -108,12 +108,12 @@ async def test_ten_simultaneous_uploads_of_the_same_bytes_make_ten_documents_and
             yield data[:10]
             yield data[10:]
 
-        await app.documents().upload(
+        await app.document_uploads().upload(
             ctx, f"copy{n}.txt", chunks(), DocumentFields(on_duplicate="allow")
         )
 
     await asyncio.gather(*(upload(n) for n in range(10)))
-    page = await app.documents().list_documents(
+    page = await app.document_reads().list_documents(
         ctx, DocumentFilter(), DocumentSort.CREATED, PageRequest(50)
     )
     blob_files = [
@@ -128,14 +128,14 @@ async def test_ten_simultaneous_uploads_of_the_same_bytes_make_ten_documents_and
 async def test_simultaneous_first_uses_of_a_new_tag_all_succeed(app: Container) -> None:
     ctx = await _member(app)
     docs = [
-        await app.documents().create_text(
+        await app.document_uploads().create_text(
             ctx, f"doc {n}", DocumentType.TXT, DocumentFields(title=f"d{n}")
         )
         for n in range(8)
     ]
     await asyncio.gather(
         *(
-            app.documents().add_tags(ctx, d.id, ["Brand-New" if n % 2 else "brand-new"])
+            app.document_lifecycle().add_tags(ctx, d.id, ["Brand-New" if n % 2 else "brand-new"])
             for n, d in enumerate(docs)
         )
     )

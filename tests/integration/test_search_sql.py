@@ -13,7 +13,7 @@ from sqlalchemy import cast, literal, select
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 
 from application.context import RequestContext
-from application.documents import DocumentFields
+from application.document_uploads import DocumentFields
 from application.users import CreateUser
 from domain.documents import DocumentType
 from domain.search import parse_query
@@ -54,12 +54,12 @@ async def test_the_worst_text_for_a_tsvector_still_uploads_and_stays_searchable(
         )
     )
     text = "서문 " + _unique_long_words(40_000)  # 440k characters, ~1.6 MB of UTF-8
-    doc = await app.documents().create_text(
+    doc = await app.document_uploads().create_text(
         ctx, text, DocumentType.TXT, DocumentFields(title="huge")
     )
     found = await app.search().search(ctx, "서문")
     assert [h.document_id for h in found.results] == [doc.id]
-    assert len((await app.documents().get(ctx, doc.id)).document.content or "") == len(text)
+    assert len((await app.document_reads().get(ctx, doc.id)).document.content or "") == len(text)
 
 
 _WORDS = [

@@ -9,7 +9,7 @@ import pytest
 from dependency_injector import providers
 
 from application.context import RequestContext
-from application.documents import DocumentFields
+from application.document_uploads import DocumentFields
 from application.users import CreateUser
 from domain.document_ports import DocumentFilter, DocumentSort
 from domain.documents import DocumentType
@@ -42,7 +42,7 @@ async def app(pg_database: Database, tmp_path: Path) -> Container:
 async def _pages(app: Container, ctx: RequestContext, path: tuple[str, ...]) -> list[list[str]]:
     pages, cursor = [], None
     for _ in range(20):
-        page = await app.documents().list_documents(
+        page = await app.document_reads().list_documents(
             ctx,
             DocumentFilter(taxonomy_path=path),
             DocumentSort.CREATED_DESC,
@@ -72,7 +72,7 @@ async def test_walking_and_fetching_the_subtree_agree(
     for n, (path, level) in enumerate(
         [("A/B/C", 1), ("A/B", 3), ("A/D", 1), ("E", 1), ("A", 1), ("A/B/C", 1), ("A/B", 1)] * 2
     ):
-        await app.documents().create_text(
+        await app.document_uploads().create_text(
             ctx,
             f"text {n}",
             DocumentType.TXT,

@@ -29,7 +29,7 @@ from dependency_injector import providers
 from sqlalchemy import text
 
 from application.context import RequestContext
-from application.documents import DocumentFields
+from application.document_uploads import DocumentFields
 from application.maintenance import MaintenanceService
 from domain.blobs import BlobStore, PartialUpload, StoredBlob
 from domain.documents import DocumentType
@@ -84,7 +84,7 @@ async def main(role: str, url: str, blob_dir: Path, owner_id: UUID, seconds: flo
     try:
         owner = await container.users().get(RequestContext.system(), owner_id)
         ctx = RequestContext(owner)
-        documents = container.documents()
+        uploads, lifecycle = container.document_uploads(), container.document_lifecycle()
         sweeper = MaintenanceService(
             container.uow_factory(),
             container.clock(),
@@ -98,7 +98,7 @@ async def main(role: str, url: str, blob_dir: Path, owner_id: UUID, seconds: flo
             rounds += 1
             if role == "upload":
                 for fate in ("doomed", "kept"):
-                    await documents.create_text(
+                    await uploads.create_text(
                         ctx,
                         CONTENT.format(rounds),
                         DocumentType.TXT,
@@ -109,7 +109,7 @@ async def main(role: str, url: str, blob_dir: Path, owner_id: UUID, seconds: flo
                 doomed = (await conn.execute(DOOMED)).scalars().all()
             for doc_id in doomed:
                 with contextlib.suppress(NotFound):
-                    await documents.purge(ctx, doc_id)
+                    await lifecycle.purge(ctx, doc_id)
             if not doomed:
                 await asyncio.sleep(0.001)
             if rounds % 5 == 0:

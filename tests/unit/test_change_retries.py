@@ -14,9 +14,9 @@ from uuid import UUID
 import pytest
 from dependency_injector import providers
 
-from application import documents as documents_module
+from application import document_lifecycle
 from application.context import RequestContext
-from application.documents import DocumentFields
+from application.document_uploads import DocumentFields
 from application.users import CreateUser
 from domain.documents import Document, DocumentChanges, DocumentType
 from domain.errors import Conflict, NotFound, PreconditionFailed
@@ -112,7 +112,7 @@ async def _racing(app: Container, races: int) -> tuple[RequestContext, RacingUni
 
 
 async def _doc(app: Container, ctx: RequestContext) -> Document:
-    return await app.documents().create_text(
+    return await app.document_uploads().create_text(
         ctx, "text", DocumentType.TXT, DocumentFields(title="Original")
     )
 
@@ -132,8 +132,8 @@ async def test_without_if_match_a_change_that_lost_races_lands_on_the_current_ve
     doc = await _doc(app, ctx)
     racing.races = 3
 
-    changed = await app.documents().update(ctx, doc.id, DocumentChanges({"title": "Mine"}))
-    stored = await app.documents().get(ctx, doc.id)
+    changed = await app.document_lifecycle().update(ctx, doc.id, DocumentChanges({"title": "Mine"}))
+    stored = await app.document_reads().get(ctx, doc.id)
 
     assert (changed.title, changed.version) == ("Mine", 5)
     assert (stored.document.title, stored.document.version) == ("Mine", 5)
@@ -149,8 +149,8 @@ async def test_with_if_match_a_change_that_lost_a_race_is_a_412_and_writes_nothi
     racing.races = 1
 
     with pytest.raises(PreconditionFailed):
-        await app.documents().update(ctx, doc.id, DocumentChanges({"title": "Mine"}), 1)
-    stored = await app.documents().get(ctx, doc.id)
+        await app.document_lifecycle().update(ctx, doc.id, DocumentChanges({"title": "Mine"}), 1)
+    stored = await app.document_reads().get(ctx, doc.id)
 
     assert (stored.document.title, stored.document.version) == ("Raced 1", 2)
 
@@ -160,11 +160,11 @@ async def test_tags_trash_and_restore_without_if_match_retry_too(app: Container)
     doc = await _doc(app, ctx)
 
     racing.races = 2
-    tagged = await app.documents().add_tags(ctx, doc.id, ["kept"])
+    tagged = await app.document_lifecycle().add_tags(ctx, doc.id, ["kept"])
     racing.races = 2
-    await app.documents().delete(ctx, doc.id)
+    await app.document_lifecycle().delete(ctx, doc.id)
     racing.races = 2
-    restored = await app.documents().restore(ctx, doc.id)
+    restored = await app.document_lifecycle().restore(ctx, doc.id)
 
     assert (tagged.tags, tagged.version) == (["kept"], 4)
     assert restored.version == 4 + 2 + 1 + 2 + 1
@@ -191,19 +191,19 @@ async def test_a_retry_checks_the_policy_again(app: Container) -> None:
     racing.races = 1
 
     with pytest.raises(NotFound):  # no longer readable: the retry does not write
-        await app.documents().update(ctx, doc.id, DocumentChanges({"title": "Mine"}))
+        await app.document_lifecycle().update(ctx, doc.id, DocumentChanges({"title": "Mine"}))
 
 
 async def test_a_change_that_keeps_losing_gives_up_with_a_conflict_not_a_412(
     app: Container,
 ) -> None:
-    app.documents.add_kwargs(change_backoff=0.0)  # before the service is first made
+    app.document_lifecycle.add_kwargs(change_backoff=0.0)  # before the service is first made
     ctx, racing = await _racing(app, 0)
     doc = await _doc(app, ctx)
     racing.races = 10_000
 
     with pytest.raises(Conflict) as raised:
-        await app.documents().update(ctx, doc.id, DocumentChanges({"title": "Mine"}))
+        await app.document_lifecycle().update(ctx, doc.id, DocumentChanges({"title": "Mine"}))
 
     assert not isinstance(raised.value, PreconditionFailed)
-    assert racing.races == 10_000 - documents_module.CHANGE_ATTEMPTS
+    assert racing.races == 10_000 - document_lifecycle.CHANGE_ATTEMPTS

@@ -8,7 +8,7 @@ import pytest
 from dependency_injector import providers
 
 from application.context import RequestContext
-from application.documents import DocumentFields
+from application.document_uploads import DocumentFields
 from application.users import CreateUser
 from domain.document_ports import DocumentFilter, DocumentSort
 from domain.documents import DocumentChanges, DocumentType
@@ -61,13 +61,13 @@ async def _nothing_stored(app: Container) -> bool:
 
 async def test_an_upload_stores_text_bytes_tags_and_an_event(app: Container) -> None:
     ctx = await _ctx(app, "ann@example.com", access_level=2, department="Eng")
-    doc = await app.documents().upload(
+    doc = await app.document_uploads().upload(
         ctx,
         "notes.md",
         _chunks(b"# Notes\n", b"hello world\n"),
         DocumentFields(tags=("Alpha", "beta", "ALPHA"), metadata={"k": 1}, access_level=2),
     )
-    got = await app.documents().get(ctx, doc.id)
+    got = await app.document_reads().get(ctx, doc.id)
     stored = await app.blobs().read(doc.storage_key)
     assert got.document.content == "# Notes\nhello world\n"
     assert (got.document.title, got.document.document_type, got.document.tags) == (
@@ -76,16 +76,16 @@ async def test_an_upload_stores_text_bytes_tags_and_an_event(app: Container) -> 
         ["Alpha", "beta"],
     )
     assert stored == b"# Notes\nhello world\n"
-    events = await app.documents().events(ctx, doc.id, PageRequest())
+    events = await app.document_reads().events(ctx, doc.id, PageRequest())
     assert [e.action for e in events.items] == ["document.viewed", "document.uploaded"]
 
 
 async def test_the_same_bytes_twice_is_a_conflict_unless_allowed(app: Container) -> None:
     ctx = await _ctx(app, "ann@example.com")
-    first = await app.documents().upload(ctx, "a.txt", _chunks(b"same"), DocumentFields())
+    first = await app.document_uploads().upload(ctx, "a.txt", _chunks(b"same"), DocumentFields())
     with pytest.raises(Conflict, match=str(first.id)):
-        await app.documents().upload(ctx, "b.txt", _chunks(b"same"), DocumentFields())
-    second = await app.documents().upload(
+        await app.document_uploads().upload(ctx, "b.txt", _chunks(b"same"), DocumentFields())
+    second = await app.document_uploads().upload(
         ctx, "b.txt", _chunks(b"same"), DocumentFields(on_duplicate="allow")
     )
     assert second.storage_key == first.storage_key
@@ -107,7 +107,7 @@ async def test_bad_uploads_leave_nothing_behind(
 ) -> None:
     ctx = await _ctx(app, "ann@example.com")
     with pytest.raises(error):
-        await app.documents().upload(ctx, filename, _chunks(data), DocumentFields())
+        await app.document_uploads().upload(ctx, filename, _chunks(data), DocumentFields())
     assert await _nothing_stored(app)
 
 
@@ -122,7 +122,7 @@ async def test_size_is_enforced_while_streaming(app: Container) -> None:
             yield b"123456"
 
     with pytest.raises(TooLarge):
-        await app.documents().upload(ctx, "big.txt", endless(), DocumentFields())
+        await app.document_uploads().upload(ctx, "big.txt", endless(), DocumentFields())
     assert len(consumed) == 2
     assert await _nothing_stored(app)
 
@@ -140,65 +140,73 @@ async def test_who_may_create_what(
 ) -> None:
     ctx = await _ctx(app, "ann@example.com", **who)
     with pytest.raises(PermissionDenied):
-        await app.documents().upload(ctx, "a.txt", _chunks(b"x"), fields)
+        await app.document_uploads().upload(ctx, "a.txt", _chunks(b"x"), fields)
 
 
 async def test_changes_need_write_rights_and_the_current_version(app: Container) -> None:
     owner = await _ctx(app, "own@example.com")
     reader = await _ctx(app, "read@example.com")
-    doc = await app.documents().create_text(owner, "x", DocumentType.TXT, DocumentFields(title="T"))
+    doc = await app.document_uploads().create_text(
+        owner, "x", DocumentType.TXT, DocumentFields(title="T")
+    )
     with pytest.raises(PermissionDenied):
-        await app.documents().update(reader, doc.id, DocumentChanges({"title": "Mine"}))
+        await app.document_lifecycle().update(reader, doc.id, DocumentChanges({"title": "Mine"}))
     with pytest.raises(PreconditionFailed):
-        await app.documents().update(owner, doc.id, DocumentChanges({"title": "New"}), 7)
-    changed = await app.documents().update(owner, doc.id, DocumentChanges({"title": "New"}), 1)
-    retagged = await app.documents().add_tags(owner, doc.id, ["x", "y"])
-    untagged = await app.documents().remove_tag(owner, doc.id, "X")
+        await app.document_lifecycle().update(owner, doc.id, DocumentChanges({"title": "New"}), 7)
+    changed = await app.document_lifecycle().update(
+        owner, doc.id, DocumentChanges({"title": "New"}), 1
+    )
+    retagged = await app.document_lifecycle().add_tags(owner, doc.id, ["x", "y"])
+    untagged = await app.document_lifecycle().remove_tag(owner, doc.id, "X")
     assert (changed.title, changed.version) == ("New", 2)
     assert (retagged.tags, retagged.version) == (["x", "y"], 3)
     assert (untagged.tags, untagged.version) == (["y"], 4)
     with pytest.raises(NotFound):
-        await app.documents().remove_tag(owner, doc.id, "nope")
+        await app.document_lifecycle().remove_tag(owner, doc.id, "nope")
 
 
 async def test_trash_restore_and_purge(app: Container) -> None:
     owner = await _ctx(app, "own@example.com")
     other = await _ctx(app, "oth@example.com")
-    doc = await app.documents().create_text(owner, "x", DocumentType.TXT, DocumentFields(title="T"))
-    twin = await app.documents().upload(
+    doc = await app.document_uploads().create_text(
+        owner, "x", DocumentType.TXT, DocumentFields(title="T")
+    )
+    twin = await app.document_uploads().upload(
         owner, "t.txt", _chunks(b"x"), DocumentFields(on_duplicate="allow")
     )
-    await app.documents().delete(owner, doc.id)
+    await app.document_lifecycle().delete(owner, doc.id)
     with pytest.raises(NotFound):
-        await app.documents().get(other, doc.id)
-    trash = await app.documents().list_documents(
+        await app.document_reads().get(other, doc.id)
+    trash = await app.document_reads().list_documents(
         owner, DocumentFilter(deleted=True), DocumentSort.CREATED, PageRequest()
     )
     assert [d.id for d in trash.items] == [doc.id]
-    restored = await app.documents().restore(owner, doc.id)
+    restored = await app.document_lifecycle().restore(owner, doc.id)
     assert restored.deleted_at is None and restored.version == 3
-    await app.documents().purge(owner, doc.id)
+    await app.document_lifecycle().purge(owner, doc.id)
     assert await app.blobs().exists(doc.storage_key)  # the twin still needs the bytes
-    await app.documents().purge(owner, twin.id)
+    await app.document_lifecycle().purge(owner, twin.id)
     assert not await app.blobs().exists(doc.storage_key)
 
 
 async def test_a_member_cannot_raise_a_document_above_their_clearance(app: Container) -> None:
     admin = await _ctx(app, "adm@example.com", role="admin", access_level=3)
     member = await _ctx(app, "mem@example.com")
-    doc = await app.documents().create_text(
+    doc = await app.document_uploads().create_text(
         member, "x", DocumentType.TXT, DocumentFields(title="T")
     )
     with pytest.raises(PermissionDenied):
-        await app.documents().update(member, doc.id, DocumentChanges({"access_level": 3}))
-    raised = await app.documents().update(admin, doc.id, DocumentChanges({"access_level": 3}))
+        await app.document_lifecycle().update(member, doc.id, DocumentChanges({"access_level": 3}))
+    raised = await app.document_lifecycle().update(
+        admin, doc.id, DocumentChanges({"access_level": 3})
+    )
     assert raised.access_level == 3
 
 
 async def test_an_upload_failing_after_its_bytes_were_stored_leaves_no_blob(app: Container) -> None:
     ctx = await _ctx(app, "ann@example.com")
     with pytest.raises(ValidationFailed):
-        await app.documents().create_text(
+        await app.document_uploads().create_text(
             ctx, "hello", DocumentType.TXT, DocumentFields(title="t", category="nope")
         )
     assert await _nothing_stored(app)
@@ -206,9 +214,9 @@ async def test_an_upload_failing_after_its_bytes_were_stored_leaves_no_blob(app:
 
 async def test_a_failed_upload_keeps_bytes_another_document_uses(app: Container) -> None:
     ctx = await _ctx(app, "ann@example.com")
-    kept = await app.documents().upload(ctx, "a.txt", _chunks(b"shared"), DocumentFields())
+    kept = await app.document_uploads().upload(ctx, "a.txt", _chunks(b"shared"), DocumentFields())
     with pytest.raises(ValidationFailed):
-        await app.documents().upload(
+        await app.document_uploads().upload(
             ctx, "b.txt", _chunks(b"shared"), DocumentFields(on_duplicate="allow", category="nope")
         )
     assert await app.blobs().exists(kept.storage_key)

@@ -13,7 +13,7 @@ from dependency_injector import providers
 
 from application.context import RequestContext
 from application.demo import DEMO_USERS
-from application.documents import DocumentFields
+from application.document_uploads import DocumentFields
 from application.settings import SettingWrite
 from application.users import CreateUser
 from domain import events
@@ -72,7 +72,7 @@ async def owner(app: Container) -> User:
 
 
 async def _text(app: Container, owner: User, title: str, content: str | None = None) -> Document:
-    return await app.documents().create_text(
+    return await app.document_uploads().create_text(
         RequestContext(owner),
         content or f"the text of {title}",
         DocumentType.TXT,
@@ -105,7 +105,7 @@ async def test_purge_removes_documents_in_the_trash_past_retention(
 ) -> None:
     await _retention_one_day(app)
     old = await _text(app, owner, "old")
-    await app.documents().delete(RequestContext(owner), old.id)
+    await app.document_lifecycle().delete(RequestContext(owner), old.id)
     clock.advance(timedelta(days=2))
 
     report = await app.maintenance().purge(dry_run=False)
@@ -121,7 +121,7 @@ async def test_purge_keeps_recent_trash_and_live_documents(
     live = await _text(app, owner, "live")
     clock.advance(timedelta(days=2))
     recent = await _text(app, owner, "recent")
-    await app.documents().delete(RequestContext(owner), recent.id)
+    await app.document_lifecycle().delete(RequestContext(owner), recent.id)
 
     report = await app.maintenance().purge(dry_run=False)
 
@@ -135,7 +135,7 @@ async def test_purge_records_a_purged_event_by_the_system_for_each_document(
     await _retention_one_day(app)
     docs = [await _text(app, owner, f"doc {n}") for n in range(3)]
     for doc in docs:
-        await app.documents().delete(RequestContext(owner), doc.id)
+        await app.document_lifecycle().delete(RequestContext(owner), doc.id)
     clock.advance(timedelta(days=2))
 
     await app.maintenance().purge(dry_run=False)
@@ -149,7 +149,7 @@ async def test_purge_uses_the_default_retention_of_30_days(
     app: Container, owner: User, clock: SteppingClock
 ) -> None:
     doc = await _text(app, owner, "doc")
-    await app.documents().delete(RequestContext(owner), doc.id)
+    await app.document_lifecycle().delete(RequestContext(owner), doc.id)
     clock.advance(timedelta(days=29))
     assert (await app.maintenance().purge(dry_run=False)).documents == []
 
@@ -164,7 +164,7 @@ async def test_purge_deletes_the_blob_of_a_purged_document_and_counts_its_bytes(
 ) -> None:
     await _retention_one_day(app)
     doc = await _text(app, owner, "doc", "twelve bytes")
-    await app.documents().delete(RequestContext(owner), doc.id)
+    await app.document_lifecycle().delete(RequestContext(owner), doc.id)
     clock.advance(timedelta(days=2))
 
     report = await app.maintenance().purge(dry_run=False)
@@ -180,7 +180,7 @@ async def test_purge_keeps_a_blob_another_document_still_references(
     await _retention_one_day(app)
     doc = await _text(app, owner, "doc", "same bytes")
     await _text(app, owner, "twin", "same bytes")
-    await app.documents().delete(RequestContext(owner), doc.id)
+    await app.document_lifecycle().delete(RequestContext(owner), doc.id)
     clock.advance(timedelta(days=2))
 
     report = await app.maintenance().purge(dry_run=False)
@@ -198,7 +198,7 @@ async def test_purge_goes_through_more_documents_than_one_batch(
     await _retention_one_day(app)
     docs = [await _text(app, owner, f"doc {n}") for n in range(5)]
     for doc in docs:
-        await app.documents().delete(RequestContext(owner), doc.id)
+        await app.document_lifecycle().delete(RequestContext(owner), doc.id)
     clock.advance(timedelta(days=2))
 
     report = await app.maintenance().purge(dry_run=False)
@@ -241,7 +241,7 @@ async def test_purge_keeps_old_blobs_that_rows_reference_trash_included(
 ) -> None:
     live = await _text(app, owner, "live")
     trashed = await _text(app, owner, "trashed")
-    await app.documents().delete(RequestContext(owner), trashed.id)
+    await app.document_lifecycle().delete(RequestContext(owner), trashed.id)
     seconds.now += 10 * HOUR
 
     report = await app.maintenance().purge(dry_run=False)
@@ -327,7 +327,7 @@ async def test_a_dry_run_changes_nothing(
 ) -> None:
     await _retention_one_day(app)
     doc = await _text(app, owner, "doc")
-    await app.documents().delete(RequestContext(owner), doc.id)
+    await app.document_lifecycle().delete(RequestContext(owner), doc.id)
     loose = await _put(blobs, b"loose")
     clock.advance(timedelta(days=2))
     seconds.now += 2 * HOUR
@@ -353,7 +353,7 @@ async def test_a_dry_run_reports_what_a_real_run_then_does(
     kept_twin = await _text(app, owner, "shared", "shared bytes")
     shared = await _text(app, owner, "shared too", "shared bytes")
     for doc in (gone, shared):
-        await app.documents().delete(RequestContext(owner), doc.id)
+        await app.document_lifecycle().delete(RequestContext(owner), doc.id)
     await _put(blobs, b"loose")
     clock.advance(timedelta(days=2))
     seconds.now += 2 * HOUR
@@ -406,7 +406,7 @@ async def test_seed_demo_documents_are_readable_as_their_levels_say(app: Contain
     report = await app.demo().seed()
     titles = {}
     for demo_user in report.users:
-        page = await app.documents().list_documents(
+        page = await app.document_reads().list_documents(
             RequestContext(demo_user.user), DocumentFilter(), DocumentSort.TITLE, PageRequest()
         )
         titles[demo_user.user.email.split("@")[0]] = [d.title for d in page.items]
@@ -437,7 +437,7 @@ async def test_seed_demo_does_not_recreate_a_document_its_owner_moved_to_the_tra
 ) -> None:
     first = await app.demo().seed()
     handbook = first.documents[0]
-    await app.documents().delete(RequestContext(first.users[0].user), handbook.document_id)
+    await app.document_lifecycle().delete(RequestContext(first.users[0].user), handbook.document_id)
 
     again = await app.demo().seed()
 

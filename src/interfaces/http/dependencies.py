@@ -13,7 +13,9 @@ from litestar.di import Provide
 from application.audit import AuditLog
 from application.catalog import CatalogService
 from application.context import Principal, RequestContext
-from application.documents import DocumentService
+from application.document_lifecycle import DocumentLifecycle
+from application.document_reads import DocumentReads
+from application.document_uploads import DocumentUploads
 from application.grants import GrantService
 from application.search import SearchService
 from application.settings import SettingsService
@@ -48,8 +50,16 @@ def provide_settings_service(state: State) -> SettingsService:
     return state.container.settings()  # type: ignore[no-any-return]
 
 
-def provide_document_service(state: State) -> DocumentService:
-    return state.container.documents()  # type: ignore[no-any-return]
+def provide_document_uploads(state: State) -> DocumentUploads:
+    return state.container.document_uploads()  # type: ignore[no-any-return]
+
+
+def provide_document_reads(state: State) -> DocumentReads:
+    return state.container.document_reads()  # type: ignore[no-any-return]
+
+
+def provide_document_lifecycle(state: State) -> DocumentLifecycle:
+    return state.container.document_lifecycle()  # type: ignore[no-any-return]
 
 
 def provide_catalog_service(state: State) -> CatalogService:
@@ -82,7 +92,9 @@ DEPENDENCIES = {
     "user_service": Provide(provide_user_service, sync_to_thread=False),
     "token_service": Provide(provide_token_service, sync_to_thread=False),
     "settings_service": Provide(provide_settings_service, sync_to_thread=False),
-    "document_service": Provide(provide_document_service, sync_to_thread=False),
+    "document_uploads": Provide(provide_document_uploads, sync_to_thread=False),
+    "document_reads": Provide(provide_document_reads, sync_to_thread=False),
+    "document_lifecycle": Provide(provide_document_lifecycle, sync_to_thread=False),
     "catalog_service": Provide(provide_catalog_service, sync_to_thread=False),
     "grant_service": Provide(provide_grant_service, sync_to_thread=False),
     "audit_log": Provide(provide_audit_log, sync_to_thread=False),

@@ -5,7 +5,7 @@ runs, and knows nothing of per-type limits. Here the body is parsed as it arrive
 push parser Litestar itself depends on (`multipart`; not `python-multipart`, which installs a
 module of the same name and breaks Litestar's import — litestar-org/litestar#4000):
 
-- the `file` part's name is checked (`DocumentService.upload_policy`) as soon as its headers
+- the `file` part's name is checked (`DocumentUploads.upload_policy`) as soon as its headers
   are in, so an unknown or disallowed extension gets 415 before any of its bytes are read;
 - its bytes are counted while they stream into a spooled temporary file (memory first, disk
   past `SPOOL_IN_MEMORY`), and the first byte over its type's limit ends the request with 413;
@@ -34,7 +34,7 @@ from multipart import (  # type: ignore[import-untyped]
 )
 
 from application.catalog import MAX_UPLOAD_LIMIT
-from application.documents import SPOOL_IN_MEMORY, DocumentFields, DocumentService
+from application.document_uploads import SPOOL_IN_MEMORY, DocumentFields, DocumentUploads
 from domain import policy
 from domain.documents import MAX_TAGS
 from domain.errors import PermissionDenied, TooLarge, UnsupportedType, ValidationFailed
@@ -89,7 +89,7 @@ class ReceivedUpload:
 
 @asynccontextmanager
 async def received_upload(
-    request: Request[Any, Any, Any], user: User, documents: DocumentService
+    request: Request[Any, Any, Any], user: User, documents: DocumentUploads
 ) -> AsyncIterator[ReceivedUpload]:
     """Receive a multipart upload; the spooled file lives until the block exits.
 
@@ -112,7 +112,7 @@ async def received_upload(
 
 class _Receiver:
     def __init__(
-        self, spool: SpooledTemporaryFile[bytes], user: User, documents: DocumentService
+        self, spool: SpooledTemporaryFile[bytes], user: User, documents: DocumentUploads
     ) -> None:
         self._spool = spool
         self._user = user

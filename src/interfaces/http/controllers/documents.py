@@ -42,8 +42,10 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Para
 from litestar.response import Stream
 
 from application.context import Principal, RequestContext
-from application.documents import DocumentFields, DocumentService
-from application.documents import Download as DownloadResult
+from application.document_lifecycle import DocumentLifecycle
+from application.document_reads import DocumentReads
+from application.document_reads import Download as DownloadResult
+from application.document_uploads import DocumentFields, DocumentUploads
 from domain.document_ports import DocumentFilter, DocumentSort
 from domain.documents import (
     CATEGORY_NAME_MAX,
@@ -280,10 +282,10 @@ class DocumentController(Controller):
         self,
         request: Request[Principal, Any, Any],
         ctx: NamedDependency[RequestContext],
-        document_service: NamedDependency[DocumentService],
+        document_uploads: NamedDependency[DocumentUploads],
     ) -> Response[Document]:
-        async with received_upload(request, request.user.user, document_service) as upload:
-            doc = await document_service.upload(
+        async with received_upload(request, request.user.user, document_uploads) as upload:
+            doc = await document_uploads.upload(
                 ctx, upload.filename, upload.chunks(), upload.fields
             )
         return _created(doc)
@@ -300,9 +302,9 @@ class DocumentController(Controller):
         self,
         data: JSONBody[DocumentTextCreate],
         ctx: NamedDependency[RequestContext],
-        document_service: NamedDependency[DocumentService],
+        document_uploads: NamedDependency[DocumentUploads],
     ) -> Response[Document]:
-        doc = await document_service.create_text(
+        doc = await document_uploads.create_text(
             ctx,
             data.content,
             DocumentType(data.document_type),
@@ -331,7 +333,7 @@ class DocumentController(Controller):
     async def list_documents(
         self,
         ctx: NamedDependency[RequestContext],
-        document_service: NamedDependency[DocumentService],
+        document_reads: NamedDependency[DocumentReads],
         tag: list[str] | None = Parameter(
             default=None,
             description="Repeatable; every tag must be on the document.",
@@ -388,7 +390,7 @@ class DocumentController(Controller):
             # empty value is as good as none.
             taxonomy_version=parse_version(taxonomy_version) if taxonomy_version else None,
         )
-        page = await document_service.list_documents(ctx, filters, sort, PageRequest(limit, cursor))
+        page = await document_reads.list_documents(ctx, filters, sort, PageRequest(limit, cursor))
         return ListOf[Document](
             items=[Document.of(d, with_content=False) for d in page.items],
             next_cursor=page.next_cursor,
@@ -403,10 +405,10 @@ class DocumentController(Controller):
     async def list_duplicates(
         self,
         ctx: NamedDependency[RequestContext],
-        document_service: NamedDependency[DocumentService],
+        document_reads: NamedDependency[DocumentReads],
         limit: int = Parameter(default=50, ge=1, le=MAX_LIMIT),
     ) -> ListOf[DuplicateGroup]:
-        groups = await document_service.duplicates(ctx, limit)
+        groups = await document_reads.duplicates(ctx, limit)
         return ListOf[DuplicateGroup](items=[DuplicateGroup.of(g) for g in groups])
 
     @get(
@@ -419,9 +421,9 @@ class DocumentController(Controller):
         self,
         doc_id: FromPath[UUID],
         ctx: NamedDependency[RequestContext],
-        document_service: NamedDependency[DocumentService],
+        document_reads: NamedDependency[DocumentReads],
     ) -> Response[Document]:
-        found = await document_service.get(ctx, doc_id)
+        found = await document_reads.get(ctx, doc_id)
         return with_etag(found.document)
 
     @get(
@@ -441,7 +443,7 @@ class DocumentController(Controller):
         self,
         doc_id: FromPath[UUID],
         ctx: NamedDependency[RequestContext],
-        document_service: NamedDependency[DocumentService],
+        document_reads: NamedDependency[DocumentReads],
         if_none_match: Annotated[
             str | None,
             HeaderParameter(
@@ -451,7 +453,7 @@ class DocumentController(Controller):
             ),
         ] = None,
     ) -> Stream:
-        download = await document_service.download(ctx, doc_id)
+        download = await document_reads.download(ctx, doc_id)
         response = _file_response(download, if_none_match)
         if response.status_code == 304:
             await _close(download.chunks)
@@ -471,11 +473,11 @@ class DocumentController(Controller):
         self,
         doc_id: FromPath[UUID],
         ctx: NamedDependency[RequestContext],
-        document_service: NamedDependency[DocumentService],
+        document_reads: NamedDependency[DocumentReads],
         limit: int = Parameter(default=50, ge=1, le=MAX_LIMIT),
         cursor: str | None = Parameter(default=None, max_length=512),
     ) -> ListOf[Event]:
-        page = await document_service.events(ctx, doc_id, PageRequest(limit, cursor))
+        page = await document_reads.events(ctx, doc_id, PageRequest(limit, cursor))
         return ListOf[Event](items=[Event.of(e) for e in page.items], next_cursor=page.next_cursor)
 
     # --- changing ---------------------------------------------------------------------------
@@ -491,11 +493,11 @@ class DocumentController(Controller):
         doc_id: FromPath[UUID],
         data: JSONBody[DocumentUpdate],
         ctx: NamedDependency[RequestContext],
-        document_service: NamedDependency[DocumentService],
+        document_lifecycle: NamedDependency[DocumentLifecycle],
         if_match: Annotated[str | None, _IF_MATCH_HEADER] = None,
     ) -> Response[Document]:
         version = expected_version(if_match)
-        doc = await document_service.update(
+        doc = await document_lifecycle.update(
             ctx, doc_id, DocumentChanges(data.changes()), expected_version=version
         )
         return with_etag(doc)
@@ -510,15 +512,15 @@ class DocumentController(Controller):
         self,
         doc_id: FromPath[UUID],
         ctx: NamedDependency[RequestContext],
-        document_service: NamedDependency[DocumentService],
+        document_lifecycle: NamedDependency[DocumentLifecycle],
         purge: bool = Parameter(default=False, description="Delete for good, not to the trash."),
         if_match: Annotated[str | None, _IF_MATCH_HEADER] = None,
     ) -> None:
         version = expected_version(if_match)
         if purge:
-            await document_service.purge(ctx, doc_id, expected_version=version)
+            await document_lifecycle.purge(ctx, doc_id, expected_version=version)
         else:
-            await document_service.delete(ctx, doc_id, expected_version=version)
+            await document_lifecycle.delete(ctx, doc_id, expected_version=version)
 
     @post(
         "/{doc_id:uuid}/restore",
@@ -531,11 +533,11 @@ class DocumentController(Controller):
         self,
         doc_id: FromPath[UUID],
         ctx: NamedDependency[RequestContext],
-        document_service: NamedDependency[DocumentService],
+        document_lifecycle: NamedDependency[DocumentLifecycle],
         if_match: Annotated[str | None, _IF_MATCH_HEADER] = None,
     ) -> Response[Document]:
         version = expected_version(if_match)
-        return with_etag(await document_service.restore(ctx, doc_id, expected_version=version))
+        return with_etag(await document_lifecycle.restore(ctx, doc_id, expected_version=version))
 
     # --- tags on a document -----------------------------------------------------------------
 
@@ -550,11 +552,13 @@ class DocumentController(Controller):
         doc_id: FromPath[UUID],
         data: JSONBody[DocumentTags],
         ctx: NamedDependency[RequestContext],
-        document_service: NamedDependency[DocumentService],
+        document_lifecycle: NamedDependency[DocumentLifecycle],
         if_match: Annotated[str | None, _IF_MATCH_HEADER] = None,
     ) -> Response[Document]:
         version = expected_version(if_match)
-        doc = await document_service.replace_tags(ctx, doc_id, data.tags, expected_version=version)
+        doc = await document_lifecycle.replace_tags(
+            ctx, doc_id, data.tags, expected_version=version
+        )
         return with_etag(doc)
 
     @post(
@@ -569,11 +573,11 @@ class DocumentController(Controller):
         doc_id: FromPath[UUID],
         data: JSONBody[DocumentTags],
         ctx: NamedDependency[RequestContext],
-        document_service: NamedDependency[DocumentService],
+        document_lifecycle: NamedDependency[DocumentLifecycle],
         if_match: Annotated[str | None, _IF_MATCH_HEADER] = None,
     ) -> Response[Document]:
         version = expected_version(if_match)
-        doc = await document_service.add_tags(ctx, doc_id, data.tags, expected_version=version)
+        doc = await document_lifecycle.add_tags(ctx, doc_id, data.tags, expected_version=version)
         return with_etag(doc)
 
     @delete(
@@ -586,7 +590,7 @@ class DocumentController(Controller):
         self,
         doc_id: FromPath[UUID],
         ctx: NamedDependency[RequestContext],
-        document_service: NamedDependency[DocumentService],
+        document_lifecycle: NamedDependency[DocumentLifecycle],
         name: str = Parameter(
             max_length=TAG_NAME_MAX,
             description="The tag's name, any case.",
@@ -595,7 +599,7 @@ class DocumentController(Controller):
         if_match: Annotated[str | None, _IF_MATCH_HEADER] = None,
     ) -> None:
         version = expected_version(if_match)
-        await document_service.remove_tag(ctx, doc_id, name, expected_version=version)
+        await document_lifecycle.remove_tag(ctx, doc_id, name, expected_version=version)
 
 
 def _created(doc: DomainDocument) -> Response[Document]:

@@ -1,0 +1,263 @@
+"""Creating documents: a file uploaded, or text sent as one (TXT or MARKDOWN).
+
+Everything is checked before a byte is stored, so bad input leaves nothing behind; then the
+bytes go to the blob store, under the blob's lock, before the row that references them
+commits, with its tags, its category, its classification and its event in one unit of work.
+Reading and changing documents are `document_reads` and `document_lifecycle`."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from application import document_access
+from application.blob_release import BlobReleaser
+from application.context import RequestContext
+from application.document_access import ON_BEHALF
+from application.document_tags import clean_tags, ensure_tags
+from application.taxonomy import TaxonomyService
+from domain import events, policy
+from domain.blobs import BlobLocks, BlobStore, StoredBlob, TextExtractor
+from domain.clock import Clock
+from domain.documents import (
+    TYPE_OF_EXTENSION,
+    Document,
+    DocumentType,
+    FileType,
+    category_found,
+    check_metadata,
+    extension_of,
+    safe_filename,
+)
+from domain.errors import Conflict, PermissionDenied, TooLarge, UnsupportedType, ValidationFailed
+from domain.ports import UnitOfWorkFactory
+from domain.taxonomy import parse_confidence, parse_path
+from domain.users import User
+from domain.values import AccessLevel
+
+SPOOL_IN_MEMORY = 1024 * 1024  # bytes held in memory before an upload spills to a temp file
+TEXT_EXTENSIONS = {DocumentType.TXT: "txt", DocumentType.MARKDOWN: "md"}
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentFields:
+    """The optional fields of an upload (and of a document created from text)."""
+
+    title: str | None = None
+    access_level: int = 1
+    department: str | None = None
+    category: str | None = None  # a category name
+    tags: tuple[str, ...] = ()
+    metadata: dict[str, Any] | None = None
+    source: str | None = None
+    on_duplicate: Literal["reject", "allow"] = "reject"
+    taxonomy_path: str | None = None  # classify at upload, in the same unit of work
+    taxonomy_version: str | None = None  # default: the latest published version
+    taxonomy_confidence: float = 1.0
+
+
+class DocumentUploads:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        blobs: BlobStore,
+        extractor: TextExtractor,
+        taxonomy: TaxonomyService,
+        blob_locks: BlobLocks,
+    ) -> None:
+        self._uow = uow_factory
+        self._clock = clock
+        self._blobs = blobs
+        self._extractor = extractor
+        self._taxonomy = taxonomy
+        # Shared by every server process, so a purge never deletes a blob an upload of the
+        # same bytes is about to reference (docs/decisions.md, "Blobs").
+        self._blob_locks = blob_locks
+        self._releaser = BlobReleaser(uow_factory, blobs, blob_locks)
+
+    async def upload_policy(self, filename: str) -> FileType:
+        """The file type an upload of `filename` falls under. Raises `ValidationFailed` for a
+        bad name, `UnsupportedType` for an unknown, disallowed or unreadable extension."""
+        extension = extension_of(safe_filename(filename))
+        async with self._uow(read_only=True) as uow:
+            file_type = await uow.file_types.get(extension)
+        if file_type is None or not file_type.is_allowed:
+            raise UnsupportedType(f".{extension} files are not accepted")
+        if extension not in TYPE_OF_EXTENSION:
+            raise UnsupportedType(f".{extension} files cannot be read for text")
+        return file_type
+
+    async def upload(
+        self,
+        ctx: RequestContext,
+        filename: str,
+        chunks: AsyncIterator[bytes],
+        fields: DocumentFields,
+    ) -> Document:
+        """Store an uploaded file as a new document.
+
+        Size is enforced while the bytes stream in (`TooLarge`), before anything is stored;
+        the bytes must be what the extension claims (`ContentMismatch`) and readable
+        (`ValidationFailed`); a duplicate of a document the caller can read is a `Conflict`
+        unless `on_duplicate="allow"`. On any error nothing is left behind."""
+        user = ctx.require_user(ON_BEHALF)
+        self._check_create(user, fields)
+        name = safe_filename(filename)
+        file_type = await self.upload_policy(name)
+        document_type = TYPE_OF_EXTENSION[file_type.extension]
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+            size = 0
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > file_type.max_size_bytes:
+                    raise TooLarge(
+                        f".{file_type.extension} files may be at most "
+                        f"{file_type.max_size_bytes} bytes"
+                    )
+                spool.write(chunk)
+            if size == 0:
+                raise ValidationFailed.on("file", "is empty")
+            spool.seek(0)
+            data = spool.read()
+        content = await asyncio.to_thread(self._extractor.extract, data, document_type)
+        return await self._create(ctx, user, data, content, name, file_type, fields)
+
+    async def create_text(
+        self, ctx: RequestContext, content: str, document_type: DocumentType, fields: DocumentFields
+    ) -> Document:
+        """A document whose file is the given text (TXT or MARKDOWN), stored as UTF-8."""
+        user = ctx.require_user(ON_BEHALF)
+        if document_type not in TEXT_EXTENSIONS:
+            raise ValidationFailed.on("document_type", "must be TXT or MARKDOWN")
+        if fields.title is None:
+            raise ValidationFailed.on("title", "is required")
+        self._check_create(user, fields)
+        data = content.encode()
+        if not data.strip():
+            raise ValidationFailed.on("content", "must not be empty")
+        extension = TEXT_EXTENSIONS[document_type]
+        file_type = await self.upload_policy(f"x.{extension}")
+        if len(data) > file_type.max_size_bytes:
+            raise TooLarge(f"text may be at most {file_type.max_size_bytes} bytes")
+        text = await asyncio.to_thread(self._extractor.extract, data, document_type)
+        filename = f"{Document.clean_title(fields.title)[:200]}.{extension}".replace("/", "_")
+        filename = safe_filename(filename.replace("\\", "_"))
+        return await self._create(ctx, user, data, text, filename, file_type, fields)
+
+    def _check_create(self, user: User, fields: DocumentFields) -> None:
+        level = AccessLevel.parse(fields.access_level)
+        department = Document.clean_department(fields.department)
+        if not policy.can_create(user, level, department):
+            raise PermissionDenied(
+                "guests cannot create documents, and members only up to their own clearance "
+                "and for their own department"
+            )
+
+    async def _create(
+        self,
+        ctx: RequestContext,
+        user: User,
+        data: bytes,
+        content: str,
+        filename: str,
+        file_type: FileType,
+        fields: DocumentFields,
+    ) -> Document:
+        # Checked before any byte is stored, so bad input leaves nothing behind
+        # (`Document.create` holds these rules and checks them again).
+        check_metadata(fields.metadata)
+        tag_names = clean_tags(fields.tags)
+        path = None
+        if fields.taxonomy_path is not None:
+            path = parse_path(fields.taxonomy_path, "taxonomy_path")
+            parse_confidence(fields.taxonomy_confidence)
+            await self._taxonomy.resolve(fields.taxonomy_path, fields.taxonomy_version)
+        Document.title_for(fields.title, filename)
+        Document.clean_source(fields.source)
+        Document.clean_department(fields.department)
+
+        async def once() -> AsyncIterator[bytes]:
+            yield data
+
+        # Same bytes, same lock: a purge or a failed upload never deletes a blob that an
+        # upload of the same bytes has stored but not yet committed a row for.
+        async with self._blob_locks.hold(self._blobs.key_for(hashlib.sha256(data).hexdigest())):
+            stored = await self._blobs.put(once(), max_bytes=len(data))
+            try:
+                doc = await self._insert(
+                    ctx, user, stored, content, filename, file_type, fields, tag_names, path
+                )
+            except BaseException:
+                await self._releaser.release_held(stored.key)
+                raise
+        return doc
+
+    async def _insert(
+        self,
+        ctx: RequestContext,
+        user: User,
+        stored: StoredBlob,
+        content: str,
+        filename: str,
+        file_type: FileType,
+        fields: DocumentFields,
+        tag_names: list[str],
+        path: tuple[str, ...] | None,
+    ) -> Document:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            if fields.on_duplicate == "reject":
+                same = await uow.documents.readable_with_sha256(stored.sha256, user)
+                if same:
+                    raise Conflict(
+                        f"the same file is already document {same[0].id} "
+                        f"({same[0].title!r}); send on_duplicate=allow to keep both"
+                    )
+            category_id = category_found(
+                fields.category, await document_access.category_id(uow, fields.category)
+            )
+            tags = await ensure_tags(uow, ctx, tag_names, now)
+            doc = Document.create(
+                owner_id=user.id,
+                title=fields.title,
+                content=content,
+                filename=filename,
+                file_type=file_type,
+                blob=stored,
+                now=now,
+                access_level=fields.access_level,
+                department=fields.department,
+                metadata=fields.metadata,
+                source=fields.source,
+                category_id=category_id,
+                tags=[t.name for t in tags],
+            )
+            await uow.documents.add(doc)
+            await uow.documents.set_tags(doc.id, [t.id for t in tags])
+            if path is not None:
+                await self._taxonomy.classify_in(
+                    uow,
+                    ctx,
+                    doc.id,
+                    path,
+                    fields.taxonomy_version,
+                    parse_confidence(fields.taxonomy_confidence),
+                    False,
+                    now,
+                )
+            await uow.events.add(
+                ctx.event(
+                    events.DOCUMENT_UPLOADED,
+                    "document",
+                    doc.id,
+                    now,
+                    {"title": doc.title, "sha256": doc.sha256, "size_bytes": doc.size_bytes},
+                )
+            )
+            await uow.commit()
+        return doc
