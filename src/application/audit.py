@@ -17,5 +17,5 @@ class AuditLog:
     ) -> Page[Event]:
         """Matching events, newest first. Raises `PermissionDenied` for non-admins."""
         ctx.require_admin()
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             return await uow.events.list(filters, page)

@@ -23,7 +23,7 @@ class BlobReleaser:
 
     async def release_held(self, key: str) -> bool:
         """`release`, for a caller that already holds the key's lock (a failing upload)."""
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             if await uow.documents.count_referencing(key) > 0:
                 return False
         await self._blobs.delete(key)

@@ -48,7 +48,7 @@ class CatalogService:
     # --- categories ---------------------------------------------------------------------------
 
     async def categories(self) -> Sequence[Category]:
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             return await uow.categories.list()
 
     async def create_category(
@@ -119,14 +119,14 @@ class CatalogService:
     # --- tags ---------------------------------------------------------------------------------
 
     async def tags(self) -> Sequence[Tag]:
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             return await uow.tags.list()
 
     async def popular_tags(self, ctx: RequestContext, limit: int = 50) -> Sequence[tuple[Tag, int]]:
         """Tags by how many live documents the caller can read carry them."""
         if ctx.actor is None:
             raise PermissionDenied("popularity is counted for a reader")
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             return await uow.tags.popular(ctx.actor, limit)
 
     async def create_tag(
@@ -192,7 +192,7 @@ class CatalogService:
     # --- file types ---------------------------------------------------------------------------
 
     async def file_types(self) -> Sequence[FileType]:
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             return await uow.file_types.list()
 
     async def put_file_type(

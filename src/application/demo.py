@@ -221,7 +221,7 @@ class DemoService:
 
     async def _find(self, title: str, owner: User) -> UUID | None:
         """The owner's live or trashed document with this title, if any."""
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             for deleted in (False, True):
                 cursor: str | None = None
                 while True:

@@ -50,8 +50,8 @@ class DocumentReads:
         `document.viewed`. Raises `NotFound` otherwise."""
         user = ctx.require_user(ON_BEHALF)
         viewed = ctx.event(events.DOCUMENT_VIEWED, "document", doc_id, self._clock.now())
-        async with self._uow(read_only=True) as uow:  # one atomic statement, no transaction
-            found = await uow.documents.view_readable(doc_id, user, viewed)
+        async with self._uow(autocommit=True) as uow:  # one atomic statement, no transaction
+            found = await uow.views.open(doc_id, user, viewed)
         if found is None:
             raise NotFound("document", doc_id)
         return found
@@ -79,7 +79,7 @@ class DocumentReads:
         user = ctx.require_user(ON_BEHALF)
         for name in filters.tags:
             tag_name(name)
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             if filters.taxonomy_path is not None:
                 version = await self._taxonomy_resolver.version_or_latest(
                     uow, filters.taxonomy_version
@@ -90,7 +90,7 @@ class DocumentReads:
     async def duplicates(self, ctx: RequestContext, limit: int = 50) -> Sequence[DuplicateGroup]:
         """Groups of readable live documents sharing the same bytes."""
         user = ctx.require_user(ON_BEHALF)
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             return await uow.documents.duplicate_groups(user, limit)
 
     async def events(
@@ -100,7 +100,7 @@ class DocumentReads:
         event came from (`client_ip`, `user_agent`) is shown only to those who
         `policy.can_see_audit_details`; other readers get None for both."""
         user = ctx.require_user(ON_BEHALF)
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             found = await document_access.readable(uow, user, doc_id)
             trail = await uow.events.list(
                 EventFilter(subject_type="document", subject_id=str(doc_id)), page

@@ -84,7 +84,7 @@ class DocumentUploads:
         """The file type an upload of `filename` falls under. Raises `ValidationFailed` for a
         bad name, `UnsupportedType` for an unknown, disallowed or unreadable extension."""
         extension = extension_of(safe_filename(filename))
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             file_type = await uow.file_types.get(extension)
         if file_type is None or not file_type.is_allowed:
             raise UnsupportedType(f".{extension} files are not accepted")

@@ -29,7 +29,7 @@ class GrantService:
         return found.document
 
     async def list(self, ctx: RequestContext, doc_id: UUID) -> Sequence[Permission]:
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             await self._managed(uow, ctx, doc_id)
             return await uow.permissions.list_for(doc_id)
 

@@ -92,7 +92,7 @@ class MaintenanceService:
         With `dry_run`, change nothing and report what would go. A blob is deleted only
         after a fresh check that no row references it, under its lock (`BlobReleaser`)."""
         now = self._clock.now()
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             retention = await effective_int(uow.settings, "trash_retention_days")
             search_retention = await effective_int(uow.settings, "search_retention_days")
         cutoff = now - timedelta(days=retention)
@@ -116,7 +116,7 @@ class MaintenanceService:
     async def _trash_dry_run(
         self, cutoff: datetime
     ) -> tuple[list[PurgedDocument], list[PurgedBlob]]:
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             doomed = await uow.documents.trashed_before(cutoff, DRY_RUN_LIMIT)
             per_key = Counter(d.storage_key for d in doomed)
             # A blob goes with its documents only if no other row references it too.
@@ -166,7 +166,7 @@ class MaintenanceService:
         # Old keys first, references second: a blob re-put (made young) by an upload after
         # the first read is then either young-and-skipped or already referenced.
         old = await self._blobs.keys_older_than(self._grace)
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             referenced = await uow.documents.storage_keys()
         swept = []
         for key in old:

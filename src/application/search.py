@@ -170,7 +170,7 @@ class SearchService:
         user = ctx.require_user(_ON_BEHALF)
         if isinstance(limit, bool) or not 1 <= limit <= RESULTS_MAX:
             raise ValidationFailed.on("limit", f"must be between 1 and {RESULTS_MAX}")
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             return await uow.search.similar(user, document_id, limit)
 
     @staticmethod
@@ -229,7 +229,7 @@ class SearchService:
         owner = user_id or user.id
         if owner != user.id and not user.is_active_admin:
             raise PermissionDenied("only administrators read other users' search history")
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             return await uow.search.history(owner, page, user)
 
     async def rate(
@@ -265,7 +265,7 @@ class SearchService:
         if isinstance(top, bool) or not 1 <= top <= 100:
             raise ValidationFailed.on("top", "must be between 1 and 100")
         since = self._clock.now() - timedelta(days=days)
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             return await uow.search.analytics(since, days, top)
 
     async def purge_logs(self, dry_run: bool = False) -> int:

@@ -46,14 +46,14 @@ class SettingsService:
     async def list(self, ctx: RequestContext) -> list[Setting]:
         """Every setting the caller may see (public ones; all for admins), ordered by key.
         Known keys never written show their defaults."""
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             stored = {s.key: s for s in await uow.settings.list()}
         merged = {k: Setting.default_of(v) for k, v in KNOWN_SETTINGS.items()} | stored
         visible = (s for s in merged.values() if s.is_public or ctx.is_system_or_admin)
         return sorted(visible, key=lambda s: s.key)
 
     async def get(self, ctx: RequestContext, key: str) -> Setting:
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             setting = await effective_setting(uow.settings, key)
         if setting is None or not (setting.is_public or ctx.is_system_or_admin):
             raise NotFound("setting", key)

@@ -107,7 +107,7 @@ class TaxonomyService:
     # --- versions and nodes (admins) ----------------------------------------------------------
 
     async def versions(self) -> Sequence[TaxonomyVersion]:
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             return await uow.taxonomy.list_versions()
 
     async def create_version(
@@ -203,7 +203,7 @@ class TaxonomyService:
         return found
 
     async def nodes(self, version: str) -> Sequence[TaxonomyNode]:
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             found = await uow.taxonomy.get_version(parse_version(version))
             if found is None:
                 raise NotFound("taxonomy version", version)
@@ -216,7 +216,7 @@ class TaxonomyService:
         hit = self.resolver.cached(parse_version(version) if version else None, wanted)
         if hit is not None:
             return hit
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             found = await self.resolver.version_or_latest(uow, version)
             return await self.resolver.resolve(uow, found.version, parse_path(path))
 
@@ -291,7 +291,7 @@ class TaxonomyService:
 
     async def classifications(self, ctx: RequestContext, doc_id: UUID) -> Sequence[Classification]:
         actor = ctx.require_user(_ON_BEHALF)
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             await document_access.readable(uow, actor, doc_id)
             return await uow.classifications.for_document(doc_id)
 
@@ -316,7 +316,7 @@ class TaxonomyService:
     async def review_queue(self, ctx: RequestContext, page: PageRequest) -> Page[Classification]:
         """Classifications waiting for a human, on documents the caller may read."""
         actor = ctx.require_user(_ON_BEHALF)
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             return await uow.classifications.review_queue(actor, page)
 
     async def approve(self, ctx: RequestContext, doc_id: UUID, node_id: UUID) -> Classification:

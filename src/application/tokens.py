@@ -100,7 +100,7 @@ class TokenService:
         owner_id = user_id or ctx.actor_id
         if ctx.actor is not None and not can_manage_token_of(ctx.actor, owner_id):
             raise PermissionDenied("only an administrator may list another user's tokens")
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             return await uow.tokens.list(owner_id, page)
 
     async def revoke(self, ctx: RequestContext, token_id: UUID) -> ApiToken:
@@ -133,7 +133,7 @@ class TokenService:
         at most once per `LAST_USED_RESOLUTION` per token, so most requests write nothing."""
         if not looks_like_token(secret):
             raise AuthenticationFailed("malformed token")
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             found = await uow.tokens.find_with_user(hash_secret(secret))
         now = self._clock.now()
         if found is None:

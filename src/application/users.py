@@ -45,7 +45,7 @@ class UserService:
         """A user by id: admins see anyone, others only themselves (else `NotFound`)."""
         if not ctx.is_system_or_admin and ctx.actor_id != user_id:
             raise NotFound("user", user_id)
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             user = await uow.users.get(user_id)
         if user is None:
             raise NotFound("user", user_id)
@@ -53,7 +53,7 @@ class UserService:
 
     async def list(self, ctx: RequestContext, filters: UserFilter, page: PageRequest) -> Page[User]:
         ctx.require_admin()
-        async with self._uow(read_only=True) as uow:
+        async with self._uow(autocommit=True) as uow:
             return await uow.users.list(filters, page)
 
     async def update(self, ctx: RequestContext, user_id: UUID, changes: UserChanges) -> User:

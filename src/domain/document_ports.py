@@ -7,7 +7,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 from uuid import UUID
 
 from domain.documents import (
@@ -21,7 +21,7 @@ from domain.documents import (
     check_metadata,
 )
 from domain.events import Event
-from domain.pagination import Page, PageRequest
+from domain.pagination import Keyset, Kind, Page, PageRequest
 from domain.users import User
 from domain.values import check_instant, check_text
 
@@ -31,6 +31,19 @@ class DocumentSort(enum.StrEnum):
     CREATED_DESC = "-created_at"
     TITLE = "title"
     SIZE = "size_bytes"
+
+    @property
+    def keyset(self) -> Keyset:
+        """The order of the listing in this sort: the sorted column, then the id."""
+        return _KEYSETS[self]
+
+
+_KEYSETS: Final = {
+    DocumentSort.CREATED: Keyset("documents", (Kind.INSTANT, Kind.ID)),
+    DocumentSort.CREATED_DESC: Keyset("documents-newest", (Kind.INSTANT, Kind.ID), True),
+    DocumentSort.TITLE: Keyset("documents-by-title", (Kind.TEXT, Kind.ID)),
+    DocumentSort.SIZE: Keyset("documents-by-size", (Kind.INT, Kind.ID)),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +96,20 @@ class DuplicateGroup:
     documents: Sequence[Document] = field(default_factory=tuple)
 
 
+class DocumentViews(Protocol):
+    """Opening a document: reading it and recording that it was read, as one write.
+
+    Not a part of `DocumentRepository`, which writes no audit events: the one use case that
+    writes as it reads (`DocumentReads.get`) runs it in an autocommit unit of work, where it
+    is a single statement that commits as it runs, with no transaction around it."""
+
+    async def open(self, doc_id: UUID, reader: User, viewed: Event) -> Readable | None:
+        """The document if `reader` may read it (as `DocumentRepository.get_readable`), with
+        `viewed` appended to the audit trail in the same statement; None, and no event,
+        otherwise."""
+        ...
+
+
 class DocumentRepository(Protocol):
     async def add(self, doc: Document) -> None:
         """Insert a document with its tag links (`doc.tags` must name existing tags)."""
@@ -93,11 +120,6 @@ class DocumentRepository(Protocol):
     ) -> Readable | None:
         """The document if `reader` may read it (trash included for its owner and admins),
         else None — whether it is missing or hidden is not told apart."""
-        ...
-
-    async def view_readable(self, doc_id: UUID, reader: User, viewed: Event) -> Readable | None:
-        """`get_readable`, and when the document is readable, `viewed` appended to the audit
-        trail in the same statement (atomic on its own: no other write goes with it)."""
         ...
 
     async def list_readable(

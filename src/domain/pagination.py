@@ -1,11 +1,18 @@
-"""Keyset pagination: a page request, a page, and the opaque cursor between them."""
+"""Keyset pagination: a page request, a page, and the opaque cursor between them.
+
+Every listing pages the same way: it is ordered by a few columns ending in a unique one, a
+page is the first `limit` rows past a position in that order, and the cursor is the position
+of the last row served. `Keyset` is the one codec of those cursors: each listing declares its
+keyset (below), both storages page through it, and a cursor names the listing it belongs to,
+so a cursor of one listing (or of one sort of it) is refused by another."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import enum
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Generic, TypeVar
@@ -19,15 +26,6 @@ T = TypeVar("T")
 DEFAULT_LIMIT: Final = 50
 MAX_LIMIT: Final = 200
 BIGINT_MAX: Final = 2**63 - 1
-# The kind of value in the cursor of each sort that has one ("t" instant, "i" integer,
-# "s" string), as `SortKey.encode` writes it.
-SORT_VALUE_KINDS: Final = {
-    "created_at": "t",
-    "-created_at": "t",
-    "-timestamp": "t",
-    "title": "s",
-    "size_bytes": "i",
-}
 # Whatever a crafted cursor makes decoding raise: it is then not a cursor we issued.
 _GARBAGE: Final = (
     ValueError,
@@ -67,122 +65,94 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class CreatedKey:
-    """Position of a row in `(created_at, id)` order: the keyset of most listings."""
+class Kind(enum.Enum):
+    """The kind of value a keyset column holds, checked when a cursor is read back, so a
+    crafted cursor never brings a value of another type into a query."""
 
-    created_at: datetime
-    id: UUID
-
-    def encode(self) -> str:
-        raw = json.dumps([self.created_at.isoformat(), str(self.id)]).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, cursor: str) -> CreatedKey:
-        try:
-            padded = cursor + "=" * (-len(cursor) % 4)
-            created, ident = _loads(padded)
-            key = cls(_instant(created), UUID(ident))
-        except _GARBAGE:
-            raise ValidationFailed.on("cursor", "is not a cursor this service issued") from None
-        return key
+    INSTANT = "instant"  # an aware datetime, within what every storage holds
+    ID = "id"  # a UUID
+    INT = "int"  # an integer a bigint holds
+    TEXT = "text"  # text PostgreSQL can compare (no NUL, valid Unicode)
 
 
 @dataclass(frozen=True, slots=True)
-class SequenceKey:
-    """Position in a descending append-only sequence (the audit trail's bigint ids)."""
+class Keyset:
+    """The order of one listing, and the codec of its cursors.
 
-    id: int
+    `columns` are the kinds of the order's values, the last one unique; `descending` tells
+    which way the listing runs. A cursor is the listing's name and the values of the last row
+    served, as URL-safe base64 of JSON (`encode`); `decode` gives the values back, checked
+    against the kinds, or refuses the cursor with a 422 on "cursor"."""
 
-    def encode(self) -> str:
-        return base64.urlsafe_b64encode(f"s{self.id}".encode()).decode().rstrip("=")
+    listing: str
+    columns: tuple[Kind, ...]
+    descending: bool = False
 
-    @classmethod
-    def decode(cls, cursor: str) -> SequenceKey:
-        try:
-            padded = cursor + "=" * (-len(cursor) % 4)
-            raw = base64.urlsafe_b64decode(padded.encode()).decode()
-        except (ValueError, binascii.Error):
-            raw = ""
-        digits = raw[1:]
-        if not raw.startswith("s") or not digits.isascii() or not digits.isdigit():
-            raise ValidationFailed.on("cursor", "is not a cursor this service issued")
-        if len(digits) > 19 or int(digits) > BIGINT_MAX:
-            raise ValidationFailed.on("cursor", "is not a cursor this service issued")
-        return cls(int(digits))
-
-
-@dataclass(frozen=True, slots=True)
-class SortKey:
-    """Position in a listing sorted by one column then id: the cursor remembers the sort it
-    belongs to, so a cursor from one sort is refused by another."""
-
-    sort: str
-    value: str | int | datetime
-    id: UUID
-
-    def encode(self) -> str:
-        if isinstance(self.value, datetime):
-            raw: list[object] = [self.sort, "t", self.value.isoformat(), str(self.id)]
-        elif isinstance(self.value, int):
-            raw = [self.sort, "i", self.value, str(self.id)]
-        else:
-            raw = [self.sort, "s", self.value, str(self.id)]
+    def encode(self, values: Sequence[object]) -> str:
+        raw = [self.listing, *(_dumped(k, v) for k, v in zip(self.columns, values, strict=True))]
         return base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
 
-    @classmethod
-    def decode(cls, cursor: str, sort: str) -> SortKey:
+    def decode(self, cursor: str) -> tuple[Any, ...]:
         bad = ValidationFailed.on("cursor", "is not a cursor of this listing")
         try:
-            padded = cursor + "=" * (-len(cursor) % 4)
-            got_sort, kind, value, ident = _loads(padded)
-            parsed: str | int | datetime
-            if kind == "t":
-                parsed = _instant(value)
-            elif kind in ("i", "s") and _plain_value(kind, value):
-                parsed = value
-            else:
+            raw = _loads(cursor + "=" * (-len(cursor) % 4))
+            if not isinstance(raw, list) or len(raw) != len(self.columns) + 1:
                 raise bad
-            key = cls(got_sort, parsed, UUID(ident))
+            if raw[0] != self.listing:
+                raise bad
+            return tuple(_loaded(k, v) for k, v in zip(self.columns, raw[1:], strict=True))
         except _GARBAGE:
             raise bad from None
-        # The sort names its column, and the column its kind of value: a cursor of another
-        # sort, or with a value of another kind, would compare unlike values in the query.
-        if key.sort != sort or SORT_VALUE_KINDS.get(sort, kind) != kind:
-            raise bad
-        return key
+
+    def after(self, page: PageRequest) -> tuple[Any, ...] | None:
+        """The position the page starts after; None for the first page."""
+        return None if page.cursor is None else self.decode(page.cursor)
+
+    def beyond(self, position: tuple[Any, ...], after: tuple[Any, ...]) -> bool:
+        """Whether a row at `position` comes after `after` in this listing's order."""
+        return position < after if self.descending else position > after
+
+    def page(
+        self, rows: Sequence[T], limit: int, position: Callable[[T], Sequence[object]]
+    ) -> Page[T]:
+        """The page of `rows`: the first `limit+1` rows past the cursor, in order (one more
+        than the page, fetched to know whether another page follows)."""
+        items = rows[:limit]
+        more = len(rows) > limit
+        return Page(items, self.encode(position(items[-1])) if more else None)
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _dumped(kind: Kind, value: object) -> object:
+    if kind is Kind.INSTANT:
+        if not isinstance(value, datetime):
+            raise TypeError(value)
+        return value.isoformat()
+    if kind is Kind.ID:
+        return str(value)
+    return value
 
 
-def _plain_value(kind: str, value: object) -> bool:
-    """An integer a bigint holds ("i"), or text PostgreSQL can compare ("s")."""
-    if kind == "i":
-        return _is_int(value) and abs(value) <= BIGINT_MAX  # type: ignore[arg-type]
-    return isinstance(value, str) and text_problem(value) is None
+def _loaded(kind: Kind, raw: object) -> object:
+    if kind is Kind.INSTANT:
+        return _instant(raw)
+    if kind is Kind.ID:
+        if not isinstance(raw, str):
+            raise ValueError(raw)
+        return UUID(raw)
+    if kind is Kind.INT:
+        if not isinstance(raw, int) or isinstance(raw, bool) or abs(raw) > BIGINT_MAX:
+            raise ValueError(raw)
+        return raw
+    if not isinstance(raw, str) or text_problem(raw) is not None:
+        raise ValueError(raw)
+    return raw
 
 
-@dataclass(frozen=True, slots=True)
-class ReviewKey:
-    """Position in the review queue: `(created_at, doc_id, node_id)` ascending."""
+# --- the keysets of the listings --------------------------------------------------------------
 
-    created_at: datetime
-    doc_id: UUID
-    node_id: UUID
-
-    def encode(self) -> str:
-        raw = json.dumps([self.created_at.isoformat(), str(self.doc_id), str(self.node_id)])
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, cursor: str) -> ReviewKey:
-        try:
-            padded = cursor + "=" * (-len(cursor) % 4)
-            at, doc, node = _loads(padded)
-            key = cls(_instant(at), UUID(doc), UUID(node))
-        except _GARBAGE:
-            raise ValidationFailed.on("cursor", "is not a cursor of this listing") from None
-        return key
+USERS: Final = Keyset("users", (Kind.INSTANT, Kind.ID))
+TOKENS: Final = Keyset("tokens", (Kind.INSTANT, Kind.ID))
+# The audit trail runs newest first, by its append-only bigint id.
+EVENTS: Final = Keyset("events", (Kind.INT,), descending=True)
+SEARCH_HISTORY: Final = Keyset("searches", (Kind.INSTANT, Kind.ID), descending=True)
+REVIEW_QUEUE: Final = Keyset("review", (Kind.INSTANT, Kind.ID, Kind.ID))

@@ -16,6 +16,7 @@ from uuid import UUID
 from domain.document_ports import (
     CategoryRepository,
     DocumentRepository,
+    DocumentViews,
     FileTypeRepository,
     PermissionRepository,
     TagRepository,
@@ -113,6 +114,7 @@ class UnitOfWork(Protocol):
     events: EventRepository
     settings: SettingRepository
     documents: DocumentRepository
+    views: DocumentViews
     categories: CategoryRepository
     tags: TagRepository
     file_types: FileTypeRepository
@@ -136,9 +138,10 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
-        """A new unit of work. `read_only=True` means no transaction around its statements
-        (each commits on its own: the SQL adapter skips BEGIN/ROLLBACK, one round trip
-        instead of three on hot reads); it is for reads, and for a use case whose one write
-        is a single atomic statement (viewing a document). It cannot `commit()`."""
+    def __call__(self, *, autocommit: bool = False) -> UnitOfWork:
+        """A new unit of work. `autocommit=True` means no transaction around its statements:
+        each commits on its own as it runs (the SQL adapter skips BEGIN/ROLLBACK, one round
+        trip instead of three on hot reads). It is for reads, and for a use case whose one
+        write is a single atomic statement (opening a document records the view: `views`).
+        It has nothing to `commit()` and refuses to."""
         ...

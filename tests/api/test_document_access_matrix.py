@@ -165,7 +165,7 @@ async def world(api: Api) -> World:
     for name, spec in USER_SPECS.items():
         email = name.replace(" ", "-").lower() + "@matrix.example.com"
         callers[name] = await make_user(api.container, email, **spec)
-    async with api.container.uow_factory()(read_only=True) as uow:
+    async with api.container.uow_factory()(autocommit=True) as uow:
         users = {name: await uow.users.get(c.user_id) for name, c in callers.items()}
     built = World(api, callers, {n: u for n, u in users.items() if u is not None}, [])
     built.documents = [await insert_document(built, *spec) for spec in DOCUMENT_SPECS]

@@ -69,7 +69,7 @@ async def post_raw(api: Api, body: bytes, content_type: str) -> httpx.Response:
 
 async def everything(api: Api) -> tuple[Any, ...]:
     """Rows, events and blobs: what a failed upload must not change."""
-    async with api.container.uow_factory()(read_only=True) as uow:
+    async with api.container.uow_factory()(autocommit=True) as uow:
         referenced = await uow.documents.storage_keys()
         tags = [t.name for t in await uow.tags.list()]
     return (await store_state(api.container), referenced, tags, await blob_keys(api.container))

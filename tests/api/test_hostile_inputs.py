@@ -666,7 +666,7 @@ HOSTILE = [
 async def snapshot(api: Api) -> tuple[Any, ...]:
     """Everything a request could write: users, tokens, events, settings, documents (live
     and trashed, with their versions) and blobs."""
-    async with api.container.uow_factory()(read_only=True) as uow:
+    async with api.container.uow_factory()(autocommit=True) as uow:
         admin = await uow.users.get(api.admin.user_id)
         assert admin is not None
         documents = []

@@ -309,7 +309,7 @@ async def _send(api: Api, slot: Slot, raw: bytes, ids: dict[str, str]) -> Any:
 
 async def _everything(api: Api) -> tuple[Any, ...]:
     """What any request could write: users, tokens, events, settings, rows and blobs."""
-    async with api.container.uow_factory()(read_only=True) as uow:
+    async with api.container.uow_factory()(autocommit=True) as uow:
         rows = (
             sorted(await uow.documents.storage_keys()),
             sorted((t.name, t.color, t.description, t.is_active) for t in await uow.tags.list()),

@@ -76,13 +76,13 @@ async def _visible(
 ) -> tuple[set[Any], set[Any], set[Any], set[Any]]:
     """What `reader` reads by id, by id through the prepared view statement, in the listing
     and in the trash listing."""
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         got, viewed = set(), set()
         for doc in docs:
             if await uow.documents.get_readable(doc.id, reader) is not None:
                 got.add(doc.id)
             event = Event(factories.BASE, reader.id, "document.viewed", "document", str(doc.id))
-            if await uow.documents.view_readable(doc.id, reader, event) is not None:
+            if await uow.views.open(doc.id, reader, event) is not None:
                 viewed.add(doc.id)
         listed = await uow.documents.list_readable(
             reader, DocumentFilter(), DocumentSort.CREATED, PageRequest(200)

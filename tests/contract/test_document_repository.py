@@ -48,7 +48,7 @@ async def test_a_document_reads_back_with_its_tags(uow_factory: UnitOfWorkFactor
         await uow.documents.add(doc)
         await uow.documents.set_tags(doc.id, [red.id, blue.id, red.id])
         await uow.commit()
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         found = await uow.documents.get_readable(doc.id, admin)
     assert found is not None
     got = found.document
@@ -85,7 +85,7 @@ async def test_list_filters_compose(uow_factory: UnitOfWorkFactory) -> None:
         await uow.commit()
 
     async def titles(**kw: Any) -> list[str]:
-        async with uow_factory(read_only=True) as uow:
+        async with uow_factory(autocommit=True) as uow:
             page = await uow.documents.list_readable(
                 admin, DocumentFilter(**kw), DocumentSort.CREATED, PageRequest()
             )
@@ -125,7 +125,7 @@ async def test_the_trash_lists_only_trashed_documents_of_the_owner(
         await uow.commit()
 
     async def trash(reader: User) -> list[object]:
-        async with uow_factory(read_only=True) as uow:
+        async with uow_factory(autocommit=True) as uow:
             page = await uow.documents.list_readable(
                 reader, DocumentFilter(deleted=True), DocumentSort.CREATED, PageRequest()
             )
@@ -133,7 +133,7 @@ async def test_the_trash_lists_only_trashed_documents_of_the_owner(
 
     assert await trash(owner) == [mine.id]
     assert await trash(admin) == [mine.id, theirs.id]
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         old = await uow.documents.trashed_before(mine.deleted_at + timedelta(seconds=1), 10)  # type: ignore[operator]
     assert [d.id for d in old] == [mine.id]
 
@@ -151,7 +151,7 @@ async def test_update_succeeds_only_from_the_expected_version(
         assert await uow.documents.update(doc, expected_version=1)
         assert not await uow.documents.update(doc, expected_version=1)
         await uow.commit()
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         found = await uow.documents.get_readable(doc.id, admin)
     assert found is not None
     assert (found.document.title, found.document.version, found.document.content) == (
@@ -176,7 +176,7 @@ async def test_purge_removes_grants_and_tag_links(uow_factory: UnitOfWorkFactory
     async with uow_factory() as uow:
         await uow.documents.purge(doc.id)
         await uow.commit()
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         assert await uow.documents.get_readable(doc.id, admin) is None
         assert await uow.permissions.list_for(doc.id) == []
         assert await uow.tags.popular(admin, 10) == []
@@ -197,7 +197,7 @@ async def test_duplicates_group_readable_live_documents_by_bytes(
         for doc in (one, two, hidden, trashed, single):
             await uow.documents.add(doc)
         await uow.commit()
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         for_owner = await uow.documents.duplicate_groups(owner, 10)
         for_admin = await uow.documents.duplicate_groups(admin, 10)
         same_bytes = await uow.documents.readable_with_sha256(same, owner)
@@ -223,7 +223,7 @@ async def test_names_of_tags_are_unique_in_any_case(uow_factory: UnitOfWorkFacto
         async with uow_factory() as uow:
             await uow.categories.add(Category(uuid.uuid4(), "Same", "", True, factories.BASE))
             await uow.commit()
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         found = await uow.tags.get_by_names(["REPORT", "missing"])
     assert [t.name for t in found] == ["Report"]
 
@@ -243,7 +243,7 @@ async def test_a_grant_is_replaced_not_duplicated(uow_factory: UnitOfWorkFactory
             Permission(uuid.uuid4(), admin.id, doc.id, Access.DELETE, owner.id, factories.BASE)
         )
         await uow.commit()
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         grants = await uow.permissions.list_for(doc.id)
     assert first is not None
     assert [(g.id, g.access) for g in grants] == [(first.id, Access.DELETE)]
@@ -256,7 +256,7 @@ async def test_a_grant_is_replaced_not_duplicated(uow_factory: UnitOfWorkFactory
 async def test_both_stores_start_with_the_same_upload_policy(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         types = await uow.file_types.list()
     assert [(f.extension, f.is_allowed, f.max_size_bytes) for f in types] == [
         ("docx", True, 10 * 1024 * 1024),
@@ -319,7 +319,7 @@ async def test_paging_never_skips_or_repeats_even_while_documents_arrive(
         cursor = None
         pending = list(later)
         for _ in range(len(start) + len(later) + 2):
-            async with uow_factory(read_only=True) as uow:
+            async with uow_factory(autocommit=True) as uow:
                 page = await uow.documents.list_readable(
                     owner, DocumentFilter(), sort, PageRequest(limit, cursor)
                 )
@@ -352,9 +352,9 @@ async def test_viewing_records_an_event_only_when_the_reader_may_read(
         event = factories.event(
             "document.viewed", str(doc.id), actor_id=owner.id, subject_type="document"
         )
-        async with uow_factory(read_only=True) as uow:
-            found = await uow.documents.view_readable(doc.id, owner, event)
+        async with uow_factory(autocommit=True) as uow:
+            found = await uow.views.open(doc.id, owner, event)
         assert (found is not None) == (doc is shown)
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         trail = await uow.events.list(EventFilter(action="document.viewed"), PageRequest())
     assert [(e.subject_id, e.actor_id) for e in trail.items] == [(str(shown.id), owner.id)]

@@ -23,7 +23,7 @@ async def test_events_list_newest_first_with_every_field(uow_factory: UnitOfWork
         await uow.events.add(first)
         await uow.events.add(second)
         await uow.commit()
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         page = await uow.events.list(EventFilter(), PageRequest())
     got = [
         (e.action, e.subject_id, e.actor_id, e.client_ip, e.user_agent, e.data) for e in page.items
@@ -46,7 +46,7 @@ async def test_events_filter_and_page_without_gaps(uow_factory: UnitOfWorkFactor
     seen: list[str] = []
     cursor = None
     for _ in range(10):
-        async with uow_factory(read_only=True) as uow:
+        async with uow_factory(autocommit=True) as uow:
             page = await uow.events.list(EventFilter(action="a"), PageRequest(2, cursor))
         seen += [e.subject_id for e in page.items]
         cursor = page.next_cursor
@@ -54,7 +54,7 @@ async def test_events_filter_and_page_without_gaps(uow_factory: UnitOfWorkFactor
             break
     assert seen == ["7", "5", "3", "1"]
     since = events[4].occurred_at
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         recent = await uow.events.list(
             EventFilter(since=since, until=since + timedelta(seconds=2)), PageRequest()
         )
@@ -64,7 +64,7 @@ async def test_events_filter_and_page_without_gaps(uow_factory: UnitOfWorkFactor
 async def test_events_are_written_only_on_commit(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         await uow.events.add(factories.event())
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         assert (await uow.events.list(EventFilter(), PageRequest())).items == []
 
 
@@ -82,7 +82,7 @@ async def test_settings_upsert_and_list_by_key(uow_factory: UnitOfWorkFactory) -
             )
         )
         await uow.commit()
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         listed = await uow.settings.list()
         missing = await uow.settings.get("nope")
     assert [(s.key, s.value, s.type.value, s.updated_at) for s in listed] == [
@@ -104,14 +104,14 @@ async def test_a_failed_unit_of_work_leaves_nothing(uow_factory: UnitOfWorkFacto
             await uow.events.add(factories.event(subject_id=str(newcomer.id)))
             await uow.users.add(factories.user(email="taken@example.com"))
             await uow.commit()
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         assert await uow.users.get(newcomer.id) is None
         assert (await uow.events.list(EventFilter(), PageRequest())).items == []
 
 
-async def test_a_read_only_unit_of_work_refuses_to_commit(uow_factory: UnitOfWorkFactory) -> None:
+async def test_an_autocommit_unit_of_work_refuses_to_commit(uow_factory: UnitOfWorkFactory) -> None:
     with pytest.raises(RuntimeError):
-        async with uow_factory(read_only=True) as uow:
+        async with uow_factory(autocommit=True) as uow:
             await uow.commit()
 
 
@@ -121,11 +121,11 @@ async def test_entities_read_are_copies(uow_factory: UnitOfWorkFactory) -> None:
         await uow.users.add(user)
         await uow.commit()
     user.name = "changed after commit"
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         got = await uow.users.get(user.id)
         assert got is not None
         got.name = "changed by a reader"
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         again = await uow.users.get(user.id)
     assert again is not None and again.name != "changed after commit"
     assert again.name != "changed by a reader"

@@ -56,14 +56,14 @@ def _changed(doc: Document, change: str, who: str) -> Document:
 
 
 async def _stored(uow_factory: UnitOfWorkFactory, admin: User, doc_id: uuid.UUID) -> Document:
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         found = await uow.documents.get_readable(doc_id, admin)
     assert found is not None
     return found.document
 
 
 async def _actions(uow_factory: UnitOfWorkFactory) -> list[str]:
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         page = await uow.events.list(EventFilter(), PageRequest(limit=50))
     return [e.action for e in page.items]
 
@@ -115,7 +115,7 @@ async def test_two_units_changing_one_version_land_only_the_first(
         2,
         [],
     )
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         assert await uow.tags.list() == []
     assert await _actions(uow_factory) == ["a.wrote"]
 
@@ -161,7 +161,7 @@ async def test_a_unit_updating_a_document_another_purged_writes_nothing(
         else:
             assert storage == "postgres"
             await b.commit()
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         assert await uow.documents.get_readable(doc.id, admin) is None
 
 
@@ -192,7 +192,7 @@ async def test_two_units_ensuring_one_new_tag_both_commit_one_tag(
             assert (tag_b.id == tag_a.id) is (storage == "postgres")
         await b.documents.set_tags(other.id, [tag_b.id])
         await b.commit()
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         tags = await uow.tags.list()
         popular = await uow.tags.popular(admin, 10)
     assert [(tag.id, tag.name) for tag in tags] == [(tag_a.id, "Report")]

@@ -28,7 +28,7 @@ async def test_a_token_is_found_with_its_owner_by_hash(uow_factory: UnitOfWorkFa
     async with uow_factory() as uow:
         await uow.tokens.add(token)
         await uow.commit()
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         found = await uow.tokens.find_with_user(hash_secret(secret))
         missing = await uow.tokens.find_with_user(hash_secret(secret + "x"))
     assert found is not None and missing is None
@@ -58,7 +58,7 @@ async def test_list_is_per_owner_and_paged(uow_factory: UnitOfWorkFactory) -> No
         for t in [*mine, theirs]:
             await uow.tokens.add(t)
         await uow.commit()
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         first = await uow.tokens.list(alice.id, PageRequest(limit=3))
         second = await uow.tokens.list(alice.id, PageRequest(limit=3, cursor=first.next_cursor))
         everyone = await uow.tokens.list(None, PageRequest())
@@ -80,7 +80,7 @@ async def test_touch_writes_at_most_once_per_window(uow_factory: UnitOfWorkFacto
         async with uow_factory() as uow:
             results.append(await uow.tokens.touch(token.id, now, now - window))
             await uow.commit()
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         got = await uow.tokens.get(token.id)
     assert results == [True, False, True]
     assert got is not None and got.last_used_at == t0 + timedelta(minutes=2)
@@ -103,7 +103,7 @@ async def test_touch_does_not_undo_a_concurrent_revocation(uow_factory: UnitOfWo
             await revoker.commit()
         assert await toucher.tokens.touch(token.id, now, now - timedelta(minutes=1))
         await toucher.commit()
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         got = await uow.tokens.get(token.id)
     assert got is not None
     assert got.revoked_at == now and got.last_used_at == now
@@ -119,6 +119,6 @@ async def test_revocation_is_stored(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         await uow.tokens.update(token)
         await uow.commit()
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         found = await uow.tokens.find_with_user(hash_secret(secret))
     assert found is not None and found[0].is_revoked()

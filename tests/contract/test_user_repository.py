@@ -19,7 +19,7 @@ async def test_added_user_is_read_back_equal_in_every_field(uow_factory: UnitOfW
     async with uow_factory() as uow:
         await uow.users.add(user)
         await uow.commit()
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         got = await uow.users.get(user.id)
     assert got is not None
     assert (got.email, got.name, got.department, got.access_level, got.role) == (
@@ -42,9 +42,9 @@ async def test_uncommitted_user_is_invisible_and_rolled_back(
     user = factories.user()
     async with uow_factory() as writer:
         await writer.users.add(user)
-        async with uow_factory(read_only=True) as reader:
+        async with uow_factory(autocommit=True) as reader:
             assert await reader.users.get(user.id) is None
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         assert await uow.users.get(user.id) is None
 
 
@@ -53,7 +53,7 @@ async def test_email_lookup_ignores_case(uow_factory: UnitOfWorkFactory) -> None
     async with uow_factory() as uow:
         await uow.users.add(user)
         await uow.commit()
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         got = await uow.users.get_by_email("MIXED.case@example.COM")
     assert got is not None and got.id == user.id
 
@@ -91,7 +91,7 @@ async def test_update_stores_every_changed_field(uow_factory: UnitOfWorkFactory)
     async with uow_factory() as uow:
         await uow.users.update(user)
         await uow.commit()
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         got = await uow.users.get(user.id)
     assert got is not None
     assert (got.name, got.department, got.is_active, got.updated_at) == (
@@ -111,7 +111,7 @@ async def test_record_login_touches_only_login_fields(uow_factory: UnitOfWorkFac
     async with uow_factory() as uow:
         await uow.users.record_login(user.id, at, "192.0.2.7")
         await uow.commit()
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         got = await uow.users.get(user.id)
     assert got is not None
     assert (got.last_login_at, got.last_login_ip, got.updated_at) == (
@@ -135,7 +135,7 @@ async def test_list_filters_by_role_department_and_activity(uow_factory: UnitOfW
         await uow.commit()
 
     async def ids(f: UserFilter) -> list[object]:
-        async with uow_factory(read_only=True) as uow:
+        async with uow_factory(autocommit=True) as uow:
             return [u.id for u in (await uow.users.list(f, PageRequest())).items]
 
     assert await ids(UserFilter(role=Role.ADMIN)) == [admin.id]
@@ -154,7 +154,7 @@ async def test_pages_cover_every_user_once_in_creation_order(
         await uow.commit()
     seen, cursor = [], None
     for _ in range(10):
-        async with uow_factory(read_only=True) as uow:
+        async with uow_factory(autocommit=True) as uow:
             page = await uow.users.list(UserFilter(), PageRequest(limit=3, cursor=cursor))
         seen.extend(u.id for u in page.items)
         cursor = page.next_cursor
@@ -171,6 +171,6 @@ async def test_counts_only_active_admins(uow_factory: UnitOfWorkFactory) -> None
         for u in (active, inactive, factories.user()):
             await uow.users.add(u)
         await uow.commit()
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         assert await uow.users.count_active_admins() == 1
         assert await uow.users.any_exist()

@@ -23,7 +23,8 @@ from tests.support.integration_catalog import every_row_as_text
 from tests.support.integration_cli import CliResult, Server, cli_env, run_cli, start_server
 from tests.support.integration_databases import FreshDatabase, fresh_database, script_directory
 
-pytestmark = pytest.mark.postgres
+# One xdist worker runs the whole module, so its module-scoped databases and server is set up once.
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("cli")]
 
 EMAIL = "x@example.com"
 

@@ -37,7 +37,8 @@ from infrastructure.sqlalchemy.uow import SqlAlchemyUnitOfWorkFactory
 from interfaces.http.app import create_app
 from tests.support.databases import alembic_on
 
-pytestmark = pytest.mark.postgres
+# One xdist worker runs the whole module, so its module-scoped PostgreSQL is set up once.
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("database_restart")]
 
 PG_CTL = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pg_ctl"
 POOL_TIMEOUT_S = 2.0
@@ -252,10 +253,10 @@ async def test_no_free_connection_within_the_pool_timeout_is_storage_unavailable
     engine = create_engine(embedded.url("postgres"), settings)
     uow_factory = SqlAlchemyUnitOfWorkFactory(engine)
     try:
-        async with uow_factory(read_only=True):
+        async with uow_factory(autocommit=True):
             started = time.monotonic()
             with pytest.raises(StorageUnavailable):
-                async with uow_factory(read_only=True):
+                async with uow_factory(autocommit=True):
                     pass
             waited = time.monotonic() - started
     finally:

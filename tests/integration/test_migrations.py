@@ -20,7 +20,8 @@ from tests.support.integration_databases import (
     script_directory,
 )
 
-pytestmark = pytest.mark.postgres
+# One xdist worker runs the whole module, so its module-scoped migrated schema is set up once.
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("migrations")]
 
 REVISIONS = revisions_from_base()
 

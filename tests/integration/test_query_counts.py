@@ -1,5 +1,6 @@
 """Listing documents costs a fixed number of SQL statements, whatever the page size
-(acceptance item 3 of issue #3): no N+1 over tags or categories."""
+(acceptance item 3 of issue #3): no N+1 over tags or categories. The hot reads run on the
+driver connection (`prepared.PreparedStatement`) are counted like every other statement."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain.document_ports import DocumentFilter, DocumentSort
 from domain.documents import Category, Tag
 from domain.pagination import PageRequest
+from domain.tokens import hash_secret
 from infrastructure.sqlalchemy.uow import SqlAlchemyUnitOfWorkFactory
 from tests.support import factories
 
@@ -57,7 +59,7 @@ async def test_a_page_of_documents_with_tags_and_category_is_two_statements(
 
     counts = {}
     for limit in (5, 50):
-        async with uow_factory(read_only=True) as uow:
+        async with uow_factory(autocommit=True) as uow:
             with counting(pg_engine) as statements:
                 page = await uow.documents.list_readable(
                     reader, DocumentFilter(tags=("t0",)), DocumentSort.CREATED, PageRequest(limit)
@@ -70,9 +72,47 @@ async def test_a_page_of_documents_with_tags_and_category_is_two_statements(
     assert counts == {5: 2, 50: 2}
 
     # Without a tag filter, the page with its category names and tags is one statement.
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(autocommit=True) as uow:
         with counting(pg_engine) as statements:
             page = await uow.documents.list_readable(
                 reader, DocumentFilter(), DocumentSort.CREATED, PageRequest(50)
             )
     assert len(page.items) == 50 and len(statements) == 1
+
+
+async def test_the_token_lookup_is_one_counted_statement(pg_engine: AsyncEngine) -> None:
+    uow_factory = SqlAlchemyUnitOfWorkFactory(pg_engine)
+    owner = factories.user()
+    token, secret = factories.token(owner)
+    async with uow_factory() as uow:
+        await uow.users.add(owner)
+        await uow.tokens.add(token)
+        await uow.commit()
+
+    async with uow_factory(autocommit=True) as uow:
+        with counting(pg_engine) as statements:
+            found = await uow.tokens.find_with_user(hash_secret(secret))
+
+    assert found is not None
+    assert len(statements) == 1 and "FROM api_tokens JOIN users" in statements[0]
+
+
+async def test_a_document_view_is_one_counted_statement(pg_engine: AsyncEngine) -> None:
+    uow_factory = SqlAlchemyUnitOfWorkFactory(pg_engine)
+    owner = factories.user()
+    doc = factories.document(owner)
+    async with uow_factory() as uow:
+        await uow.users.add(owner)
+        await uow.documents.add(doc)
+        await uow.commit()
+    viewed = factories.event(
+        "document.viewed", str(doc.id), actor_id=owner.id, subject_type="document"
+    )
+
+    async with uow_factory(autocommit=True) as uow:
+        with counting(pg_engine) as statements:
+            found = await uow.views.open(doc.id, owner, viewed)
+
+    # The document, its tags, the reader's grant and the view event, in one statement.
+    assert found is not None
+    assert len(statements) == 1 and "INSERT INTO events" in statements[0]

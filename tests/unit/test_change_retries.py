@@ -42,8 +42,8 @@ class RacingUnitOfWorkFactory:
         self.race = race
         self.races = races
 
-    def __call__(self, *, read_only: bool = False) -> Any:
-        return _RacingUnitOfWork(self, self.inner(read_only=read_only))
+    def __call__(self, *, autocommit: bool = False) -> Any:
+        return _RacingUnitOfWork(self, self.inner(autocommit=autocommit))
 
 
 class _RacingUnitOfWork:
@@ -118,7 +118,7 @@ async def _doc(app: Container, ctx: RequestContext) -> Document:
 
 
 async def _updates(app: Container, doc_id: UUID) -> int:
-    async with app.uow_factory()(read_only=True) as uow:
+    async with app.uow_factory()(autocommit=True) as uow:
         page = await uow.events.list(
             EventFilter(action="document.updated", subject_id=str(doc_id)), PageRequest(200)
         )

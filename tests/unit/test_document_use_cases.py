@@ -52,7 +52,7 @@ def _chunks(*parts: bytes) -> AsyncIterator[bytes]:
 
 
 async def _nothing_stored(app: Container) -> bool:
-    async with app.uow_factory()(read_only=True) as uow:
+    async with app.uow_factory()(autocommit=True) as uow:
         actions = [e.action for e in (await uow.events.list(EventFilter(), PageRequest(200))).items]
         keys = await uow.documents.storage_keys()
     blobs = await app.blobs().keys_older_than(-1)

@@ -85,7 +85,7 @@ async def _retention_one_day(app: Container) -> None:
 
 
 async def _purge_events(app: Container) -> list[events.Event]:
-    async with app.uow_factory()(read_only=True) as uow:
+    async with app.uow_factory()(autocommit=True) as uow:
         page = await uow.events.list(EventFilter(action=events.DOCUMENT_PURGED), PageRequest(200))
     return list(page.items)
 

@@ -19,9 +19,9 @@ class CountingFactory(InMemoryUnitOfWorkFactory):
         super().__init__(store)
         self.opened = 0
 
-    def __call__(self, *, read_only: bool = False) -> Any:
+    def __call__(self, *, autocommit: bool = False) -> Any:
         self.opened += 1
-        return super().__call__(read_only=read_only)
+        return super().__call__(autocommit=autocommit)
 
 
 async def test_a_warm_lookup_opens_no_unit_of_work_and_publishing_refreshes_latest() -> None:

@@ -45,7 +45,7 @@ async def _user(app: Container, email: str, role: str = "member") -> User:
 
 
 async def _actions(app: Container) -> list[str]:
-    async with app.uow_factory()(read_only=True) as uow:
+    async with app.uow_factory()(autocommit=True) as uow:
         page = await uow.events.list(EventFilter(), PageRequest(200))
     return [e.action for e in reversed(page.items)]
 

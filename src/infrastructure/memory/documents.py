@@ -4,7 +4,6 @@ filter and facet helpers."""
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from collections import defaultdict
 from collections.abc import Sequence
@@ -16,7 +15,8 @@ from domain import policy
 from domain.document_ports import DocumentFilter, DocumentSort, DuplicateGroup, Readable
 from domain.documents import Category, Document, Permission, Tag, category_found
 from domain.events import Event
-from domain.pagination import Page, PageRequest, SortKey
+from domain.pagination import Page, PageRequest
+from domain.ports import EventRepository
 from domain.users import User
 from infrastructure import constraints
 from infrastructure.constraints import conflict
@@ -42,14 +42,10 @@ class InMemoryDocumentRepository:
         users: StagedTable[UUID, Any],
         categories: StagedTable[UUID, Category],
         classifications: StagedTable[Any, Any],
-        events: list[Event],
         began_at: datetime,
     ) -> None:
         # When the unit of work began: what PostgreSQL's now() stamps rows with by default.
         self._began_at = began_at
-        # Where `view_readable` appends: the unit of work's pending events. In a read-only
-        # unit of work they are written at once (the SQL adapter's statement autocommits).
-        self._viewed = events
         self._docs = documents
         self._doc_tags = doc_tags
         self._tags = tags
@@ -109,12 +105,6 @@ class InMemoryDocumentRepository:
         if not policy.can_read(reader, doc, grant):
             return None
         return Readable(self._with_tags(doc), grant)
-
-    async def view_readable(self, doc_id: UUID, reader: User, viewed: Event) -> Readable | None:
-        found = await self.get_readable(doc_id, reader)
-        if found is not None:
-            self._viewed.append(copy.deepcopy(viewed))
-        return found
 
     def readable(self, reader: User, source: Any) -> bool:
         """Whether a logged search source (`{"document_id": ...}`) is a document `reader` may
@@ -203,20 +193,15 @@ class InMemoryDocumentRepository:
             for doc in self._docs.values()
             if self._visible(reader, doc, filters.deleted) and self._matches(doc, filters)
         ]
+        keyset = sort.keyset
         key = _sort_key(sort)
-        descending = sort is DocumentSort.CREATED_DESC
-        rows.sort(key=key, reverse=descending)
-        if page.cursor is not None:
-            after = SortKey.decode(page.cursor, sort.value)
-            mark = (_comparable(after.value), after.id)
-            rows = [r for r in rows if (key(r) < mark if descending else key(r) > mark)]
-        items = [self._with_tags(r, content=False) for r in rows[: page.limit]]
-        next_cursor = None
-        if len(rows) > page.limit:
-            last = items[-1]
-            value = _raw_sort_value(last, sort)
-            next_cursor = SortKey(sort.value, value, last.id).encode()
-        return Page(items, next_cursor)
+        rows.sort(key=key, reverse=keyset.descending)
+        after = keyset.after(page)
+        if after is not None:
+            mark = (_comparable(after[0]), after[1])
+            rows = [r for r in rows if keyset.beyond(key(r), mark)]
+        items = [self._with_tags(r, content=False) for r in rows[: page.limit + 1]]
+        return keyset.page(items, page.limit, lambda doc: (_raw_sort_value(doc, sort), doc.id))
 
     async def update(self, doc: Document, expected_version: int) -> bool:
         stored = self._docs.get(doc.id)
@@ -303,3 +288,15 @@ def _sort_key(sort: DocumentSort) -> Any:
         return (_comparable(_raw_sort_value(doc, sort)), doc.id)
 
     return key
+
+
+class InMemoryDocumentViews:
+    def __init__(self, documents: InMemoryDocumentRepository, events: EventRepository) -> None:
+        self._documents = documents
+        self._events = events
+
+    async def open(self, doc_id: UUID, reader: User, viewed: Event) -> Readable | None:
+        found = await self._documents.get_readable(doc_id, reader)
+        if found is not None:
+            await self._events.add(viewed)
+        return found

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from domain.errors import Conflict
 from domain.events import Event, EventFilter
-from domain.pagination import CreatedKey, Page, PageRequest, SequenceKey
+from domain.pagination import EVENTS, TOKENS, USERS, Keyset, Page, PageRequest
 from domain.settings import Setting
 from domain.tokens import ApiToken
 from domain.users import User, UserFilter
@@ -32,15 +32,17 @@ class _Keyed(Protocol):
 R = TypeVar("R", bound=_Keyed)
 
 
-def keyset_page(rows: Iterable[R], page: PageRequest) -> Page[R]:
-    """Ascending `(created_at, id)` keyset page, exactly as the SQL adapters order it."""
-    ordered = sorted(rows, key=lambda r: (r.created_at, r.id))
-    if page.cursor is not None:
-        after = CreatedKey.decode(page.cursor)
-        ordered = [r for r in ordered if (r.created_at, r.id) > (after.created_at, after.id)]
-    items = ordered[: page.limit]
-    more = len(ordered) > page.limit
-    return Page(items, CreatedKey(items[-1].created_at, items[-1].id).encode() if more else None)
+def created_page(rows: Iterable[R], keyset: Keyset, page: PageRequest) -> Page[R]:
+    """A page of `rows` in `(created_at, id)` order, exactly as the SQL adapters order it."""
+
+    def position(row: R) -> tuple[datetime, UUID]:
+        return (row.created_at, row.id)
+
+    ordered = sorted(rows, key=position, reverse=keyset.descending)
+    after = keyset.after(page)
+    if after is not None:
+        ordered = [r for r in ordered if keyset.beyond(position(r), after)]
+    return keyset.page(ordered[: page.limit + 1], page.limit, position)
 
 
 def _unique(table: StagedTable[UUID, Any], row: Any, column: str, message: str) -> None:
@@ -69,7 +71,7 @@ class InMemoryUserRepository:
         return self._t.find(lambda u: u.email == wanted)
 
     async def list(self, filters: UserFilter, page: PageRequest) -> Page[User]:
-        return keyset_page((u for u in self._t.values() if filters.matches(u)), page)
+        return created_page((u for u in self._t.values() if filters.matches(u)), USERS, page)
 
     async def update(self, user: User) -> None:
         _unique(self._t, user, "email", constraints.message(constraints.IX_USERS_EMAIL))
@@ -112,7 +114,7 @@ class InMemoryApiTokenRepository:
 
     async def list(self, user_id: UUID | None, page: PageRequest) -> Page[ApiToken]:
         rows = (tk for tk in self._t.values() if user_id is None or tk.user_id == user_id)
-        return keyset_page(rows, page)
+        return created_page(rows, TOKENS, page)
 
     async def update(self, token: ApiToken) -> None:
         columns = {f.name: getattr(token, f.name) for f in dataclasses.fields(token)}
@@ -127,24 +129,28 @@ class InMemoryApiTokenRepository:
 
 
 class InMemoryEventRepository:
-    def __init__(self, store: InMemoryStore) -> None:
+    """The audit trail. In a transaction, events wait in `pending` for the commit; in an
+    autocommit unit of work each is written as it is added, as the SQL insert commits alone."""
+
+    def __init__(self, store: InMemoryStore, *, autocommit: bool = False) -> None:
         self._store = store
+        self._autocommit = autocommit
         self.pending: list[Event] = []
 
     async def add(self, event: Event) -> None:
         self.pending.append(copy.deepcopy(event))
+        if self._autocommit:
+            self.commit_into(self._store)
 
     async def list(self, filters: EventFilter, page: PageRequest) -> Page[Event]:
         # Pending events have no id yet and are invisible, as are uncommitted rows in SQL
         # to anyone else; a unit of work listing its own unflushed audit rows is not a use.
         rows: list[Event] = [e for e in reversed(self._store.events) if filters.matches(e)]
-        if page.cursor is not None:
-            before = SequenceKey.decode(page.cursor).id
-            rows = [e for e in rows if e.id is not None and e.id < before]
-        items = [copy.deepcopy(e) for e in rows[: page.limit]]
-        more = len(rows) > page.limit
-        last_id = items[-1].id if items else None
-        return Page(items, SequenceKey(last_id).encode() if more and last_id else None)
+        after = EVENTS.after(page)
+        if after is not None:
+            rows = [e for e in rows if EVENTS.beyond((e.id,), after)]
+        items = [copy.deepcopy(e) for e in rows[: page.limit + 1]]
+        return EVENTS.page(items, page.limit, lambda e: (e.id,))
 
     def commit_into(self, store: InMemoryStore) -> None:
         for event in self.pending:

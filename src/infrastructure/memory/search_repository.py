@@ -14,7 +14,7 @@ from uuid import UUID
 from domain.document_ports import DocumentFilter
 from domain.documents import Document
 from domain.errors import NotFound
-from domain.pagination import Page, PageRequest, SortKey
+from domain.pagination import SEARCH_HISTORY, Page, PageRequest
 from domain.search import (
     Feedback,
     HistoryEntry,
@@ -187,23 +187,19 @@ class InMemorySearchRepository:
         self, user_id: UUID | None, page: PageRequest, reader: User
     ) -> Page[HistoryEntry]:
         rows = [q for q in self._queries.values() if user_id is None or q.user_id == user_id]
-        rows.sort(key=lambda q: (q.timestamp, q.id), reverse=True)
-        if page.cursor is not None:
-            key = SortKey.decode(page.cursor, "-timestamp")
-            rows = [q for q in rows if (q.timestamp, q.id) < (key.value, key.id)]
+        rows.sort(key=_history_position, reverse=SEARCH_HISTORY.descending)
+        after = SEARCH_HISTORY.after(page)
+        if after is not None:
+            rows = [q for q in rows if SEARCH_HISTORY.beyond(_history_position(q), after)]
         items = [
             HistoryEntry(
                 q,
                 self._readable_response(self._responses.get(q.id), reader),
                 self._feedback.get((q.id, q.user_id)),
             )
-            for q in rows[: page.limit]
+            for q in rows[: page.limit + 1]
         ]
-        cursor = None
-        if len(rows) > page.limit:
-            last = items[-1].query
-            cursor = SortKey("-timestamp", last.timestamp, last.id).encode()
-        return Page(items, cursor)
+        return SEARCH_HISTORY.page(items, page.limit, lambda e: _history_position(e.query))
 
     def _readable_response(
         self, response: SearchResponseLog | None, reader: User
@@ -267,3 +263,8 @@ class InMemorySearchRepository:
 
     async def count_before(self, cutoff: datetime) -> int:
         return sum(1 for q in self._queries.values() if q.timestamp < cutoff)
+
+
+def _history_position(q: SearchQueryLog) -> tuple[datetime, UUID]:
+    """A logged query's place in the history, newest first (`SEARCH_HISTORY`)."""
+    return (q.timestamp, q.id)

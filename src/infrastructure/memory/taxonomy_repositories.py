@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from datetime import datetime
 from uuid import UUID
 
 from domain import policy
 from domain.documents import Document, Permission
-from domain.pagination import Page, PageRequest, ReviewKey
+from domain.pagination import REVIEW_QUEUE, Page, PageRequest
 from domain.taxonomy import Classification, Path, TaxonomyNode, TaxonomyVersion
 from domain.users import User
 from infrastructure import constraints
@@ -132,17 +133,14 @@ class InMemoryClassificationRepository:
             return policy.can_read(reader, doc, grant.access if grant else None)
 
         rows = [c for c in self._t.values() if c.hitl_required and readable(c.doc_id)]
-        rows.sort(key=lambda c: (c.created_at, c.doc_id, c.node_id))
-        if page.cursor is not None:
-            k = ReviewKey.decode(page.cursor)
-            rows = [
-                c
-                for c in rows
-                if (c.created_at, c.doc_id, c.node_id) > (k.created_at, k.doc_id, k.node_id)
-            ]
-        items = [dataclasses.replace(c) for c in rows[: page.limit]]
-        cursor = None
-        if len(rows) > page.limit:
-            last = items[-1]
-            cursor = ReviewKey(last.created_at, last.doc_id, last.node_id).encode()
-        return Page(items, cursor)
+        rows.sort(key=_review_position)
+        after = REVIEW_QUEUE.after(page)
+        if after is not None:
+            rows = [c for c in rows if REVIEW_QUEUE.beyond(_review_position(c), after)]
+        items = [dataclasses.replace(c) for c in rows[: page.limit + 1]]
+        return REVIEW_QUEUE.page(items, page.limit, _review_position)
+
+
+def _review_position(c: Classification) -> tuple[datetime, UUID, UUID]:
+    """A classification's place in the review queue (`REVIEW_QUEUE`)."""
+    return (c.created_at, c.doc_id, c.node_id)

@@ -9,7 +9,7 @@ from typing import Any, Self
 from domain.errors import Conflict
 from infrastructure import constraints
 from infrastructure.memory.categories import InMemoryCategoryRepository
-from infrastructure.memory.documents import InMemoryDocumentRepository
+from infrastructure.memory.documents import InMemoryDocumentRepository, InMemoryDocumentViews
 from infrastructure.memory.file_types import InMemoryFileTypeRepository
 from infrastructure.memory.permissions import InMemoryPermissionRepository
 from infrastructure.memory.repositories import (
@@ -36,6 +36,7 @@ class InMemoryUnitOfWork:
     events: InMemoryEventRepository
     settings: InMemorySettingRepository
     documents: InMemoryDocumentRepository
+    views: InMemoryDocumentViews
     categories: InMemoryCategoryRepository
     tags: InMemoryTagRepository
     file_types: InMemoryFileTypeRepository
@@ -45,10 +46,10 @@ class InMemoryUnitOfWork:
     search: InMemorySearchRepository
 
     def __init__(
-        self, store: InMemoryStore, *, read_only: bool = False, tuning: Tuning | None = None
+        self, store: InMemoryStore, *, autocommit: bool = False, tuning: Tuning | None = None
     ) -> None:
         self._store = store
-        self._read_only = read_only
+        self._autocommit = autocommit
         self._tuning = tuning or Tuning()
         self._open = False
 
@@ -58,7 +59,7 @@ class InMemoryUnitOfWork:
         self._settings = StagedTable(self._store.settings)
         self.users = InMemoryUserRepository(self._users)
         self.tokens = InMemoryApiTokenRepository(self._tokens, self._users)
-        self.events = InMemoryEventRepository(self._store)
+        self.events = InMemoryEventRepository(self._store, autocommit=self._autocommit)
         self.settings = InMemorySettingRepository(self._settings)
         self._documents = StagedTable(self._store.documents)
         self._doc_tags = StagedTable(self._store.doc_tags)
@@ -80,9 +81,9 @@ class InMemoryUnitOfWork:
             self._users,
             self._categories,
             self._classifications,
-            self.events.pending,
             datetime.now(UTC),
         )
+        self.views = InMemoryDocumentViews(self.documents, self.events)
         self.categories = InMemoryCategoryRepository(self._categories)
         self.tags = InMemoryTagRepository(self._tags, self._doc_tags, self.documents)
         self.file_types = InMemoryFileTypeRepository(self._file_types)
@@ -110,18 +111,16 @@ class InMemoryUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._read_only:
-            # No transaction: what was written (only a view event can be) already counts,
-            # as each statement of the SQL adapter's read-only unit of work commits alone.
-            self.events.commit_into(self._store)
+        # An autocommit unit of work's events are written as they are added; it writes
+        # nothing else (its use cases read, or open a document: `views`).
         await self.rollback()
         self._open = False
 
     async def commit(self) -> None:
         if not self._open:
             raise RuntimeError("commit() outside the unit of work")
-        if self._read_only:
-            raise RuntimeError("a read-only unit of work cannot commit")
+        if self._autocommit:
+            raise RuntimeError("an autocommit unit of work has nothing to commit")
         # Check everything first, then apply without an await in between: all or nothing.
         self.tags.settle_ensured(self._store.tags)
         if self._documents.stale():
@@ -184,5 +183,5 @@ class InMemoryUnitOfWorkFactory:
         self.store = store
         self.tuning = tuning or Tuning()
 
-    def __call__(self, *, read_only: bool = False) -> InMemoryUnitOfWork:
-        return InMemoryUnitOfWork(self.store, read_only=read_only, tuning=self.tuning)
+    def __call__(self, *, autocommit: bool = False) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self.store, autocommit=autocommit, tuning=self.tuning)

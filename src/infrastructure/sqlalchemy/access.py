@@ -1,14 +1,14 @@
 """`domain.policy.can_read` as an SQL predicate, composed into every document read.
 
 The reader is known when the statement is built, so the rule is specialised in Python (an
-admin needs no clearance test, an inactive user sees nothing) and the rest stays in SQL.
+admin needs no clearance test, an inactive user sees nothing) and the rest stays in SQL; a
+statement compiled once serves every reader of one shape, their values given as parameters.
 `tests/contract` and `tests/integration` prove this equals the domain function."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal, cast
-from uuid import UUID
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
@@ -22,72 +22,89 @@ from sqlalchemy import (
     or_,
     true,
 )
-from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.expression import ClauseElement
 
 from domain.users import User
-from domain.values import AccessLevel, Role
 from infrastructure.sqlalchemy.tables import documents, permissions
 
 d = documents.c
 
 
-# The reader's values are named bind parameters, so a statement built for one reader can be
-# compiled once and run for any reader of the same shape (see `view_readable`).
-def reader_id(reader: User) -> ColumnElement[Any]:
-    return bindparam("reader_id", reader.id, type_=d.owner_id.type)
+@dataclass(frozen=True, slots=True)
+class ReaderTerms:
+    """The reader as `readable_by` reads them: what specialises the rule in Python (active,
+    admin, has a department) and their id, clearance and department as SQL terms, named bind
+    parameters carrying the reader's values (`terms_of`) or left to be given at each run of a
+    statement compiled once for every reader of a shape (`parameters_of`)."""
+
+    is_active: bool
+    is_admin: bool
+    id: ColumnElement[Any]
+    level: ColumnElement[Any]
+    department: ColumnElement[Any] | None  # None: the reader has no department
 
 
-def has_grant(reader: User) -> ColumnElement[bool]:
-    return exists().where(
-        permissions.c.document_id == d.id, permissions.c.user_id == reader_id(reader)
+def terms_of(reader: User) -> ReaderTerms:
+    """`reader`'s terms, their values bound."""
+    return ReaderTerms(
+        is_active=reader.is_active,
+        is_admin=reader.is_admin,
+        id=bindparam("reader_id", reader.id, type_=d.owner_id.type),
+        level=bindparam("reader_level", int(reader.access_level), type_=Integer),
+        department=None
+        if reader.department is None
+        else bindparam("reader_department", reader.department, type_=String),
     )
 
 
-def has_delete_grant(reader: User) -> ColumnElement[bool]:
+def _terms(reader: User | ReaderTerms) -> ReaderTerms:
+    return reader if isinstance(reader, ReaderTerms) else terms_of(reader)
+
+
+def has_grant(reader: ReaderTerms) -> ColumnElement[bool]:
+    return exists().where(permissions.c.document_id == d.id, permissions.c.user_id == reader.id)
+
+
+def has_delete_grant(reader: ReaderTerms) -> ColumnElement[bool]:
     return exists().where(
         permissions.c.document_id == d.id,
-        permissions.c.user_id == reader_id(reader),
+        permissions.c.user_id == reader.id,
         permissions.c.access == literal_column("'delete'"),
     )
 
 
-def readable_by(reader: User, *, include_trash: bool = True) -> ColumnElement[bool]:
+def readable_by(reader: User | ReaderTerms, *, include_trash: bool = True) -> ColumnElement[bool]:
     """Rows of `documents` that `reader` may read. With `include_trash`, trashed documents
     count for their owner, admins and delete grantees (as `can_read` says); without, only
     live ones."""
-    if not reader.is_active:
+    terms = _terms(reader)
+    if not terms.is_active:
         return false()
     live = d.deleted_at.is_(None)
-    if reader.is_admin:
+    if terms.is_admin:
         return true() if include_trash else live
-    owner = d.owner_id == reader_id(reader)
+    owner = d.owner_id == terms.id
     department = (
         d.department.is_(None)
-        if reader.department is None
-        else or_(
-            d.department.is_(None),
-            d.department == bindparam("reader_department", reader.department, type_=String),
-        )
+        if terms.department is None
+        else or_(d.department.is_(None), d.department == terms.department)
     )
-    level = bindparam("reader_level", int(reader.access_level), type_=Integer)
-    clearance = and_(d.access_level <= level, department)
-    live_rule = and_(live, or_(owner, has_grant(reader), clearance))
+    clearance = and_(d.access_level <= terms.level, department)
+    live_rule = and_(live, or_(owner, has_grant(terms), clearance))
     if include_trash:
-        return or_(live_rule, in_trash_of(reader))
+        return or_(live_rule, in_trash_of(terms))
     return live_rule
 
 
-def in_trash_of(reader: User) -> ColumnElement[bool]:
+def in_trash_of(reader: User | ReaderTerms) -> ColumnElement[bool]:
     """The trash as `reader` sees it: their own trashed documents and those they hold a
     delete grant on (every one for admins)."""
+    terms = _terms(reader)
     trashed = d.deleted_at.is_not(None)
-    if not reader.is_active:
+    if not terms.is_active:
         return false()
-    if reader.is_admin:
+    if terms.is_admin:
         return trashed
-    return and_(trashed, or_(d.owner_id == reader_id(reader), has_delete_grant(reader)))
+    return and_(trashed, or_(d.owner_id == terms.id, has_delete_grant(terms)))
 
 
 # --- statements compiled once per reader shape ---------------------------------------------
@@ -102,35 +119,22 @@ def reader_shape(reader: User) -> ReaderShape:
     return "department" if reader.department is not None else "no department"
 
 
-def example_reader(shape: ReaderShape) -> User:
-    """A reader of `shape`, to build a statement any reader of that shape can run."""
-    return User(
-        id=UUID(int=0),
-        email="shape@example.invalid",
-        name="shape",
-        department="shape" if shape == "department" else None,
-        access_level=AccessLevel.L1,
-        role=Role.ADMIN if shape == "admin" else Role.MEMBER,
+def parameters_of(shape: ReaderShape) -> ReaderTerms:
+    """The terms of any active reader of `shape`, as parameters without values: a statement
+    built on them is compiled once and run with `reader_values` (`prepared.PreparedStatement`)."""
+    return ReaderTerms(
         is_active=True,
-        created_at=datetime.min,
-        updated_at=datetime.min,
+        is_admin=shape == "admin",
+        id=bindparam("reader_id", type_=d.owner_id.type),
+        level=bindparam("reader_level", type_=Integer),
+        department=bindparam("reader_department", type_=String) if shape == "department" else None,
     )
 
 
 def reader_values(reader: User) -> dict[str, Any]:
-    """The values of `readable_by`'s named parameters, for a statement compiled once."""
+    """The values of `parameters_of(reader_shape(reader))`, by name."""
     return {
         "reader_id": reader.id,
         "reader_level": int(reader.access_level),
         "reader_department": reader.department,
     }
-
-
-def compile_for_asyncpg(stmt: ClauseElement) -> tuple[str, list[str], dict[str, Any]]:
-    """`stmt` rendered for asyncpg: (SQL, parameter names in `$n` order, the values bound
-    when it was built). Run it with `driver_fetch`/`driver_fetchrow` and values by name."""
-    compiled = cast(
-        SQLCompiler,
-        stmt.compile(dialect=pg_asyncpg.dialect()),  # type: ignore[no-untyped-call]
-    )
-    return str(compiled), list(compiled.positiontup or []), dict(compiled.params)

@@ -1,6 +1,6 @@
 """The document row as the documents area reads it: the column sets and join a read selects
 (never the search vector), the tag-name array, the row-to-`Document` mapper, and the
-prepared statement `view_readable` runs on the driver connection."""
+prepared statement `SqlAlchemyDocumentViews.open` runs on the driver connection."""
 
 from __future__ import annotations
 
@@ -13,13 +13,8 @@ from sqlalchemy.dialects.postgresql import INET, JSONB
 from domain.documents import Document, DocumentType
 from domain.values import AccessLevel
 from infrastructure.sqlalchemy import tables as t
-from infrastructure.sqlalchemy.access import (
-    ReaderShape,
-    compile_for_asyncpg,
-    example_reader,
-    readable_by,
-    reader_id,
-)
+from infrastructure.sqlalchemy.access import ReaderShape, parameters_of, readable_by
+from infrastructure.sqlalchemy.prepared import PreparedStatement
 
 d = t.documents.c
 CATEGORY_NAME = t.categories.c.name.label("category_name")
@@ -78,13 +73,14 @@ class Record:
 
 
 @cache
-def view_statement(shape: ReaderShape) -> tuple[str, list[str], dict[str, Any]]:
-    """The view statement for readers of one shape, rendered for asyncpg: (SQL, parameter
-    names in `$n` order, values of the constant parameters)."""
-    example = example_reader(shape)
+def view_statement(shape: ReaderShape) -> PreparedStatement:
+    """The view statement for active readers of one shape, compiled once. Parameters: the
+    reader's (`access.reader_values`), `doc_id`, and the view event's `occurred_at`,
+    `actor_id`, `action`, `client_ip`, `user_agent` and `data` (JSON text)."""
+    reader = parameters_of(shape)
     grant = (
         select(t.permissions.c.access)
-        .where(t.permissions.c.document_id == d.id, t.permissions.c.user_id == reader_id(example))
+        .where(t.permissions.c.document_id == d.id, t.permissions.c.user_id == reader.id)
         .scalar_subquery()
     )
     doc = (
@@ -95,7 +91,7 @@ def view_statement(shape: ReaderShape) -> tuple[str, list[str], dict[str, Any]]:
             TAG_NAMES,
         )
         .select_from(WITH_CATEGORY)
-        .where(d.id == bindparam("doc_id", type_=d.id.type), readable_by(example))
+        .where(d.id == bindparam("doc_id", type_=d.id.type), readable_by(reader))
         .cte("doc")
     )
     e = t.events.c
@@ -125,4 +121,4 @@ def view_statement(shape: ReaderShape) -> tuple[str, list[str], dict[str, Any]]:
         )
         .cte("viewed")
     )
-    return compile_for_asyncpg(select(doc).add_cte(viewed))
+    return PreparedStatement(select(doc).add_cte(viewed))

@@ -13,13 +13,11 @@ from uuid import UUID
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     bindparam,
     delete,
     func,
     insert,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -28,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domain.document_ports import DocumentFilter, DocumentSort, DuplicateGroup, Readable
 from domain.documents import Access, Document
 from domain.events import Event
-from domain.pagination import Page, PageRequest, SortKey
+from domain.pagination import Page, PageRequest
 from domain.users import User
 from infrastructure.search_index.analysis import document_vector
 from infrastructure.sqlalchemy import tables as t
@@ -45,7 +43,7 @@ from infrastructure.sqlalchemy.document_rows import (
     view_statement,
 )
 from infrastructure.sqlalchemy.errors import translate_integrity_error
-from infrastructure.sqlalchemy.repositories import driver_fetchrow
+from infrastructure.sqlalchemy.paging import in_order, one_page
 from infrastructure.tuning import Tuning
 
 d = t.documents.c
@@ -91,12 +89,13 @@ def _document_values(doc: Document, search_vector: str) -> dict[str, Any]:
     }
 
 
-_SORT_COLUMNS: dict[DocumentSort, tuple[ColumnElement[Any], bool]] = {
-    DocumentSort.CREATED: (d.created_at, False),
-    DocumentSort.CREATED_DESC: (d.created_at, True),
+# The sorted column of each sort (then the id; the direction is the sort's `keyset`).
+_SORT_COLUMNS: dict[DocumentSort, ColumnElement[Any]] = {
+    DocumentSort.CREATED: d.created_at,
+    DocumentSort.CREATED_DESC: d.created_at,
     # Byte order ("C" collation) so every server, and the in-memory adapter, sort alike.
-    DocumentSort.TITLE: (d.title.collate("C"), False),
-    DocumentSort.SIZE: (d.size_bytes, False),
+    DocumentSort.TITLE: d.title.collate("C"),
+    DocumentSort.SIZE: d.size_bytes,
 }
 
 _TAGS_OF = (
@@ -154,34 +153,6 @@ class SqlAlchemyDocumentRepository:
         access = row.grant_access
         return Readable(document(row, tags), Access.parse(access) if access else None)
 
-    async def view_readable(self, doc_id: UUID, reader: User, viewed: Event) -> Readable | None:
-        """One statement, one round trip: the readable document with its category name,
-        tags and the reader's grant, and — only if a row came back — the view event, inserted
-        by a data-modifying CTE. Built with Core from the same `readable_by` predicate as
-        every read, compiled once per reader shape, run on the driver connection (the hot
-        read of the documents area; docs/benchmarks.md)."""
-        if not reader.is_active:
-            return None
-        sql, names, defaults = view_statement(reader_shape(reader))
-        values = {
-            **defaults,
-            "doc_id": doc_id,
-            **reader_values(reader),
-            "actor_id": viewed.actor_id,
-            "occurred_at": viewed.occurred_at,
-            "action": viewed.action,
-            "client_ip": viewed.client_ip,
-            "user_agent": viewed.user_agent[:500] if viewed.user_agent else None,
-            "data": json.dumps(viewed.data),
-        }
-        record = await driver_fetchrow(self._conn, sql, *(values[n] for n in names))
-        if record is None:
-            return None
-        row = dict(record.items())
-        access = row.pop("grant_access")
-        tags = list(row.pop("tag_names"))
-        return Readable(document(Record(row), tags), Access.parse(access) if access else None)
-
     async def list_readable(
         self, reader: User, filters: DocumentFilter, sort: DocumentSort, page: PageRequest
     ) -> Page[Document]:
@@ -191,34 +162,22 @@ class SqlAlchemyDocumentRepository:
         conditions = await filter_conditions(self._conn, filters, self._tuning)
         if conditions is None:
             return Page([], None)
-        column, descending = _SORT_COLUMNS[sort]
+        column = _SORT_COLUMNS[sort]
         # Deferred join: the page's ids first, from columns the covering indexes hold
         # (migration 0007), so a filtered walk reads the heap only for the page's rows;
         # then those rows with their category name and tags, in one statement.
         keys = select(d.id.label("id")).where(visible, *conditions)
-        if page.cursor is not None:
-            key = SortKey.decode(page.cursor, sort.value)
-            position = tuple_(column, d.id)
-            after = tuple_(literal_column_value(key.value, column), key.id)
-            keys = keys.where(position < after if descending else position > after)
-        order = (column.desc(), d.id.desc()) if descending else (column, d.id)
-        # The limit is written into the SQL, not bound: with a bound LIMIT, PostgreSQL's
-        # generic plan (chosen after five runs of a prepared statement) cannot tell a page of
-        # 51 from a scan of everything, and a filtered page took twice as long.
-        limit = bindparam("page_limit", page.limit + 1, type_=Integer, literal_execute=True)
-        paged = keys.order_by(*order).limit(limit).subquery("page")
+        keyset, columns = sort.keyset, (column, d.id)
+        # A filtered page took twice as long with a bound LIMIT (`one_page`).
+        paged = one_page(keys, keyset, columns, page, literal_limit=True).subquery("page")
         stmt = (
             select(*LIST_COLUMNS, TAG_NAMES)
             .select_from(WITH_CATEGORY.join(paged, paged.c.id == d.id))
-            .order_by(*order)
+            .order_by(*in_order(keyset, columns))
         )
         rows = (await self._conn.execute(stmt)).all()
-        items = [document(r, list(r.tag_names)) for r in rows[: page.limit]]
-        next_cursor = None
-        if len(rows) > page.limit:
-            last = items[-1]
-            next_cursor = SortKey(sort.value, _sort_value(last, sort), last.id).encode()
-        return Page(items, next_cursor)
+        items = [document(r, list(r.tag_names)) for r in rows]
+        return keyset.page(items, page.limit, lambda doc: (_sort_value(doc, sort), doc.id))
 
     async def update(self, doc: Document, expected_version: int) -> bool:
         values = _document_values(doc, await _search_vector(doc))
@@ -292,9 +251,32 @@ class SqlAlchemyDocumentRepository:
         return [document(r) for r in (await self._conn.execute(stmt)).all()]
 
 
-def literal_column_value(value: object, column: ColumnElement[Any]) -> ColumnElement[Any]:
-    """A bound parameter typed like `column` (so a title compares under the same collation)."""
-    param = bindparam(None, value, type_=column.type, unique=True)
-    if isinstance(value, str):
-        return param.collate("C")
-    return param
+class SqlAlchemyDocumentViews:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def open(self, doc_id: UUID, reader: User, viewed: Event) -> Readable | None:
+        """One statement, one round trip: the readable document with its category name,
+        tags and the reader's grant, and — only if a row came back — the view event, inserted
+        by a data-modifying CTE. Built with Core from the same `readable_by` predicate as
+        every read, compiled once per reader shape, run on the driver connection as a
+        `PreparedStatement` (the hot read of the documents area; docs/benchmarks.md)."""
+        if not reader.is_active:
+            return None
+        values = {
+            "doc_id": doc_id,
+            **reader_values(reader),
+            "actor_id": viewed.actor_id,
+            "occurred_at": viewed.occurred_at,
+            "action": viewed.action,
+            "client_ip": viewed.client_ip,
+            "user_agent": viewed.user_agent[:500] if viewed.user_agent else None,
+            "data": json.dumps(viewed.data),
+        }
+        record = await view_statement(reader_shape(reader)).fetchrow(self._conn, values)
+        if record is None:
+            return None
+        row = dict(record.items())
+        access = row.pop("grant_access")
+        tags = list(row.pop("tag_names"))
+        return Readable(document(Record(row), tags), Access.parse(access) if access else None)

@@ -67,7 +67,7 @@ def _replace_closed_connections(engine: AsyncEngine) -> None:
     session) is discarded at checkout and the pool connects afresh: the pessimistic check of
     `pool_pre_ping` without its round trip. asyncpg notices the close as it happens, because
     the event loop keeps reading idle sockets. Covers every statement, the ones run on the
-    driver connection too (`repositories._on_driver`): they all start from a checkout."""
+    driver connection too (`prepared.PreparedStatement`): they all start from a checkout."""
 
     @event.listens_for(engine.sync_engine, "checkout")
     def _check(dbapi_connection: Any, record: Any, proxy: Any) -> None:
@@ -78,21 +78,25 @@ def _replace_closed_connections(engine: AsyncEngine) -> None:
 
 def _log_slow_queries(engine: AsyncEngine, threshold_s: float) -> None:
     """Log statements slower than the threshold. Parameters are never logged: they can
-    hold secrets (token hashes, emails)."""
+    hold secrets (token hashes, emails). The statements run on the driver connection
+    (`prepared.PreparedStatement`) fire these events too, with no cursor or context: the
+    listeners read only the connection and the SQL."""
 
+    # One start time per connection: statements on a connection do not overlap, and a failed
+    # one (no `after_cursor_execute`) leaves a time the next statement overwrites.
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
     def _start(
         conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
     ) -> None:
-        conn.info.setdefault("archivist_t0", []).append(time.perf_counter())
+        conn.info["archivist_t0"] = time.perf_counter()
 
     @event.listens_for(engine.sync_engine, "after_cursor_execute")
     def _stop(
         conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
     ) -> None:
-        stack = conn.info.get("archivist_t0")
-        if not stack:
+        started = conn.info.pop("archivist_t0", None)
+        if started is None:
             return
-        elapsed = time.perf_counter() - stack.pop()
+        elapsed = time.perf_counter() - started
         if elapsed >= threshold_s:
             log.warning("slow query (%.1f ms): %s", elapsed * 1000, " ".join(statement.split()))

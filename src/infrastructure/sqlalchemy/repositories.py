@@ -4,35 +4,36 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
     ColumnElement,
     Row,
     Select,
+    Table,
     and_,
     bindparam,
     func,
     insert,
     or_,
     select,
-    tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.events import Event, EventFilter
-from domain.pagination import CreatedKey, Page, PageRequest, SequenceKey
+from domain.pagination import EVENTS, TOKENS, USERS, Keyset, Page, PageRequest
 from domain.settings import Setting, SettingType
 from domain.tokens import ApiToken
 from domain.users import User, UserFilter
 from domain.values import AccessLevel, Role
 from infrastructure.sqlalchemy import tables as t
 from infrastructure.sqlalchemy.errors import translate_integrity_error
+from infrastructure.sqlalchemy.paging import one_page
+from infrastructure.sqlalchemy.prepared import PreparedStatement
 
 # --- mapping rows <-> entities -------------------------------------------------------------
 
@@ -110,26 +111,18 @@ def _token_values(token: ApiToken) -> dict[str, Any]:
     }
 
 
-async def _keyset_page(
+async def _created_page(
     conn: AsyncConnection,
     stmt: Select[Any],
-    created_col: ColumnElement[Any],
-    id_col: ColumnElement[Any],
+    keyset: Keyset,
+    table: Table,
     page: PageRequest,
     build: Any,
 ) -> Page[Any]:
-    """One page in ascending `(created_at, id)` order: fetch limit+1 to know if more follow."""
-    if page.cursor is not None:
-        key = CreatedKey.decode(page.cursor)
-        stmt = stmt.where(tuple_(created_col, id_col) > tuple_(key.created_at, key.id))
-    stmt = stmt.order_by(created_col, id_col).limit(page.limit + 1)
-    rows = (await conn.execute(stmt)).all()
-    items = [build(r) for r in rows[: page.limit]]
-    next_cursor = None
-    if len(rows) > page.limit:
-        last = items[-1]
-        next_cursor = CreatedKey(last.created_at, last.id).encode()
-    return Page(items, next_cursor)
+    """One page of `table`'s rows in `(created_at, id)` order."""
+    columns = (table.c.created_at, table.c.id)
+    rows = (await conn.execute(one_page(stmt, keyset, columns, page))).all()
+    return keyset.page([build(r) for r in rows], page.limit, lambda x: (x.created_at, x.id))
 
 
 # --- users ----------------------------------------------------------------------------------
@@ -169,7 +162,7 @@ class SqlAlchemyUserRepository:
             stmt = stmt.where(t.users.c.department == filters.department)
         if filters.is_active is not None:
             stmt = stmt.where(t.users.c.is_active.is_(filters.is_active))
-        return await _keyset_page(self._conn, stmt, t.users.c.created_at, t.users.c.id, page, _user)
+        return await _created_page(self._conn, stmt, USERS, t.users, page, _user)
 
     async def update(self, user: User) -> None:
         values = _user_values(user)
@@ -202,13 +195,8 @@ _FIND_TOKEN_WITH_USER = (
     .join_from(t.api_tokens, t.users, t.users.c.id == t.api_tokens.c.user_id)
     .where(t.api_tokens.c.token_hash == bindparam("token_hash"))
 )
-# ...rendered once, for asyncpg (`$1` placeholders), to run on the driver connection: see
-# `SqlAlchemyApiTokenRepository.find_with_user`.
-_FIND_TOKEN_WITH_USER_COMPILED = _FIND_TOKEN_WITH_USER.compile(
-    dialect=pg_asyncpg.dialect()  # type: ignore[no-untyped-call]
-)
-assert _FIND_TOKEN_WITH_USER_COMPILED.positiontup == ["token_hash"]
-_FIND_TOKEN_WITH_USER_SQL = str(_FIND_TOKEN_WITH_USER_COMPILED)
+# ...compiled once, to run on the driver connection: see `find_with_user`.
+_FIND_TOKEN_WITH_USER_PREPARED = PreparedStatement(_FIND_TOKEN_WITH_USER)
 _GET_TOKEN = select(t.api_tokens).where(t.api_tokens.c.id == bindparam("id"))
 _INSERT_TOKEN = insert(t.api_tokens)
 _TOUCH_TOKEN = (
@@ -241,14 +229,16 @@ class SqlAlchemyApiTokenRepository:
     async def find_with_user(self, token_hash: str) -> tuple[ApiToken, User] | None:
         """The token and its owner, or None. Runs on every authenticated request.
 
-        The one statement that bypasses SQLAlchemy's execution: the SQL it renders for
-        `_FIND_TOKEN_WITH_USER` (compiled once, at import) goes straight to asyncpg's
-        `fetchrow` on this unit of work's connection, and the record is mapped by column name
-        exactly as `_token`/`_user` map a row. SQLAlchemy's statement cache lookup, execution
-        context and result objects cost ~195 µs a request here, a quarter of the request
-        (PERFORMANCE.md: `exec_driver_sql` or raw for the hottest read; docs/benchmarks.md).
-        The read is still made on every request: nothing is cached."""
-        record = await driver_fetchrow(self._conn, _FIND_TOKEN_WITH_USER_SQL, token_hash)
+        Bypasses SQLAlchemy's execution: `_FIND_TOKEN_WITH_USER` runs as a
+        `PreparedStatement` (compiled once, at import; timed and counted like any statement)
+        on this unit of work's connection, and the record is mapped by column name exactly as
+        `_token`/`_user` map a row. SQLAlchemy's statement cache lookup, execution context and
+        result objects cost ~195 µs a request here, a quarter of the request (PERFORMANCE.md:
+        `exec_driver_sql` or raw for the hottest read; docs/benchmarks.md). The read is still
+        made on every request: nothing is cached."""
+        record = await _FIND_TOKEN_WITH_USER_PREPARED.fetchrow(
+            self._conn, {"token_hash": token_hash}
+        )
         if record is None:
             return None
         return _token_of(record), _user_of(record, prefix="u_")
@@ -257,9 +247,7 @@ class SqlAlchemyApiTokenRepository:
         stmt = select(t.api_tokens)
         if user_id is not None:
             stmt = stmt.where(t.api_tokens.c.user_id == user_id)
-        return await _keyset_page(
-            self._conn, stmt, t.api_tokens.c.created_at, t.api_tokens.c.id, page, _token
-        )
+        return await _created_page(self._conn, stmt, TOKENS, t.api_tokens, page, _token)
 
     async def update(self, token: ApiToken) -> None:
         values = _token_values(token)
@@ -273,51 +261,6 @@ class SqlAlchemyApiTokenRepository:
             _TOUCH_TOKEN, {"token_id": token_id, "now": now, "stale_before": stale_before}
         )
         return bool(result.rowcount)
-
-
-async def driver_fetchrow(conn: AsyncConnection, sql: str, *args: Any) -> Any:
-    """`fetchrow` on the asyncpg connection under `conn`, failing as `conn.execute` would
-    (see `_on_driver`)."""
-    return await _on_driver(conn, "fetchrow", sql, args)
-
-
-async def driver_fetch(conn: AsyncConnection, sql: str, *args: Any) -> list[Any]:
-    """`fetch` on the asyncpg connection under `conn`, failing as `conn.execute` would."""
-    records: list[Any] = await _on_driver(conn, "fetch", sql, args)
-    return records
-
-
-async def _on_driver(conn: AsyncConnection, method: str, sql: str, args: tuple[Any, ...]) -> Any:
-    """`method` on the asyncpg connection under `conn`, failing as `conn.execute` would.
-
-    A driver error is translated by SQLAlchemy's asyncpg adapter and raised as the
-    `sqlalchemy.exc.DBAPIError` subclass `execute` raises (parameters hidden, as the engine
-    is configured), and a lost connection is invalidated so the pool does not hand it out
-    again. Within a read-write unit of work the statement runs in its transaction once one
-    has begun; the hot path (a read-only unit of work) runs in autocommit mode anyway."""
-    raw = await conn.get_raw_connection()
-    try:
-        return await getattr(raw.driver_connection, method)(sql, *args)
-    except Exception as err:
-        adapted = cast(Any, raw.dbapi_connection)
-        try:
-            adapted._handle_exception(err)  # always raises the DBAPI-level error
-        except Exception as translated:
-            dialect = conn.dialect
-            invalidated = dialect.is_disconnect(translated, adapted, None)  # type: ignore[arg-type]
-            wrapped = DBAPIError.instance(
-                sql,
-                args,
-                translated,
-                dialect.loaded_dbapi.Error,
-                hide_parameters=True,
-                connection_invalidated=invalidated,
-                dialect=dialect,
-            )
-            if invalidated:
-                await conn.invalidate(translated)
-            raise wrapped from err
-        raise  # pragma: no cover - _handle_exception never returns
 
 
 # --- events ---------------------------------------------------------------------------------
@@ -375,14 +318,9 @@ class SqlAlchemyEventRepository:
             conds.append(e.occurred_at >= filters.since)
         if filters.until is not None:
             conds.append(e.occurred_at < filters.until)
-        if page.cursor is not None:
-            conds.append(e.id < SequenceKey.decode(page.cursor).id)
-        stmt = select(t.events).where(and_(True, *conds)).order_by(e.id.desc())
-        rows = (await self._conn.execute(stmt.limit(page.limit + 1))).all()
-        items = [_event(r) for r in rows[: page.limit]]
-        more = len(rows) > page.limit
-        last_id = items[-1].id if items else None
-        return Page(items, SequenceKey(last_id).encode() if more and last_id else None)
+        stmt = one_page(select(t.events).where(and_(True, *conds)), EVENTS, (e.id,), page)
+        rows = (await self._conn.execute(stmt)).all()
+        return EVENTS.page([_event(r) for r in rows], page.limit, lambda event: (event.id,))
 
 
 # --- settings -------------------------------------------------------------------------------

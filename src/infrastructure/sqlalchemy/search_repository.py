@@ -36,7 +36,6 @@ from sqlalchemy import (
     null,
     select,
     true,
-    tuple_,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSQUERY, aggregate_order_by
@@ -46,7 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.document_ports import DocumentFilter
 from domain.errors import NotFound
-from domain.pagination import Page, PageRequest, SortKey
+from domain.pagination import SEARCH_HISTORY, Page, PageRequest
 from domain.search import (
     Feedback,
     HistoryEntry,
@@ -65,6 +64,7 @@ from infrastructure.search_index.analysis import IndexedText
 from infrastructure.sqlalchemy import tables as t
 from infrastructure.sqlalchemy.access import readable_by
 from infrastructure.sqlalchemy.document_filters import filter_conditions
+from infrastructure.sqlalchemy.paging import one_page
 from infrastructure.tuning import Tuning
 
 d = t.documents.c
@@ -369,17 +369,11 @@ class SqlAlchemySearchRepository:
         )
         if user_id is not None:
             stmt = stmt.where(q_.user_id == user_id)
-        if page.cursor is not None:
-            key = SortKey.decode(page.cursor, "-timestamp")
-            stmt = stmt.where(tuple_(q_.timestamp, q_.id) < tuple_(key.value, key.id))
-        stmt = stmt.order_by(q_.timestamp.desc(), q_.id.desc()).limit(page.limit + 1)
+        stmt = one_page(stmt, SEARCH_HISTORY, (q_.timestamp, q_.id), page)
         rows = (await self._conn.execute(stmt)).all()
-        items = [_history(r) for r in rows[: page.limit]]
-        cursor = None
-        if len(rows) > page.limit:
-            last = items[-1].query
-            cursor = SortKey("-timestamp", last.timestamp, last.id).encode()
-        return Page(items, cursor)
+        return SEARCH_HISTORY.page(
+            [_history(r) for r in rows], page.limit, lambda e: (e.query.timestamp, e.query.id)
+        )
 
     async def put_feedback(self, feedback: Feedback) -> Feedback:
         values = {

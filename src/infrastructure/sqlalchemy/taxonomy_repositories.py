@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, delete, insert, literal_column, select, tuple_, update
+from sqlalchemy import ColumnElement, delete, insert, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.pagination import Page, PageRequest, ReviewKey
+from domain.pagination import REVIEW_QUEUE, Page, PageRequest
 from domain.taxonomy import (
     Classification,
     Path,
@@ -22,6 +22,7 @@ from domain.users import User
 from infrastructure.sqlalchemy import tables as t
 from infrastructure.sqlalchemy.access import readable_by
 from infrastructure.sqlalchemy.errors import translate_integrity_error
+from infrastructure.sqlalchemy.paging import one_page
 
 v = t.taxonomy_versions.c
 n = t.taxonomy_nodes.c
@@ -218,17 +219,10 @@ class SqlAlchemyClassificationRepository:
             .join(t.documents, t.documents.c.id == dt.doc_id)
             .where(dt.hitl_required, readable_by(reader, include_trash=False))
         )
-        if page.cursor is not None:
-            key = ReviewKey.decode(page.cursor)
-            stmt = stmt.where(
-                tuple_(dt.created_at, dt.doc_id, dt.node_id)
-                > tuple_(key.created_at, key.doc_id, key.node_id)
-            )
-        stmt = stmt.order_by(dt.created_at, dt.doc_id, dt.node_id).limit(page.limit + 1)
+        stmt = one_page(stmt, REVIEW_QUEUE, (dt.created_at, dt.doc_id, dt.node_id), page)
         rows = (await self._conn.execute(stmt)).all()
-        items = [_classification(r) for r in rows[: page.limit]]
-        cursor = None
-        if len(rows) > page.limit:
-            last = items[-1]
-            cursor = ReviewKey(last.created_at, last.doc_id, last.node_id).encode()
-        return Page(items, cursor)
+        return REVIEW_QUEUE.page(
+            [_classification(r) for r in rows],
+            page.limit,
+            lambda c: (c.created_at, c.doc_id, c.node_id),
+        )

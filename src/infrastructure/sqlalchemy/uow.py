@@ -10,7 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from infrastructure.sqlalchemy.availability import is_unavailable, unavailable
 from infrastructure.sqlalchemy.categories import SqlAlchemyCategoryRepository
-from infrastructure.sqlalchemy.documents import SqlAlchemyDocumentRepository
+from infrastructure.sqlalchemy.documents import (
+    SqlAlchemyDocumentRepository,
+    SqlAlchemyDocumentViews,
+)
 from infrastructure.sqlalchemy.file_types import SqlAlchemyFileTypeRepository
 from infrastructure.sqlalchemy.permissions import SqlAlchemyPermissionRepository
 from infrastructure.sqlalchemy.repositories import (
@@ -28,7 +31,7 @@ from infrastructure.sqlalchemy.taxonomy_repositories import (
 from infrastructure.tuning import Tuning
 
 
-def autocommit(engine: AsyncEngine) -> AsyncEngine:
+def autocommit_engine_of(engine: AsyncEngine) -> AsyncEngine:
     """A view of `engine` (same pool, same dialect) whose connections are in AUTOCOMMIT mode.
 
     SQLAlchemy sets the isolation level as a connection is checked out and restores it at
@@ -41,7 +44,7 @@ def autocommit(engine: AsyncEngine) -> AsyncEngine:
 class SqlAlchemyUnitOfWork:
     """Rolls back unless `commit()` was called.
 
-    A read-only unit of work runs its statements in autocommit mode: no BEGIN and no
+    An autocommit unit of work runs each statement on its own: no BEGIN and no
     ROLLBACK round trips, which is what keeps the authenticated hot path at one query.
     Core, not the ORM session: use cases return plain domain objects and the repositories
     map rows explicitly, so an identity map would buy nothing but cost (PERFORMANCE.md).
@@ -52,6 +55,7 @@ class SqlAlchemyUnitOfWork:
     events: SqlAlchemyEventRepository
     settings: SqlAlchemySettingRepository
     documents: SqlAlchemyDocumentRepository
+    views: SqlAlchemyDocumentViews
     categories: SqlAlchemyCategoryRepository
     tags: SqlAlchemyTagRepository
     file_types: SqlAlchemyFileTypeRepository
@@ -64,16 +68,16 @@ class SqlAlchemyUnitOfWork:
         self,
         engine: AsyncEngine,
         *,
-        read_only: bool = False,
+        autocommit: bool = False,
         autocommit_engine: AsyncEngine | None = None,
         tuning: Tuning | None = None,
     ) -> None:
-        """`autocommit_engine`: `autocommit(engine)`, for a read-only unit of work; the
+        """`autocommit_engine`: `autocommit_engine_of(engine)`, for an autocommit unit of work; the
         factory passes the one it keeps rather than have each unit of work derive one."""
-        if read_only:
-            engine = autocommit_engine if autocommit_engine is not None else autocommit(engine)
+        if autocommit:
+            engine = autocommit_engine or autocommit_engine_of(engine)
         self._engine = engine
-        self._read_only = read_only
+        self._autocommit = autocommit
         self._tuning = tuning or Tuning()
         self._conn: AsyncConnection | None = None
 
@@ -84,7 +88,7 @@ class SqlAlchemyUnitOfWork:
             if is_unavailable(err, connecting=True):
                 raise unavailable(err) from err
             raise
-        if not self._read_only:  # read-only: AUTOCOMMIT already, set by the engine at checkout
+        if not self._autocommit:  # AUTOCOMMIT already, set by the engine at checkout
             try:
                 await conn.begin()
             except BaseException as err:
@@ -98,6 +102,7 @@ class SqlAlchemyUnitOfWork:
         self.events = SqlAlchemyEventRepository(conn)
         self.settings = SqlAlchemySettingRepository(conn)
         self.documents = SqlAlchemyDocumentRepository(conn, self._tuning)
+        self.views = SqlAlchemyDocumentViews(conn)
         self.categories = SqlAlchemyCategoryRepository(conn)
         self.tags = SqlAlchemyTagRepository(conn)
         self.file_types = SqlAlchemyFileTypeRepository(conn)
@@ -119,7 +124,7 @@ class SqlAlchemyUnitOfWork:
         lost = isinstance(exc, Exception) and is_unavailable(exc)
         try:
             try:
-                if not self._read_only and conn.in_transaction():
+                if not self._autocommit and conn.in_transaction():
                     await conn.rollback()
             finally:
                 await conn.close()
@@ -137,8 +142,8 @@ class SqlAlchemyUnitOfWork:
     async def commit(self) -> None:
         if self._conn is None:
             raise RuntimeError("commit() outside the unit of work")
-        if self._read_only:
-            raise RuntimeError("a read-only unit of work cannot commit")
+        if self._autocommit:
+            raise RuntimeError("an autocommit unit of work has nothing to commit")
         await self._conn.commit()
 
     async def rollback(self) -> None:
@@ -155,13 +160,13 @@ async def _close_quietly(conn: AsyncConnection) -> None:
 class SqlAlchemyUnitOfWorkFactory:
     def __init__(self, engine: AsyncEngine, tuning: Tuning | None = None) -> None:
         self._engine = engine
-        self._autocommit = autocommit(engine)
+        self._autocommit_engine = autocommit_engine_of(engine)
         self.tuning = tuning or Tuning()
 
-    def __call__(self, *, read_only: bool = False) -> SqlAlchemyUnitOfWork:
+    def __call__(self, *, autocommit: bool = False) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(
             self._engine,
-            read_only=read_only,
-            autocommit_engine=self._autocommit,
+            autocommit=autocommit,
+            autocommit_engine=self._autocommit_engine,
             tuning=self.tuning,
         )
