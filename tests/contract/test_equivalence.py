@@ -7,6 +7,7 @@ between worlds, so results are compared with ids replaced by labels in order of 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -26,7 +27,7 @@ from application.tokens import IssuedToken, TokenIssue
 from application.users import CreateUser
 from domain.document_ports import DocumentFilter, DocumentSort, Readable
 from domain.documents import Document, DocumentChanges, DocumentType, Permission, Tag
-from domain.errors import DomainError
+from domain.errors import Conflict, DomainError
 from domain.pagination import Page, PageRequest
 from domain.settings import Setting
 from domain.tokens import ApiToken
@@ -83,6 +84,7 @@ def operations(draw: st.DrawFn) -> tuple[Any, ...]:
             + ["doc_tags"] * 4
             + ["doc_trash", "doc_trash", "doc_restore", "doc_restore"]
             + ["doc_get", "doc_list", "doc_list", "grant", "grant", "ungrant", "tags"]
+            + ["doc_race"] * 2
         )
     )
     if kind.startswith("doc_") or kind in {"grant", "ungrant", "tags"}:
@@ -151,6 +153,8 @@ def _document_operation(draw: st.DrawFn, kind: str) -> tuple[Any, ...]:
         return (kind, actor, draw(a_doc), mode, tuple(draw(tag_names)), draw(if_match))
     if kind in {"doc_trash", "doc_restore"}:
         return (kind, actor, draw(a_doc), draw(if_match))
+    if kind == "doc_race":
+        return (kind, actor, draw(a_doc), draw(st.sampled_from(["title", "trash"])))
     if kind == "doc_get":
         return (kind, actor, draw(a_doc))
     if kind == "doc_list":
@@ -363,6 +367,8 @@ class World:
             return await lifecycle.restore(ctx, self.doc_ref(index), expected)
         if kind == "doc_get":
             return await reads.get(ctx, self.doc_ref(op[2]))
+        if kind == "doc_race":
+            return await self._race(ctx, self.doc_ref(op[2]), op[3])
         if kind == "doc_list":
             _, _, deleted, tags, limit = op
             filters = DocumentFilter(tags=tags, deleted=deleted)
@@ -377,6 +383,39 @@ class World:
             await c.grants().revoke(ctx, self.doc_ref(index), self.user_ref(user))
             return None
         return (await c.catalog().tags(), await c.catalog().popular_tags(ctx, op[2]))
+
+    async def _race(self, ctx: RequestContext, doc_id: UUID, change: str) -> Any:
+        """Two units of work change one document from the same version, B writing while A
+        holds the row (PostgreSQL makes B wait for A's commit, so B runs in a task): B's
+        change must never land over A's, whether B learns it from `update` (PostgreSQL: no
+        row at that version any more) or at `commit` (the fake's commit-time check)."""
+        reader = ctx.require_user("a race is run on behalf of a user")
+        factory = self.container.uow_factory()
+        now = self.clock.now()
+        async with factory() as a, factory() as b:
+            found = await a.documents.get_readable(doc_id, reader)
+            if found is None or await b.documents.get_readable(doc_id, reader) is None:
+                return ("race", "unreadable")
+            doc = found.document
+            if doc.in_trash:
+                return ("race", "in the trash")
+            by_a = doc.trash(now) if change == "trash" else doc.change(_titled("A"), now)[0]
+            by_b = doc.change(_titled("B"), now)[0]
+            wrote_a = await a.documents.update(by_a, doc.version)
+            b_writes = asyncio.create_task(b.documents.update(by_b, doc.version))
+            await asyncio.sleep(0.01)  # B's statement sent (and, on PostgreSQL, waiting)
+            await a.commit()
+            try:
+                landed_b = await b_writes
+                if landed_b:
+                    await b.commit()
+            except Conflict:
+                landed_b = False
+        return ("race", wrote_a, landed_b)
+
+
+def _titled(who: str) -> DocumentChanges:
+    return DocumentChanges({"title": f"changed by {who}"})
 
 
 def _world(container: Container) -> World:
