@@ -13,6 +13,7 @@ from domain import events
 from domain.clock import Clock
 from domain.documents import (
     CATEGORY_NAME_MAX,
+    DESCRIPTION_MAX,
     Category,
     FileType,
     Tag,
@@ -23,7 +24,6 @@ from domain.errors import NotFound, PermissionDenied, ValidationFailed
 from domain.ports import UnitOfWorkFactory
 from domain.values import Role, bounded_text
 
-DESCRIPTION_MAX = 2000
 # type/subtype (RFC 6838 names), without parameters.
 MEDIA_TYPE_RE: Final = re.compile(
     r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"

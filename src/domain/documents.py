@@ -28,6 +28,7 @@ FILENAME_MAX: Final = 255
 CATEGORY_NAME_MAX: Final = 100
 TAG_NAME_MAX: Final = 50
 MAX_TAGS: Final = 50  # tags on one document
+DESCRIPTION_MAX: Final = 2000  # of a category, a tag or a file type
 DEFAULT_TAG_COLOR: Final = "#007bff"
 _COLOR_RE: Final = re.compile(r"^#[0-9a-fA-F]{6}$")
 _EXTENSION_RE: Final = re.compile(r"^[a-z0-9]{1,10}$")
