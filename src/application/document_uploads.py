@@ -1,5 +1,11 @@
 """Creating documents: a file uploaded, or text sent as one (TXT or MARKDOWN).
 
+A file is received once, into a `FileSpool` the use case opens (`DocumentUploads.open_spool`:
+may the caller create anything, is the file's type accepted, how large may it be): the spool
+counts the bytes against that limit, hashes them and holds them (memory first, then a
+temporary file) as they arrive. Whoever receives the bytes fills it — the HTTP layer as the
+body streams, `upload` for a caller holding a stream — and `upload_spooled` decides the rest.
+
 Everything is checked before a byte is stored, so bad input leaves nothing behind; then the
 bytes go to the blob store, under the blob's lock, before the row that references them
 commits, with its tags, its category, its classification and its event in one unit of work.
@@ -9,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -19,6 +24,7 @@ from application.blob_release import BlobReleaser
 from application.context import RequestContext
 from application.document_access import ON_BEHALF
 from application.document_tags import clean_tags, ensure_tags
+from application.file_spool import FileSpool
 from application.taxonomy import TaxonomyService
 from domain import events, policy
 from domain.blobs import BlobLocks, BlobStore, StoredBlob, TextExtractor
@@ -39,7 +45,6 @@ from domain.taxonomy import parse_confidence, parse_path
 from domain.users import User
 from domain.values import AccessLevel
 
-SPOOL_IN_MEMORY = 1024 * 1024  # bytes held in memory before an upload spills to a temp file
 TEXT_EXTENSIONS = {DocumentType.TXT: "txt", DocumentType.MARKDOWN: "md"}
 
 
@@ -92,6 +97,19 @@ class DocumentUploads:
             raise UnsupportedType(f".{extension} files cannot be read for text")
         return file_type
 
+    async def open_spool(self, ctx: RequestContext, filename: str) -> FileSpool:
+        """A spool to receive the file `filename` into, capped at its type's limit. Asked
+        before any byte of the file is read: raises `PermissionDenied` if the caller may
+        create no document at all, `ValidationFailed` for a bad name, `UnsupportedType` for a
+        type not accepted. The caller closes it (`with`)."""
+        user = ctx.require_user(ON_BEHALF)
+        # The requested level and department are checked with every field, in
+        # `upload_spooled`; the fields may arrive after the file.
+        if not policy.can_create(user, AccessLevel.L1, user.department):
+            raise PermissionDenied("guests cannot create documents")
+        name = safe_filename(filename)
+        return FileSpool(name, await self.upload_policy(name))
+
     async def upload(
         self,
         ctx: RequestContext,
@@ -99,33 +117,35 @@ class DocumentUploads:
         chunks: AsyncIterator[bytes],
         fields: DocumentFields,
     ) -> Document:
-        """Store an uploaded file as a new document.
+        """Store a streamed file as a new document: `open_spool`, the bytes, `upload_spooled`
+        (for callers that hold a stream rather than a spool: the CLI, the demo, tests)."""
+        self._check_create(ctx.require_user(ON_BEHALF), fields)
+        with await self.open_spool(ctx, filename) as spool:
+            async for chunk in chunks:
+                await spool.write(chunk)
+            return await self.upload_spooled(ctx, spool, fields)
 
-        Size is enforced while the bytes stream in (`TooLarge`), before anything is stored;
-        the bytes must be what the extension claims (`ContentMismatch`) and readable
-        (`ValidationFailed`); a duplicate of a document the caller can read is a `Conflict`
-        unless `on_duplicate="allow"`. On any error nothing is left behind."""
+    async def upload_spooled(
+        self, ctx: RequestContext, spool: FileSpool, fields: DocumentFields
+    ) -> Document:
+        """Store a received file as a new document.
+
+        The spool enforced its type's limit as the bytes came in (`TooLarge`); here, before
+        anything is stored, the caller must be allowed to create this document with these
+        fields, the file must not be empty, its bytes must be what the extension claims
+        (`ContentMismatch`) and readable (`ValidationFailed`); a duplicate of a document the
+        caller can read is a `Conflict` unless `on_duplicate="allow"`. On any error nothing
+        is left behind."""
         user = ctx.require_user(ON_BEHALF)
         self._check_create(user, fields)
-        name = safe_filename(filename)
-        file_type = await self.upload_policy(name)
-        document_type = TYPE_OF_EXTENSION[file_type.extension]
-        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
-            size = 0
-            async for chunk in chunks:
-                size += len(chunk)
-                if size > file_type.max_size_bytes:
-                    raise TooLarge(
-                        f".{file_type.extension} files may be at most "
-                        f"{file_type.max_size_bytes} bytes"
-                    )
-                spool.write(chunk)
-            if size == 0:
-                raise ValidationFailed.on("file", "is empty")
-            spool.seek(0)
-            data = spool.read()
+        if spool.size == 0:
+            raise ValidationFailed.on("file", "is empty")
+        data = await spool.read()
+        document_type = TYPE_OF_EXTENSION[spool.file_type.extension]
         content = await asyncio.to_thread(self._extractor.extract, data, document_type)
-        return await self._create(ctx, user, data, content, name, file_type, fields)
+        return await self._create(
+            ctx, user, data, spool.sha256, content, spool.filename, spool.file_type, fields
+        )
 
     async def create_text(
         self, ctx: RequestContext, content: str, document_type: DocumentType, fields: DocumentFields
@@ -147,7 +167,8 @@ class DocumentUploads:
         text = await asyncio.to_thread(self._extractor.extract, data, document_type)
         filename = f"{Document.clean_title(fields.title)[:200]}.{extension}".replace("/", "_")
         filename = safe_filename(filename.replace("\\", "_"))
-        return await self._create(ctx, user, data, text, filename, file_type, fields)
+        sha256 = hashlib.sha256(data).hexdigest()
+        return await self._create(ctx, user, data, sha256, text, filename, file_type, fields)
 
     def _check_create(self, user: User, fields: DocumentFields) -> None:
         level = AccessLevel.parse(fields.access_level)
@@ -163,11 +184,13 @@ class DocumentUploads:
         ctx: RequestContext,
         user: User,
         data: bytes,
+        sha256: str,
         content: str,
         filename: str,
         file_type: FileType,
         fields: DocumentFields,
     ) -> Document:
+        """Store `data` (whose SHA-256 is `sha256`, computed once by the caller) and its row."""
         # Checked before any byte is stored, so bad input leaves nothing behind
         # (`Document.create` holds these rules and checks them again).
         check_metadata(fields.metadata)
@@ -186,8 +209,8 @@ class DocumentUploads:
 
         # Same bytes, same lock: a purge or a failed upload never deletes a blob that an
         # upload of the same bytes has stored but not yet committed a row for.
-        async with self._blob_locks.hold(self._blobs.key_for(hashlib.sha256(data).hexdigest())):
-            stored = await self._blobs.put(once(), max_bytes=len(data))
+        async with self._blob_locks.hold(self._blobs.key_for(sha256)):
+            stored = await self._blobs.put(once(), max_bytes=len(data), sha256=sha256)
             try:
                 doc = await self._insert(
                     ctx, user, stored, content, filename, file_type, fields, tag_names, path

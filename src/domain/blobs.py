@@ -33,9 +33,15 @@ class BlobStore(Protocol):
         """The key the bytes with this SHA-256 are (or would be) stored under."""
         ...
 
-    async def put(self, chunks: AsyncIterator[bytes], max_bytes: int) -> StoredBlob:
+    async def put(
+        self, chunks: AsyncIterator[bytes], max_bytes: int, sha256: str | None = None
+    ) -> StoredBlob:
         """Stream `chunks` in, hashing as they come. Raises `TooLarge` as soon as more than
-        `max_bytes` arrived (leaving nothing behind), `ValidationFailed` on an empty stream."""
+        `max_bytes` arrived (leaving nothing behind), `ValidationFailed` on an empty stream.
+
+        A caller that already hashed the bytes (an upload does, to lock their key before
+        storing them) passes their hex SHA-256: the store keys them by it and does not hash
+        them again. It must be the digest of exactly these bytes."""
         ...
 
     async def open(self, key: str, chunk_size: int = 64 * 1024) -> AsyncIterator[bytes]:

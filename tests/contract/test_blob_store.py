@@ -84,6 +84,23 @@ async def test_put_returns_the_sha256_key_and_size(store: BlobStore) -> None:
     assert blob.size_bytes == len(data)
 
 
+async def test_a_put_given_the_sha256_stores_under_it_with_the_same_limits(
+    store: BlobStore,
+) -> None:
+    # An upload hashed its bytes as they arrived; the store keys them by that digest.
+    data = b"hashed once\n" * 1000
+    digest = hashlib.sha256(data).hexdigest()
+
+    blob = await store.put(stream(*pieces(data, 4096)), max_bytes=MiB, sha256=digest)
+
+    assert (blob.key, blob.sha256, blob.size_bytes) == (store.key_for(digest), digest, len(data))
+    assert await store.read(blob.key) == data
+    with pytest.raises(TooLarge):
+        await store.put(stream(data), max_bytes=len(data) - 1, sha256=digest)
+    with pytest.raises(ValidationFailed):
+        await store.put(stream(), max_bytes=MiB, sha256=hashlib.sha256(b"").hexdigest())
+
+
 async def test_read_and_open_give_back_the_bytes(store: BlobStore) -> None:
     data = bytes(range(256)) * 5000  # > 1 MiB, so reads span several batches
     blob = await store.put(stream(*pieces(data, 64 * 1024)), max_bytes=2 * MiB)

@@ -54,8 +54,10 @@ class SlowBlobStore:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
 
-    async def put(self, chunks: AsyncIterator[bytes], max_bytes: int) -> StoredBlob:
-        stored = await self._store.put(chunks, max_bytes)
+    async def put(
+        self, chunks: AsyncIterator[bytes], max_bytes: int, sha256: str | None = None
+    ) -> StoredBlob:
+        stored = await self._store.put(chunks, max_bytes, sha256)
         await asyncio.sleep(WINDOW_SECONDS)
         return stored
 

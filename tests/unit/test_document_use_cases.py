@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -124,6 +125,54 @@ async def test_size_is_enforced_while_streaming(app: Container) -> None:
     with pytest.raises(TooLarge):
         await app.document_uploads().upload(ctx, "big.txt", endless(), DocumentFields())
     assert len(consumed) == 2
+    assert await _nothing_stored(app)
+
+
+async def test_a_spooled_upload_is_stored_under_the_hash_taken_as_it_arrived(
+    app: Container,
+) -> None:
+    # The HTTP path: the receiver fills the use case's spool, the use case stores it.
+    ctx = await _ctx(app, "ann@example.com")
+    uploads = app.document_uploads()
+    with await uploads.open_spool(ctx, "notes.txt") as spool:
+        for part in (b"first part, ", b"second part"):
+            await spool.write(part)
+        doc = await uploads.upload_spooled(ctx, spool, DocumentFields())
+
+    expected = hashlib.sha256(b"first part, second part").hexdigest()
+    assert (spool.size, spool.sha256, doc.sha256) == (23, expected, expected)
+    assert await app.blobs().read(doc.storage_key) == b"first part, second part"
+
+
+async def test_a_spool_refuses_before_any_byte_and_caps_at_its_type_limit(
+    app: Container,
+) -> None:
+    uploads = app.document_uploads()
+    guest = await _ctx(app, "gus@example.com", role="guest")
+    member = await _ctx(app, "ann@example.com")
+    await app.catalog().put_file_type(SYSTEM, "txt", "text/plain", True, 10)
+
+    with pytest.raises(PermissionDenied):
+        await uploads.open_spool(guest, "a.txt")
+    with pytest.raises(UnsupportedType):
+        await uploads.open_spool(member, "a.exe")
+    with await uploads.open_spool(member, "a.txt") as spool:
+        await spool.write(b"1234567890")
+        with pytest.raises(TooLarge):
+            await spool.write(b"1")
+    assert await _nothing_stored(app)
+
+
+async def test_a_spooled_upload_is_still_checked_with_its_fields(app: Container) -> None:
+    # The early check lets a member start; the level asked for is decided with the fields.
+    ctx = await _ctx(app, "ann@example.com", access_level=1)
+    uploads = app.document_uploads()
+    with await uploads.open_spool(ctx, "a.txt") as spool:
+        await spool.write(b"secret")
+        with pytest.raises(PermissionDenied):
+            await uploads.upload_spooled(ctx, spool, DocumentFields(access_level=3))
+    with await uploads.open_spool(ctx, "b.txt") as empty, pytest.raises(ValidationFailed):
+        await uploads.upload_spooled(ctx, empty, DocumentFields())
     assert await _nothing_stored(app)
 
 

@@ -70,13 +70,16 @@ class FilesystemBlobStore:
     def key_for(self, sha256: str) -> str:
         return blob_key(sha256)
 
-    async def put(self, chunks: AsyncIterator[bytes], max_bytes: int) -> StoredBlob:
+    async def put(
+        self, chunks: AsyncIterator[bytes], max_bytes: int, sha256: str | None = None
+    ) -> StoredBlob:
         """Stream `chunks` to disk. Raises `TooLarge` as soon as more than `max_bytes` arrived
-        and `ValidationFailed` on an empty stream; either way nothing is left behind."""
+        and `ValidationFailed` on an empty stream; either way nothing is left behind. With
+        `sha256` given the bytes are not hashed again."""
         fd, tmp_name = await asyncio.to_thread(self._new_temporary, self._clock())
         tmp = Path(tmp_name)
         out = os.fdopen(fd, "wb")
-        hasher = hashlib.sha256()
+        hasher = hashlib.sha256() if sha256 is None else None
         size = 0
         published = False
         try:
@@ -95,7 +98,8 @@ class FilesystemBlobStore:
                 raise ValidationFailed.on("file", "is empty")
             now = self._clock()
             await asyncio.to_thread(_finish, out, hasher, batch, tmp, now)
-            digest = hasher.hexdigest()
+            digest = hasher.hexdigest() if hasher is not None else sha256
+            assert digest is not None  # one of the two is set
             key = blob_key(digest)
             await asyncio.to_thread(self._publish, tmp, key, now)
             published = True
@@ -240,17 +244,18 @@ class FilesystemBlobStore:
 
 
 def _write(
-    out: BinaryIO, hasher: hashlib._Hash, batch: list[bytes], now: float | None = None
+    out: BinaryIO, hasher: hashlib._Hash | None, batch: list[bytes], now: float | None = None
 ) -> None:
     data = b"".join(batch)
-    hasher.update(data)
+    if hasher is not None:
+        hasher.update(data)
     out.write(data)
     if now is not None:  # a partial upload's age counts from its last write
         os.utime(out.fileno(), (now, now))
 
 
 def _finish(
-    out: BinaryIO, hasher: hashlib._Hash, batch: list[bytes], tmp: Path, now: float
+    out: BinaryIO, hasher: hashlib._Hash | None, batch: list[bytes], tmp: Path, now: float
 ) -> None:
     _write(out, hasher, batch)
     out.flush()

@@ -6,6 +6,8 @@ from __future__ import annotations
 from litestar.types import ControllerRouterHandler
 
 from interfaces.http.controllers.categories import CategoryController
+from interfaces.http.controllers.document_changes import DocumentChangeController
+from interfaces.http.controllers.document_uploads import DocumentUploadController
 from interfaces.http.controllers.documents import DocumentController
 from interfaces.http.controllers.events import EventController
 from interfaces.http.controllers.file_types import FileTypeController
@@ -24,7 +26,9 @@ API_CONTROLLERS: list[ControllerRouterHandler] = [
     UserController,
     TokenController,
     SettingController,
+    DocumentUploadController,
     DocumentController,
+    DocumentChangeController,
     GrantController,
     TagController,
     CategoryController,

@@ -5,23 +5,25 @@ runs, and knows nothing of per-type limits. Here the body is parsed as it arrive
 push parser Litestar itself depends on (`multipart`; not `python-multipart`, which installs a
 module of the same name and breaks Litestar's import — litestar-org/litestar#4000):
 
-- the `file` part's name is checked (`DocumentUploads.upload_policy`) as soon as its headers
-  are in, so an unknown or disallowed extension gets 415 before any of its bytes are read;
-- its bytes are counted while they stream into a spooled temporary file (memory first, disk
-  past `SPOOL_IN_MEMORY`), and the first byte over its type's limit ends the request with 413;
+- as soon as the `file` part's headers are in, the use case is asked for a spool for it
+  (`DocumentUploads.open_spool`): a caller who may create nothing gets 403 and an unknown or
+  disallowed extension 415, before any of the file's bytes are read;
+- its bytes stream into that spool, which counts them against the limit of their type (the
+  first byte over it ends the request with 413) and hashes them once, for the blob store;
 - the small text fields are collected with bounded sizes; the number of parts is bounded, so
   the whole body is bounded by the file's limit plus a small allowance;
-- the temporary file is closed (and so removed) whatever happens.
+- the spool is closed (its temporary file removed) whatever happens.
+
+The use case then takes the spool as it is (`DocumentUploads.upload_spooled`): nothing is
+spooled, read or hashed twice.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from tempfile import SpooledTemporaryFile
 from typing import Any, Final, Literal
 
 from litestar import Request
@@ -34,13 +36,13 @@ from multipart import (  # type: ignore[import-untyped]
 )
 
 from application.catalog import MAX_UPLOAD_LIMIT
-from application.document_uploads import SPOOL_IN_MEMORY, DocumentFields, DocumentUploads
-from domain import policy
+from application.context import RequestContext
+from application.document_uploads import DocumentFields, DocumentUploads
+from application.file_spool import FileSpool
 from domain.documents import MAX_TAGS
-from domain.errors import PermissionDenied, TooLarge, UnsupportedType, ValidationFailed
-from domain.users import User
+from domain.errors import TooLarge, UnsupportedType, ValidationFailed
 from domain.values import AccessLevel, check_text
-from interfaces.http.document_schemas import json_object
+from interfaces.http.schemas.common import json_object
 
 FILE_FIELD: Final = "file"
 SINGLE_FIELDS: Final = frozenset(
@@ -67,29 +69,19 @@ PART_HEADERS_MAX: Final = 4096 + 128
 # the parts' headers and boundaries. Litestar refuses bodies above it on this route; within it,
 # the parser's own limits and the file type's limit apply.
 BODY_MAX_BYTES: Final = MAX_UPLOAD_LIMIT + FIELDS_MAX_BYTES + MAX_PARTS * (PART_HEADERS_MAX + 256)
-_WRITE_BATCH: Final = 1024 * 1024  # one thread hop per MiB of spooled file
-_READ_CHUNK: Final = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
 class ReceivedUpload:
-    """A fully received upload: the file spooled, the fields parsed."""
+    """A fully received upload: the file in its spool, the fields parsed."""
 
-    filename: str
-    size_bytes: int
+    spool: FileSpool
     fields: DocumentFields
-    _spool: SpooledTemporaryFile[bytes]
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        """The file's bytes, from the start."""
-        await asyncio.to_thread(self._spool.seek, 0)
-        while chunk := await asyncio.to_thread(self._spool.read, _READ_CHUNK):
-            yield chunk
 
 
 @asynccontextmanager
 async def received_upload(
-    request: Request[Any, Any, Any], user: User, documents: DocumentUploads
+    request: Request[Any, Any, Any], ctx: RequestContext, documents: DocumentUploads
 ) -> AsyncIterator[ReceivedUpload]:
     """Receive a multipart upload; the spooled file lives until the block exits.
 
@@ -103,30 +95,27 @@ async def received_upload(
     boundary = options.get("boundary")
     if not boundary:
         raise ClientException("multipart/form-data needs a boundary")
-    # Closing the spool (leaving the block, whatever happens) removes its temporary file.
-    with SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
-        receiver = _Receiver(spool, user, documents)
-        await receiver.receive(request.stream(), boundary)
-        yield ReceivedUpload(receiver.filename, receiver.size, receiver.fields(), spool)
+    receiver = _Receiver(ctx, documents)
+    try:
+        spool = await receiver.receive(request.stream(), boundary)
+        yield ReceivedUpload(spool, receiver.fields())
+    finally:
+        receiver.close()  # removes the spool's temporary file, whatever happened
 
 
 class _Receiver:
-    def __init__(
-        self, spool: SpooledTemporaryFile[bytes], user: User, documents: DocumentUploads
-    ) -> None:
-        self._spool = spool
-        self._user = user
+    def __init__(self, ctx: RequestContext, documents: DocumentUploads) -> None:
+        self._ctx = ctx
         self._documents = documents
         self._texts: defaultdict[str, list[str]] = defaultdict(list)
         self._text_bytes = 0
-        self._limit: int | None = None  # set once the file part has started
-        self._extension = ""
-        self._batch: list[bytes] = []
-        self._batched = 0
-        self.filename = ""
-        self.size = 0
+        self._spool: FileSpool | None = None  # set once the file part has started
 
-    async def receive(self, stream: AsyncIterator[bytes], boundary: str) -> None:
+    def close(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+
+    async def receive(self, stream: AsyncIterator[bytes], boundary: str) -> FileSpool:
         parser = PushMultipartParser(
             boundary, max_header_size=PART_HEADERS_MAX, max_segment_count=MAX_PARTS
         )
@@ -158,24 +147,19 @@ class _Receiver:
             ) from None
         except ParserError as err:
             raise ClientException(f"the multipart body is malformed: {err}") from None
-        if self._limit is None:
+        if self._spool is None:
             raise ValidationFailed.on(FILE_FIELD, "is required: a file part with a filename")
+        return self._spool
 
     async def _start(self, segment: MultipartSegment) -> None:
         name = segment.name or ""
         if name == FILE_FIELD:
-            if self._limit is not None:
+            if self._spool is not None:
                 raise ValidationFailed.on(FILE_FIELD, "send one file per upload")
             if segment.filename is None:
                 raise ValidationFailed.on(FILE_FIELD, "must be a file part with a filename")
-            # Refuse callers who may create nothing before reading a byte of the file; the
-            # use case checks the requested level and department again, with every field.
-            if not policy.can_create(self._user, AccessLevel.L1, self._user.department):
-                raise PermissionDenied("guests cannot create documents")
-            file_type = await self._documents.upload_policy(segment.filename)
-            self.filename = segment.filename
-            self._limit = file_type.max_size_bytes
-            self._extension = file_type.extension
+            # The use case's early decisions (403, 415), before a byte of the file is read.
+            self._spool = await self._documents.open_spool(self._ctx, segment.filename)
         elif name not in TEXT_FIELDS:
             raise ValidationFailed.on(name or "(unnamed part)", "is not a field of an upload")
         elif segment.filename is not None:
@@ -184,20 +168,8 @@ class _Receiver:
             raise ValidationFailed.on(name, "must be sent once")
 
     async def _file_bytes(self, chunk: bytes) -> None:
-        assert self._limit is not None
-        self.size += len(chunk)
-        if self.size > self._limit:
-            raise TooLarge(f".{self._extension} files may be at most {self._limit} bytes")
-        self._batch.append(chunk)
-        self._batched += len(chunk)
-        if self._batched >= _WRITE_BATCH:
-            await self._flush()
-
-    async def _flush(self) -> None:
-        if self._batch:
-            data = b"".join(self._batch)
-            self._batch, self._batched = [], 0
-            await asyncio.to_thread(self._spool.write, data)
+        assert self._spool is not None  # the file part has started
+        await self._spool.write(chunk)  # 413 at the first byte over the type's limit
 
     def _field_bytes(self, name: str | None, length: int) -> None:
         if length > FIELD_MAX_BYTES:
@@ -208,7 +180,8 @@ class _Receiver:
 
     async def _end(self, segment: MultipartSegment, value: bytes) -> None:
         if segment.name == FILE_FIELD:
-            await self._flush()
+            assert self._spool is not None
+            await self._spool.flush()
             return
         name = segment.name or ""
         try:

@@ -11,9 +11,9 @@ from litestar.params import FromPath, JSONBody
 from application.catalog import CatalogService, Changes
 from application.context import RequestContext
 from interfaces.http.auth import admin_guard
-from interfaces.http.document_schemas import Category, CategoryCreate, CategoryUpdate
 from interfaces.http.problems import problems
-from interfaces.http.schemas import ListOf
+from interfaces.http.schemas.categories import Category, CategoryCreate, CategoryUpdate
+from interfaces.http.schemas.common import ListOf
 
 
 class CategoryController(Controller):

@@ -1,13 +1,12 @@
-"""Documents: upload, read, download, list, change, tag, trash and purge (SPEC.md §3).
+"""Documents, read: list, get, download, duplicates and a document's audit trail (SPEC.md §3).
+Creating them is `document_uploads`, changing them `document_changes`.
 
 Who may do what is decided by the use cases: a document the caller cannot read is a 404 on
-every route (its existence does not leak); one they can read but not change is a 403.
+every route (its existence does not leak).
 
 Conditional requests:
-- `GET /documents/{id}` carries `ETag: W/"<version>"`; PATCH, DELETE, restore and the tag
-  routes honour `If-Match` with that tag (`"<version>"` and `*` are accepted too). A tag of a
-  version that is not current is 412; an `If-Match` that is not one such tag is 400 — a
-  malformed header is a bad request, not a failed precondition (lists of tags are refused).
+- `GET /documents/{id}` carries `ETag: W/"<version>"`, which the change routes take in
+  `If-Match` (`document_changes`).
 - `GET /documents/{id}/file` carries the strong `ETag: "<sha256>"` and answers 304 to a
   matching `If-None-Match`. A 304 still records `document.downloaded`: the audit trail says who
   fetched a document's file and when, and a revalidation is such a fetch (the caller proved
@@ -19,84 +18,37 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar import Controller, Response, get
 from litestar.di import NamedDependency
-from litestar.exceptions import ClientException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import (
-    Encoding,
-    OpenAPIFormat,
-    OpenAPIMediaType,
-    OpenAPIType,
-    Operation,
-    RequestBody,
-    Schema,
-)
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, Parameter
 from litestar.response import Stream
 
-from application.context import Principal, RequestContext
-from application.document_lifecycle import DocumentLifecycle
+from application.context import RequestContext
 from application.document_reads import DocumentReads
 from application.document_reads import Download as DownloadResult
-from application.document_uploads import DocumentFields, DocumentUploads
 from domain.document_ports import DocumentFilter, DocumentSort
-from domain.documents import (
-    CATEGORY_NAME_MAX,
-    MAX_TAGS,
-    SOURCE_MAX,
-    TAG_NAME_MAX,
-    TITLE_MAX,
-    DocumentChanges,
-    DocumentType,
-)
+from domain.documents import CATEGORY_NAME_MAX, TAG_NAME_MAX, DocumentType
 from domain.documents import Document as DomainDocument
 from domain.errors import ValidationFailed
 from domain.pagination import MAX_LIMIT, PageRequest
 from domain.taxonomy import parse_path, parse_version
 from domain.values import DEPARTMENT_MAX
-from interfaces.http.document_schemas import (
-    Document,
-    DocumentTags,
-    DocumentTextCreate,
-    DocumentUpdate,
-    DuplicateGroup,
-    Event,
-    json_object,
-)
 from interfaces.http.instants import DATE_TIME, rfc3339
-from interfaces.http.openapi import (
-    LINE,
-    LINE_RULE,
-    TAXONOMY_PATH,
-    VERSION_PARAMETER,
-    schema_only,
-)
+from interfaces.http.openapi import LINE_RULE, TAXONOMY_PATH, VERSION_PARAMETER, schema_only
 from interfaces.http.problems import problems
-from interfaces.http.schemas import ListOf
-from interfaces.http.uploads import BODY_MAX_BYTES, received_upload
+from interfaces.http.schemas.common import ListOf, json_object
+from interfaces.http.schemas.documents import Document, DuplicateGroup
+from interfaces.http.schemas.events import Event
 
-# JSON bodies of /documents/text: the text plus JSON escaping (an admin raising the txt limit
-# beyond this uploads larger text files through POST /documents instead).
-TEXT_BODY_MAX_BYTES = 64 * 1024 * 1024
 METADATA_QUERY_MAX = 8192
 
-_IF_MATCH = re.compile(r'^(?:W/)?"(\d{1,18})"$')
 _STRONG_TAG = re.compile(r'^(?:W/)?"([^"]*)"$')
-
-_IF_MATCH_HEADER = HeaderParameter(
-    name="If-Match",
-    required=False,
-    description='The document\'s ETag, W/"<version>": the change applies only to that version.',
-    # Stated for clients (and `make fuzz`), enforced by expected_version() with a 400.
-    schema_extra={"pattern": r'^[ \t]*((\*|(W/)?"[0-9]{1,18}")[ \t]*)?$'},
-)
 
 
 # --- conditional requests ---------------------------------------------------------------------
@@ -104,19 +56,6 @@ _IF_MATCH_HEADER = HeaderParameter(
 
 def version_etag(version: int) -> str:
     return f'W/"{version}"'
-
-
-def expected_version(if_match: str | None) -> int | None:
-    """The version an `If-Match` header asks for; None when absent, empty (an empty list of
-    tags, RFC 9110 §5.6.1) or `*`."""
-    if if_match is None or if_match.strip() in {"", "*"}:
-        return None
-    found = _IF_MATCH.match(if_match.strip())
-    if found is None:
-        raise ClientException(
-            'If-Match must be one entity tag of this document, W/"<version>" as in its ETag'
-        )
-    return int(found.group(1))
 
 
 def none_match(if_none_match: str | None, tag: str) -> bool:
@@ -178,86 +117,6 @@ def _file_response(download: DownloadResult, if_none_match: str | None) -> Strea
     return Stream(download.chunks, headers=headers, media_type=doc.mime_type)
 
 
-# --- the multipart body, for the OpenAPI document ---------------------------------------------
-
-_TEXT = OpenAPIType.STRING
-UPLOAD_BODY = RequestBody(
-    required=True,
-    description="The file and its fields. Read as it streams in: an extension that is not "
-    "accepted is refused (415) before the file's bytes are read, and a file over its type's "
-    "limit (see GET /file-types) as soon as the limit is passed (413).",
-    content={
-        "multipart/form-data": OpenAPIMediaType(
-            # The metadata field holds JSON text (a JSON object).
-            encoding={"metadata": Encoding(content_type="application/json")},
-            schema=Schema(
-                type=OpenAPIType.OBJECT,
-                required=["file"],
-                additional_properties=False,  # an unknown field is refused (422)
-                properties={
-                    "file": Schema(
-                        type=_TEXT,
-                        format=OpenAPIFormat.BINARY,
-                        description="The file; its name's extension picks the file type.",
-                    ),
-                    "title": Schema(
-                        type=_TEXT,
-                        pattern=LINE_RULE.pattern(non_blank=False, max_length=TITLE_MAX),
-                        description="Default: the file name.",
-                    ),
-                    "access_level": Schema(
-                        type=OpenAPIType.INTEGER, minimum=1, maximum=3, default=1
-                    ),
-                    "department": Schema(
-                        type=_TEXT,
-                        pattern=LINE_RULE.pattern(non_blank=False, max_length=DEPARTMENT_MAX),
-                    ),
-                    "category": Schema(
-                        type=_TEXT, max_length=CATEGORY_NAME_MAX, description="A category name."
-                    ),
-                    "tags": Schema(
-                        type=OpenAPIType.ARRAY,
-                        items=Schema(
-                            type=_TEXT,
-                            pattern=LINE_RULE.pattern(non_blank=True, max_length=TAG_NAME_MAX),
-                        ),
-                        max_items=MAX_TAGS,
-                        description="Repeat the field for several tags; unknown ones are created.",
-                    ),
-                    "metadata": Schema(type=OpenAPIType.OBJECT, description="A JSON object."),
-                    "source": Schema(
-                        type=_TEXT,
-                        pattern=LINE_RULE.pattern(non_blank=False, max_length=SOURCE_MAX),
-                    ),
-                    "on_duplicate": Schema(
-                        type=_TEXT,
-                        enum=["reject", "allow"],
-                        default="reject",
-                        description="reject: 409 naming a readable document with the same bytes.",
-                    ),
-                    "taxonomy_path": Schema(
-                        type=_TEXT,
-                        pattern=TAXONOMY_PATH,
-                        description="Classify at upload: A/B/C (taxonomy path).",
-                    ),
-                    "taxonomy_version": Schema(
-                        type=_TEXT, description="Default: the latest published version."
-                    ),
-                },
-            ),
-        )
-    },
-)
-
-
-@dataclass
-class UploadOperation(Operation):
-    """The upload handler reads the body itself (streaming), so Litestar cannot infer it."""
-
-    def __post_init__(self) -> None:
-        self.request_body = UPLOAD_BODY
-
-
 def _aware(value: datetime | None, name: str) -> datetime | None:
     if value is not None and value.tzinfo is None:
         raise ValidationFailed.on(name, "needs a time zone offset (RFC 3339)")
@@ -267,63 +126,6 @@ def _aware(value: datetime | None, name: str) -> datetime | None:
 class DocumentController(Controller):
     path = "/documents"
     tags = ["documents"]
-
-    # --- creating ---------------------------------------------------------------------------
-
-    @post(
-        operation_id="uploadDocument",
-        summary="Upload a file as a new document (multipart/form-data)",
-        operation_class=UploadOperation,
-        request_max_body_size=BODY_MAX_BYTES,
-        status_code=201,
-        responses=problems(400, 401, 403, 404, 409, 413, 415, 422),
-    )
-    async def upload_document(
-        self,
-        request: Request[Principal, Any, Any],
-        ctx: NamedDependency[RequestContext],
-        document_uploads: NamedDependency[DocumentUploads],
-    ) -> Response[Document]:
-        async with received_upload(request, request.user.user, document_uploads) as upload:
-            doc = await document_uploads.upload(
-                ctx, upload.filename, upload.chunks(), upload.fields
-            )
-        return _created(doc)
-
-    @post(
-        "/text",
-        operation_id="createTextDocument",
-        summary="Create a document from text (TXT or MARKDOWN)",
-        request_max_body_size=TEXT_BODY_MAX_BYTES,
-        status_code=201,
-        responses=problems(400, 401, 403, 404, 409, 413, 415, 422),
-    )
-    async def create_text_document(
-        self,
-        data: JSONBody[DocumentTextCreate],
-        ctx: NamedDependency[RequestContext],
-        document_uploads: NamedDependency[DocumentUploads],
-    ) -> Response[Document]:
-        doc = await document_uploads.create_text(
-            ctx,
-            data.content,
-            DocumentType(data.document_type),
-            DocumentFields(
-                title=data.title,
-                access_level=data.access_level,
-                department=data.department,
-                category=data.category,
-                tags=tuple(data.tags),
-                metadata=data.metadata,
-                source=data.source,
-                on_duplicate=data.on_duplicate,
-                taxonomy_path=data.taxonomy_path,
-                taxonomy_version=data.taxonomy_version,
-            ),
-        )
-        return _created(doc)
-
-    # --- reading ----------------------------------------------------------------------------
 
     @get(
         operation_id="listDocuments",
@@ -479,130 +281,3 @@ class DocumentController(Controller):
     ) -> ListOf[Event]:
         page = await document_reads.events(ctx, doc_id, PageRequest(limit, cursor))
         return ListOf[Event](items=[Event.of(e) for e in page.items], next_cursor=page.next_cursor)
-
-    # --- changing ---------------------------------------------------------------------------
-
-    @patch(
-        "/{doc_id:uuid}",
-        operation_id="updateDocument",
-        summary="Change title, access level, department, category, metadata or source",
-        responses=problems(400, 401, 403, 404, 409, 412, 422),
-    )
-    async def update_document(
-        self,
-        doc_id: FromPath[UUID],
-        data: JSONBody[DocumentUpdate],
-        ctx: NamedDependency[RequestContext],
-        document_lifecycle: NamedDependency[DocumentLifecycle],
-        if_match: Annotated[str | None, _IF_MATCH_HEADER] = None,
-    ) -> Response[Document]:
-        version = expected_version(if_match)
-        doc = await document_lifecycle.update(
-            ctx, doc_id, DocumentChanges(data.changes()), expected_version=version
-        )
-        return with_etag(doc)
-
-    @delete(
-        "/{doc_id:uuid}",
-        operation_id="deleteDocument",
-        summary="Move to the trash; ?purge=true deletes for good (owner or admin)",
-        responses=problems(400, 401, 403, 404, 409, 412, 422),
-    )
-    async def delete_document(
-        self,
-        doc_id: FromPath[UUID],
-        ctx: NamedDependency[RequestContext],
-        document_lifecycle: NamedDependency[DocumentLifecycle],
-        purge: bool = Parameter(default=False, description="Delete for good, not to the trash."),
-        if_match: Annotated[str | None, _IF_MATCH_HEADER] = None,
-    ) -> None:
-        version = expected_version(if_match)
-        if purge:
-            await document_lifecycle.purge(ctx, doc_id, expected_version=version)
-        else:
-            await document_lifecycle.delete(ctx, doc_id, expected_version=version)
-
-    @post(
-        "/{doc_id:uuid}/restore",
-        operation_id="restoreDocument",
-        summary="Take a document out of the trash",
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409, 412),
-    )
-    async def restore_document(
-        self,
-        doc_id: FromPath[UUID],
-        ctx: NamedDependency[RequestContext],
-        document_lifecycle: NamedDependency[DocumentLifecycle],
-        if_match: Annotated[str | None, _IF_MATCH_HEADER] = None,
-    ) -> Response[Document]:
-        version = expected_version(if_match)
-        return with_etag(await document_lifecycle.restore(ctx, doc_id, expected_version=version))
-
-    # --- tags on a document -----------------------------------------------------------------
-
-    @put(
-        "/{doc_id:uuid}/tags",
-        operation_id="replaceDocumentTags",
-        summary="Replace a document's tags (unknown names are created)",
-        responses=problems(400, 401, 403, 404, 409, 412, 422),
-    )
-    async def replace_tags(
-        self,
-        doc_id: FromPath[UUID],
-        data: JSONBody[DocumentTags],
-        ctx: NamedDependency[RequestContext],
-        document_lifecycle: NamedDependency[DocumentLifecycle],
-        if_match: Annotated[str | None, _IF_MATCH_HEADER] = None,
-    ) -> Response[Document]:
-        version = expected_version(if_match)
-        doc = await document_lifecycle.replace_tags(
-            ctx, doc_id, data.tags, expected_version=version
-        )
-        return with_etag(doc)
-
-    @post(
-        "/{doc_id:uuid}/tags",
-        operation_id="addDocumentTags",
-        summary="Add tags to a document (unknown names are created)",
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409, 412, 422),
-    )
-    async def add_tags(
-        self,
-        doc_id: FromPath[UUID],
-        data: JSONBody[DocumentTags],
-        ctx: NamedDependency[RequestContext],
-        document_lifecycle: NamedDependency[DocumentLifecycle],
-        if_match: Annotated[str | None, _IF_MATCH_HEADER] = None,
-    ) -> Response[Document]:
-        version = expected_version(if_match)
-        doc = await document_lifecycle.add_tags(ctx, doc_id, data.tags, expected_version=version)
-        return with_etag(doc)
-
-    @delete(
-        "/{doc_id:uuid}/tags/{name:str}",
-        operation_id="removeDocumentTag",
-        summary="Take a tag off a document",
-        responses=problems(400, 401, 403, 404, 409, 412, 422),
-    )
-    async def remove_tag(
-        self,
-        doc_id: FromPath[UUID],
-        ctx: NamedDependency[RequestContext],
-        document_lifecycle: NamedDependency[DocumentLifecycle],
-        name: str = Parameter(
-            max_length=TAG_NAME_MAX,
-            description="The tag's name, any case.",
-            schema_extra=schema_only(LINE),
-        ),
-        if_match: Annotated[str | None, _IF_MATCH_HEADER] = None,
-    ) -> None:
-        version = expected_version(if_match)
-        await document_lifecycle.remove_tag(ctx, doc_id, name, expected_version=version)
-
-
-def _created(doc: DomainDocument) -> Response[Document]:
-    response = with_etag(doc, status_code=201)
-    response.headers["Location"] = f"/api/v1/documents/{doc.id}"
-    return response

@@ -16,10 +16,10 @@ from domain.events import Event as DomainEvent
 from domain.events import EventFilter
 from domain.pagination import MAX_LIMIT, PageRequest
 from interfaces.http.auth import admin_guard
-from interfaces.http.document_schemas import Event
 from interfaces.http.instants import DATE_TIME, rfc3339
 from interfaces.http.problems import problems
-from interfaces.http.schemas import ListOf
+from interfaces.http.schemas.common import ListOf
+from interfaces.http.schemas.events import Event
 
 
 def _aware(value: datetime | None, name: str) -> datetime | None:

@@ -9,10 +9,10 @@ from litestar.params import JSONBody, Parameter
 from application.catalog import CatalogService
 from application.context import RequestContext
 from interfaces.http.auth import admin_guard
-from interfaces.http.document_schemas import FileType, FileTypePut
 from interfaces.http.openapi import EXTENSION, schema_only
 from interfaces.http.problems import problems
-from interfaces.http.schemas import ListOf
+from interfaces.http.schemas.common import ListOf
+from interfaces.http.schemas.file_types import FileType, FileTypePut
 
 
 class FileTypeController(Controller):

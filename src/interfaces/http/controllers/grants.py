@@ -11,9 +11,9 @@ from litestar.params import FromPath, JSONBody
 
 from application.context import RequestContext
 from application.grants import GrantService
-from interfaces.http.document_schemas import Permission, PermissionPut
 from interfaces.http.problems import problems
-from interfaces.http.schemas import ListOf
+from interfaces.http.schemas.common import ListOf
+from interfaces.http.schemas.grants import Permission, PermissionPut
 
 
 class GrantController(Controller):

@@ -5,7 +5,7 @@ from litestar.di import NamedDependency
 
 from application.context import Principal
 from interfaces.http.problems import problems
-from interfaces.http.schemas import Me, me_of
+from interfaces.http.schemas.me import Me, me_of
 
 
 class MeController(Controller):

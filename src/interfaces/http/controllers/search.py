@@ -14,8 +14,8 @@ from domain.documents import DocumentType
 from domain.pagination import MAX_LIMIT, PageRequest
 from interfaces.http.auth import admin_guard
 from interfaces.http.problems import problems
-from interfaces.http.schemas import ListOf
-from interfaces.http.search_schemas import (
+from interfaces.http.schemas.common import ListOf
+from interfaces.http.schemas.search import (
     Feedback,
     FeedbackIn,
     SearchAnalytics,

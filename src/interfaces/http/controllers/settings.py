@@ -8,7 +8,8 @@ from application.context import RequestContext
 from application.settings import SettingsService, SettingWrite
 from interfaces.http.auth import admin_guard
 from interfaces.http.problems import problems
-from interfaces.http.schemas import ListOf, Setting, SettingPut
+from interfaces.http.schemas.common import ListOf
+from interfaces.http.schemas.settings import Setting, SettingPut
 
 _KEY = Parameter(max_length=100, pattern=r"^[a-z][a-z0-9_.]*$")
 

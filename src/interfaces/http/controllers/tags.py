@@ -13,9 +13,9 @@ from application.catalog import CatalogService, Changes
 from application.context import RequestContext
 from domain.pagination import MAX_LIMIT
 from interfaces.http.auth import admin_guard
-from interfaces.http.document_schemas import Tag, TagCreate, TagUpdate
 from interfaces.http.problems import problems
-from interfaces.http.schemas import ListOf
+from interfaces.http.schemas.common import ListOf
+from interfaces.http.schemas.tags import Tag, TagCreate, TagUpdate
 
 
 class TagController(Controller):

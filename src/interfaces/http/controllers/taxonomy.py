@@ -13,8 +13,8 @@ from application.taxonomy import Classify, TaxonomyService
 from domain.pagination import MAX_LIMIT, PageRequest
 from interfaces.http.auth import admin_guard
 from interfaces.http.problems import problems
-from interfaces.http.schemas import ListOf
-from interfaces.http.taxonomy_schemas import (
+from interfaces.http.schemas.common import ListOf
+from interfaces.http.schemas.taxonomy import (
     Classification,
     ClassificationCreate,
     Taxonomy,

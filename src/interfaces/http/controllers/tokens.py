@@ -10,7 +10,8 @@ from application.context import RequestContext
 from application.tokens import TokenIssue, TokenService
 from domain.pagination import MAX_LIMIT, PageRequest
 from interfaces.http.problems import problems
-from interfaces.http.schemas import ListOf, Token, TokenCreate, TokenCreated
+from interfaces.http.schemas.common import ListOf
+from interfaces.http.schemas.tokens import Token, TokenCreate, TokenCreated
 
 
 class TokenController(Controller):

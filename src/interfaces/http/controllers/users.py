@@ -13,7 +13,8 @@ from domain.users import UserChanges, UserFilter
 from domain.values import DEPARTMENT_MAX, Role
 from interfaces.http.auth import admin_guard
 from interfaces.http.problems import problems
-from interfaces.http.schemas import ListOf, User, UserCreate, UserUpdate
+from interfaces.http.schemas.common import ListOf
+from interfaces.http.schemas.users import User, UserCreate, UserUpdate
 
 
 class UserController(Controller):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -22,9 +22,8 @@ from interfaces.http.openapi import (
     VERSION,
     schema_only,
 )
-from interfaces.http.schemas import Input
-
-DocumentTypeName = Literal["PDF", "DOCX", "TXT", "MARKDOWN"]
+from interfaces.http.schemas.common import Input
+from interfaces.http.schemas.documents import DocumentTypeName
 
 
 class SearchFiltersIn(Input):

@@ -13,7 +13,7 @@ from domain.taxonomy import TaxonomyNode as DomainNode
 from domain.taxonomy import TaxonomyVersion as DomainVersion
 from domain.taxonomy import format_path
 from interfaces.http.openapi import TAXONOMY_PATH, VERSION, schema_only
-from interfaces.http.schemas import Input
+from interfaces.http.schemas.common import Input
 
 PATH_DOC = "Labels joined by '/', e.g. AI/RAG."
 

@@ -1,0 +1,186 @@
+"""Documents, created: a file uploaded (multipart, read as it streams) or text sent as JSON
+(SPEC.md §2.5, §3). What may be created, and how large, is the use case's to decide
+(`DocumentUploads`); this layer asks it early, streams the body, and caps the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
+from litestar.openapi.spec import (
+    Encoding,
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+)
+from litestar.params import JSONBody
+
+from application.context import Principal, RequestContext
+from application.document_uploads import DocumentFields, DocumentUploads
+from domain.documents import (
+    CATEGORY_NAME_MAX,
+    MAX_TAGS,
+    SOURCE_MAX,
+    TAG_NAME_MAX,
+    TITLE_MAX,
+    DocumentType,
+)
+from domain.documents import Document as DomainDocument
+from domain.values import DEPARTMENT_MAX
+from interfaces.http.controllers.documents import with_etag
+from interfaces.http.openapi import LINE_RULE, TAXONOMY_PATH
+from interfaces.http.problems import problems
+from interfaces.http.schemas.document_uploads import DocumentTextCreate
+from interfaces.http.schemas.documents import Document
+from interfaces.http.uploads import BODY_MAX_BYTES, received_upload
+
+# JSON bodies of /documents/text: the text plus JSON escaping (an admin raising the txt limit
+# beyond this uploads larger text files through POST /documents instead).
+TEXT_BODY_MAX_BYTES = 64 * 1024 * 1024
+
+# --- the multipart body, for the OpenAPI document ---------------------------------------------
+
+_TEXT = OpenAPIType.STRING
+UPLOAD_BODY = RequestBody(
+    required=True,
+    description="The file and its fields. Read as it streams in: an extension that is not "
+    "accepted is refused (415) before the file's bytes are read, and a file over its type's "
+    "limit (see GET /file-types) as soon as the limit is passed (413).",
+    content={
+        "multipart/form-data": OpenAPIMediaType(
+            # The metadata field holds JSON text (a JSON object).
+            encoding={"metadata": Encoding(content_type="application/json")},
+            schema=Schema(
+                type=OpenAPIType.OBJECT,
+                required=["file"],
+                additional_properties=False,  # an unknown field is refused (422)
+                properties={
+                    "file": Schema(
+                        type=_TEXT,
+                        format=OpenAPIFormat.BINARY,
+                        description="The file; its name's extension picks the file type.",
+                    ),
+                    "title": Schema(
+                        type=_TEXT,
+                        pattern=LINE_RULE.pattern(non_blank=False, max_length=TITLE_MAX),
+                        description="Default: the file name.",
+                    ),
+                    "access_level": Schema(
+                        type=OpenAPIType.INTEGER, minimum=1, maximum=3, default=1
+                    ),
+                    "department": Schema(
+                        type=_TEXT,
+                        pattern=LINE_RULE.pattern(non_blank=False, max_length=DEPARTMENT_MAX),
+                    ),
+                    "category": Schema(
+                        type=_TEXT, max_length=CATEGORY_NAME_MAX, description="A category name."
+                    ),
+                    "tags": Schema(
+                        type=OpenAPIType.ARRAY,
+                        items=Schema(
+                            type=_TEXT,
+                            pattern=LINE_RULE.pattern(non_blank=True, max_length=TAG_NAME_MAX),
+                        ),
+                        max_items=MAX_TAGS,
+                        description="Repeat the field for several tags; unknown ones are created.",
+                    ),
+                    "metadata": Schema(type=OpenAPIType.OBJECT, description="A JSON object."),
+                    "source": Schema(
+                        type=_TEXT,
+                        pattern=LINE_RULE.pattern(non_blank=False, max_length=SOURCE_MAX),
+                    ),
+                    "on_duplicate": Schema(
+                        type=_TEXT,
+                        enum=["reject", "allow"],
+                        default="reject",
+                        description="reject: 409 naming a readable document with the same bytes.",
+                    ),
+                    "taxonomy_path": Schema(
+                        type=_TEXT,
+                        pattern=TAXONOMY_PATH,
+                        description="Classify at upload: A/B/C (taxonomy path).",
+                    ),
+                    "taxonomy_version": Schema(
+                        type=_TEXT, description="Default: the latest published version."
+                    ),
+                },
+            ),
+        )
+    },
+)
+
+
+@dataclass
+class UploadOperation(Operation):
+    """The upload handler reads the body itself (streaming), so Litestar cannot infer it."""
+
+    def __post_init__(self) -> None:
+        self.request_body = UPLOAD_BODY
+
+
+class DocumentUploadController(Controller):
+    path = "/documents"
+    tags = ["documents"]
+
+    @post(
+        operation_id="uploadDocument",
+        summary="Upload a file as a new document (multipart/form-data)",
+        operation_class=UploadOperation,
+        request_max_body_size=BODY_MAX_BYTES,
+        status_code=201,
+        responses=problems(400, 401, 403, 404, 409, 413, 415, 422),
+    )
+    async def upload_document(
+        self,
+        request: Request[Principal, Any, Any],
+        ctx: NamedDependency[RequestContext],
+        document_uploads: NamedDependency[DocumentUploads],
+    ) -> Response[Document]:
+        async with received_upload(request, ctx, document_uploads) as upload:
+            doc = await document_uploads.upload_spooled(ctx, upload.spool, upload.fields)
+        return _created(doc)
+
+    @post(
+        "/text",
+        operation_id="createTextDocument",
+        summary="Create a document from text (TXT or MARKDOWN)",
+        request_max_body_size=TEXT_BODY_MAX_BYTES,
+        status_code=201,
+        responses=problems(400, 401, 403, 404, 409, 413, 415, 422),
+    )
+    async def create_text_document(
+        self,
+        data: JSONBody[DocumentTextCreate],
+        ctx: NamedDependency[RequestContext],
+        document_uploads: NamedDependency[DocumentUploads],
+    ) -> Response[Document]:
+        doc = await document_uploads.create_text(
+            ctx,
+            data.content,
+            DocumentType(data.document_type),
+            DocumentFields(
+                title=data.title,
+                access_level=data.access_level,
+                department=data.department,
+                category=data.category,
+                tags=tuple(data.tags),
+                metadata=data.metadata,
+                source=data.source,
+                on_duplicate=data.on_duplicate,
+                taxonomy_path=data.taxonomy_path,
+                taxonomy_version=data.taxonomy_version,
+            ),
+        )
+        return _created(doc)
+
+
+def _created(doc: DomainDocument) -> Response[Document]:
+    response = with_etag(doc, status_code=201)
+    response.headers["Location"] = f"/api/v1/documents/{doc.id}"
+    return response
