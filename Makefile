@@ -3,6 +3,15 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# `make test` and `make test-postgres` spread the tests over this many worker processes
+# (pytest-xdist; 0 runs them in pytest's own). Each worker makes its own databases on one
+# PostgreSQL that pytest starts before the workers (tests/conftest.py); tests marked
+# `xdist_group` stay together on one worker (`--dist loadgroup`).
+TEST_WORKERS ?= 2
+PARALLEL := -n $(TEST_WORKERS) --dist loadgroup
+# Coverage of src/ ([tool.coverage.*] in pyproject.toml): the total and its floor are printed;
+# `.venv/bin/coverage report -m` afterwards shows it file by file.
+COVERAGE := --cov --cov-report=
 
 .PHONY: run test lint typecheck unit contract integration api test-postgres fuzz bench clean help
 
@@ -30,8 +39,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Tests marked `serial` time subprocesses against wall-clock windows: they run after the
+# parallel part, alone on the machine, and their coverage is added to its total.
 test: lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PARALLEL) -m "not serial" $(COVERAGE) --cov-fail-under=0
+	$(BIN)/pytest -q -m serial $(COVERAGE) --cov-append
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
@@ -46,7 +58,8 @@ api: $(STAMP)
 	$(BIN)/pytest -q tests/api
 
 test-postgres: $(STAMP)
-	$(BIN)/pytest -q -m postgres
+	$(BIN)/pytest -q $(PARALLEL) -m "postgres and not serial"
+	$(BIN)/pytest -q -m "postgres and serial"
 
 # Not part of `make test` (a few minutes): tests/fuzz/run_fuzz.py, called by .ci/run.
 # CI runs one fixed seed, so runs stay as alike as schemathesis allows (not identical: see
@@ -57,4 +70,4 @@ fuzz: $(STAMP)
 	$(BIN)/python -m tests.fuzz.run_fuzz --max-examples 50 $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis .coverage .coverage.*

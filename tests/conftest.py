@@ -1,10 +1,12 @@
 """Fixtures shared by every suite.
 
 Storage is chosen per test: `memory` always runs; `postgres` is marked `postgres` and runs on
-a database built by `alembic upgrade head` (never `create_all`), emptied before each test."""
+a database built by `alembic upgrade head` (never `create_all`), emptied before each test.
+Under pytest-xdist (`make test`) each worker has its own databases on one shared server."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,7 +24,12 @@ from infrastructure.sqlalchemy.database import Database
 from infrastructure.sqlalchemy.tables import file_types, metadata
 from infrastructure.sqlalchemy.uow import SqlAlchemyUnitOfWorkFactory
 from infrastructure.tuning import Tuning
-from tests.support.databases import alembic_on, create_database, drop_database
+from tests.support.databases import (
+    alembic_on,
+    create_database,
+    drop_database,
+    share_with_workers,
+)
 
 STORAGES = [
     pytest.param("memory", id="memory"),
@@ -31,6 +38,15 @@ STORAGES = [
 
 # Tables holding rows a migration seeds: emptied of test rows, never truncated wholesale.
 SEEDED_TABLES: frozenset[str] = frozenset({"file_types"})
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The xdist controller (the `dsession` plugin is there only when tests are distributed)
+    starts the embedded PostgreSQL before it spawns the workers: one server for the run,
+    not one per worker. Runs on TEST_DATABASE_URL need nothing."""
+    config = session.config
+    if config.pluginmanager.has_plugin("dsession") and not os.environ.get("TEST_DATABASE_URL"):
+        share_with_workers()
 
 
 @pytest.fixture(scope="session")

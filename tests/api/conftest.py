@@ -148,7 +148,7 @@ async def api(container: Container, pg: Database | None, tmp_path: Path) -> Asyn
 
 async def recorded_events(container: Container, action: str | None = None) -> list[Event]:
     """The audit trail, newest first."""
-    async with container.uow_factory()(read_only=True) as uow:
+    async with container.uow_factory()(autocommit=True) as uow:
         page = await uow.events.list(EventFilter(action=action), PageRequest(limit=MAX_LIMIT))
     return list(page.items)
 
@@ -156,7 +156,7 @@ async def recorded_events(container: Container, action: str | None = None) -> li
 async def store_state(container: Container) -> tuple[Any, ...]:
     """Everything a request could write, as comparable values. (Leaves out what merely
     authenticating touches: last_used_at and last_login_at.)"""
-    async with container.uow_factory()(read_only=True) as uow:
+    async with container.uow_factory()(autocommit=True) as uow:
         users = (await uow.users.list(UserFilter(), PageRequest(limit=MAX_LIMIT))).items
         tokens = (await uow.tokens.list(None, PageRequest(limit=MAX_LIMIT))).items
         events = (await uow.events.list(EventFilter(), PageRequest(limit=MAX_LIMIT))).items

@@ -27,7 +27,8 @@ from infrastructure.sqlalchemy.blob_locks import AdvisoryBlobLocks
 from infrastructure.sqlalchemy.database import Database
 from tests.support.integration_databases import FreshDatabase, fresh_database
 
-pytestmark = pytest.mark.postgres
+# Times subprocesses against wall-clock windows: run alone, after the parallel part (Makefile).
+pytestmark = [pytest.mark.postgres, pytest.mark.serial]
 
 RACE_SECONDS = 8.0
 PROJECT = Path(__file__).resolve().parents[2]

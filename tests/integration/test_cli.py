@@ -23,7 +23,7 @@ from tests.support.integration_catalog import every_row_as_text
 from tests.support.integration_cli import CliResult, Server, cli_env, run_cli, start_server
 from tests.support.integration_databases import FreshDatabase, fresh_database, script_directory
 
-# One xdist worker runs the whole module, so its module-scoped databases and server is set up once.
+# One xdist worker runs the whole module, so its module-scoped databases and server are set up once.
 pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("cli")]
 
 EMAIL = "x@example.com"

@@ -30,7 +30,8 @@ from infrastructure.container import build_container, shutdown_container
 from tests.support.integration_cli import Server, cli_env, start_server
 from tests.support.integration_databases import FreshDatabase, fresh_database
 
-pytestmark = pytest.mark.postgres
+# Times subprocesses against wall-clock windows: run alone, after the parallel part (Makefile).
+pytestmark = [pytest.mark.postgres, pytest.mark.serial]
 
 KILLS = 5
 PARALLEL = 8

@@ -37,8 +37,9 @@ from infrastructure.sqlalchemy.uow import SqlAlchemyUnitOfWorkFactory
 from interfaces.http.app import create_app
 from tests.support.databases import alembic_on
 
-# One xdist worker runs the whole module, so its module-scoped PostgreSQL is set up once.
-pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("database_restart")]
+# Times a server restart against wall-clock windows: run alone, after the parallel part
+# (Makefile), which also sets its module-scoped PostgreSQL up once.
+pytestmark = [pytest.mark.postgres, pytest.mark.serial]
 
 PG_CTL = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pg_ctl"
 POOL_TIMEOUT_S = 2.0

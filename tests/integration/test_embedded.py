@@ -18,7 +18,8 @@ import pytest
 from infrastructure.sqlalchemy.embedded import _forget_dead_holders, auto_shared_buffers
 from tests.support.integration_cli import cli_env, start_server
 
-pytestmark = pytest.mark.postgres
+# Times subprocesses against wall-clock windows: run alone, after the parallel part (Makefile).
+pytestmark = [pytest.mark.postgres, pytest.mark.serial]
 
 
 def _exists(pid: int) -> bool:

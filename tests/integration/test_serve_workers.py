@@ -15,7 +15,8 @@ import pytest
 from tests.support.integration_cli import cli_env, run_cli, start_server
 from tests.support.integration_databases import FreshDatabase, fresh_database
 
-pytestmark = pytest.mark.postgres
+# Times subprocesses against wall-clock windows: run alone, after the parallel part (Makefile).
+pytestmark = [pytest.mark.postgres, pytest.mark.serial]
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
 """PostgreSQL for the test suites: TEST_DATABASE_URL's server, or a throwaway embedded one.
 
 Each session makes its own uniquely named databases on that server and drops them at the end,
-so suites never touch data they did not create."""
+so suites never touch data they did not create. Under pytest-xdist the controller starts the
+embedded server once (`share_with_workers`) and the workers use it through an environment
+variable, each making databases of its own (named after the worker) on it."""
 
 from __future__ import annotations
 
@@ -21,6 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from infrastructure.sqlalchemy.embedded import start_embedded
 from infrastructure.sqlalchemy.migrations import alembic_config
 
+# Set by the xdist controller for its workers (and stripped, as every ARCHIVIST_ variable, from
+# the environment of the `archivist` processes the tests start).
+SHARED_SERVER_ENV = "ARCHIVIST_TEST_SHARED_SERVER_URL"
+
 _server_url: str | None = None
 
 
@@ -28,7 +34,7 @@ def server_url() -> str:
     """The server's URL (asyncpg form), pointing at its maintenance database."""
     global _server_url
     if _server_url is None:
-        given = os.environ.get("TEST_DATABASE_URL")
+        given = os.environ.get("TEST_DATABASE_URL") or os.environ.get(SHARED_SERVER_ENV)
         if given:
             _server_url = str(
                 make_url(given)
@@ -45,6 +51,13 @@ def server_url() -> str:
     return _server_url
 
 
+def share_with_workers() -> None:
+    """Start the server in this process (the xdist controller, which outlives its workers,
+    so the throwaway server is stopped and deleted only after every worker is done) and hand
+    its URL to the workers it is about to spawn."""
+    os.environ[SHARED_SERVER_ENV] = server_url()
+
+
 def libpq_url(url: str) -> str:
     return str(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
 
@@ -54,8 +67,11 @@ def url_for(database: str) -> str:
 
 
 async def create_database(prefix: str = "archivist_test") -> tuple[str, str]:
-    """A new empty database; returns (name, asyncpg URL)."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    """A new empty database; returns (name, asyncpg URL). Under xdist the name carries the
+    worker's id (`gw0`...), so a leftover database tells whose it was."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    tag = f"{worker}_" if worker else ""
+    name = f"{prefix}_{tag}{uuid.uuid4().hex[:10]}"
     conn = await asyncpg.connect(libpq_url(server_url()))
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
