@@ -2,7 +2,8 @@
 
 `archivist serve` also migrates and bootstraps an admin before serving; the benchmark runner
 does both itself, so this factory only does what `serve` hands to uvicorn:
-`create_app(build_container(settings, url))`, with settings from the environment.
+`create_app(build_container(settings, url), freeze_heap=True)`, with settings from the
+environment.
 
 Run: `DATABASE_URL=postgresql://... uvicorn --factory archivist_me_app:create_app` from `bench/`.
 """
@@ -24,4 +25,4 @@ def create_app() -> Litestar:
     url = resolve_database_url(
         settings.database_url, settings.data_dir, settings.embedded_shared_buffers
     )
-    return create_archivist_app(build_container(settings, url))
+    return create_archivist_app(build_container(settings, url), freeze_heap=True)

@@ -109,7 +109,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     _exit_normally_on_sigterm()
     uvicorn.run(
-        create_app(build_container(settings, url)) if args.workers == 1 else _worker_app(url),
+        create_app(build_container(settings, url), freeze_heap=True)
+        if args.workers == 1
+        else _worker_app(url),
         workers=args.workers,
         factory=args.workers > 1,
         host=args.host,
@@ -131,7 +133,7 @@ def _worker_app(url: str | None) -> str:
     is guarded by a lock in the database (docs/decisions.md, "Blobs")."""
     if url is not None:
         os.environ["DATABASE_URL"] = url
-    return "interfaces.http.app:create_app"
+    return "interfaces.http.app:served_app"
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

@@ -62,16 +62,22 @@ def api_router() -> Router:
     )
 
 
-def create_app(container: Container | None = None) -> Litestar:
+def create_app(container: Container | None = None, *, freeze_heap: bool = False) -> Litestar:
+    """The app on `container` (default: one built from the environment's settings).
+
+    `freeze_heap`: for a server process, which builds one app and serves it until it exits
+    (`archivist serve`, `served_app`). At start-up what starting made (modules, the app, its
+    routes and schemas: ~10^5-10^6 objects) is moved out of the collector's generations, so
+    a full collection during a search walks only what requests made (p95 of a question:
+    docs/benchmarks.md). Not for a process that builds many apps (the tests): each freeze
+    would keep that app's objects for good."""
     container = container or default_container()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
-        # What starting made (modules, the app, its routes and schemas: ~10^5-10^6 objects)
-        # is moved out of the collector's generations, so a full collection during a search
-        # walks only what requests made (p95 of a question: docs/benchmarks.md).
-        gc.collect()
-        gc.freeze()
+        if freeze_heap:
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
@@ -111,3 +117,8 @@ def create_app(container: Container | None = None) -> Litestar:
     )
     install_metrics(app)  # a registry per app: create_app() may run many times a process
     return app
+
+
+def served_app() -> Litestar:
+    """What each uvicorn worker process of `archivist serve --workers N` builds."""
+    return create_app(freeze_heap=True)
