@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from dependency_injector import providers
-from sqlalchemy import delete, insert, text
+from sqlalchemy import delete, exists, insert, literal, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.documents import DEFAULT_FILE_TYPES
@@ -68,11 +68,34 @@ async def pg_database(pg_url: str) -> AsyncIterator[Database]:
     await database.dispose()
 
 
+# Tables in the order rows can be deleted (children before the parents they reference).
+_DELETE_ORDER = [t for t in reversed(metadata.sorted_tables) if t.name not in SEEDED_TABLES]
+# The names of the tables holding any row, in one statement.
+_NOT_EMPTY = union_all(
+    *(select(literal(t.name)).where(exists(select(1).select_from(t))) for t in _DELETE_ORDER)
+)
+# Identity columns start again at 1, as after `TRUNCATE ... RESTART IDENTITY`.
+_IDENTITIES = [
+    (table.name, column.name)
+    for table in metadata.sorted_tables
+    for column in table.columns
+    if column.identity is not None
+]
+
+
 async def truncate_all(engine: AsyncEngine) -> None:
-    """Empty every table, and put the seeded ones back as the migrations leave them."""
-    names = ", ".join(t.name for t in metadata.sorted_tables if t.name not in SEEDED_TABLES)
+    """Empty every table, and put the seeded ones back as the migrations leave them.
+
+    DELETE, not TRUNCATE: a test leaves a few rows in a few tables, and TRUNCATE costs ~50 ms
+    however little it empties (new files for every table and index it cascades to), ~700
+    times a run. Only the tables holding rows are touched."""
     async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        holding = {row[0] for row in await conn.execute(_NOT_EMPTY)}
+        for table in _DELETE_ORDER:
+            if table.name in holding:
+                await conn.execute(delete(table))
+        for table, column in _IDENTITIES:
+            await conn.execute(text(f"ALTER TABLE {table} ALTER COLUMN {column} RESTART"))
         await conn.execute(delete(file_types))
         await conn.execute(
             insert(file_types),

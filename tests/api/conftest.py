@@ -3,8 +3,10 @@ guest already holding tokens, a clock the test controls, and ways to look at wha
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,9 +16,7 @@ import httpx
 import pytest
 from dependency_injector import providers
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.context import RequestContext
 from application.tokens import TokenIssue
@@ -26,9 +26,9 @@ from domain.events import Event, EventFilter
 from domain.pagination import MAX_LIMIT, PageRequest
 from domain.users import UserChanges, UserFilter
 from infrastructure.blobs import FilesystemBlobStore
-from infrastructure.container import Container
+from infrastructure.config import AppSettings
+from infrastructure.container import Container, build_container
 from infrastructure.sqlalchemy.database import Database
-from infrastructure.sqlalchemy.engine import async_url
 from interfaces.http.app import create_app
 from tests.support.clock import SteppingClock
 
@@ -53,12 +53,14 @@ class Caller:
 @dataclass(frozen=True)
 class Api:
     app: Litestar
-    client: AsyncTestClient[Litestar]
+    client: httpx.AsyncClient
     container: Container
     clock: SteppingClock
     admin: Caller
     member: Caller
     guest: Caller
+    # What a test prepares once and reuses across its hypothesis examples (one `api` each).
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 def bearer(secret: str) -> dict[str, str]:
@@ -97,27 +99,39 @@ async def make_user(
     return Caller(user.id, user.email, issued.token.id, issued.secret)
 
 
-class UnpooledDatabase:
-    """Stands in for `Database` under the test client. `AsyncTestClient` runs the app on its
-    own event loop (in a portal thread) while the test reads the store on the test's loop; a
-    pooled asyncpg connection cannot move between loops, so every checkout opens a new one."""
+class BorrowedDatabase:
+    """The session's database lent to one test's container. The app's shutdown disposes
+    its container's database; this leaves the session's pools open for the next test."""
 
-    def __init__(self, url: str) -> None:
-        self.engine: AsyncEngine = create_async_engine(async_url(url), poolclass=NullPool)
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._database.engine
 
     @property
     def lock_engine(self) -> AsyncEngine:
-        """The blob locks' connections: unpooled too, so no pool of its own is needed."""
-        return self.engine
+        return self._database.lock_engine
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        """The session fixture disposes the database when the run ends."""
+
+
+@pytest.fixture(scope="session")
+def shared_app() -> Litestar:
+    """One app for every API test of this process: building one costs ~0.2 s (routes,
+    schemas, OpenAPI) and there are ~800 API tests. Each test hands it its own container
+    (`app.state.container`, which handlers, authentication and the shutdown read)."""
+    return create_app(build_container(AppSettings(storage="memory")))
 
 
 @pytest.fixture
-async def api(container: Container, pg: Database | None, tmp_path: Path) -> AsyncIterator[Api]:
+async def api(
+    container: Container, pg: Database | None, tmp_path: Path, shared_app: Litestar
+) -> AsyncIterator[Api]:
     if pg is not None:
-        container.database.override(providers.Object(UnpooledDatabase(pg.url)))
+        container.database.override(providers.Object(BorrowedDatabase(pg)))
         # Blobs of this test in its own directory (the default is the working directory's).
         container.blobs.override(providers.Object(FilesystemBlobStore(tmp_path / "blobs")))
     # Every reading a step later, so rows made one after the other are ordered by time on
@@ -138,9 +152,42 @@ async def api(container: Container, pg: Database | None, tmp_path: Path) -> Asyn
         container, "member@example.com", department="Engineering", access_level=2
     )
     guest = await make_user(container, "guest@example.com", role="guest")
-    app = create_app(container)
-    async with AsyncTestClient(app) as client:
+    app = shared_app
+    app.state.container = container
+    # The app runs on the test's own event loop (not in a portal thread as Litestar's
+    # AsyncTestClient runs it), so the app and the test share the session's pooled
+    # connections; the lifespan is entered as a server would enter it.
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        lifespan_of(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client,
+    ):
         yield Api(app, client, container, clock, admin, member, guest)
+
+
+@asynccontextmanager
+async def lifespan_of(app: Litestar) -> AsyncIterator[None]:
+    """The app's lifespan run as a server runs it: entered and left in one task of its own
+    (pytest-asyncio sets a fixture up and tears it down in different tasks, and Litestar's
+    lifespan holds an anyio task group, which must be left in the task that entered it)."""
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def serve() -> None:
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    server = asyncio.create_task(serve())
+    starting = asyncio.create_task(started.wait())
+    await asyncio.wait({server, starting}, return_when=asyncio.FIRST_COMPLETED)
+    if server.done():  # the start-up failed: say why
+        starting.cancel()
+        server.result()
+    try:
+        yield
+    finally:
+        stop.set()
+        await server
 
 
 # --- looking at the store -------------------------------------------------------------------

@@ -365,8 +365,8 @@ async def test_no_hostile_value_gets_a_server_error_or_writes_on_refusal(
 
 async def _prepare_once(api: Api) -> dict[str, str]:
     """hypothesis runs every example inside one test call, so one `api` fixture serves them
-    all: prepare it once, remembered on the app (new for each storage's test call)."""
-    ids: dict[str, str] | None = getattr(api.app.state, "hostile_ids", None)
-    if ids is None:
-        ids = api.app.state.hostile_ids = await _prepare(api)
+    all: prepare it once, remembered on the fixture (new for each storage's test call)."""
+    if "hostile_ids" not in api.memo:
+        api.memo["hostile_ids"] = await _prepare(api)
+    ids: dict[str, str] = api.memo["hostile_ids"]
     return ids

@@ -70,7 +70,11 @@ def create_app(container: Container | None = None, *, freeze_heap: bool = False)
     routes and schemas: ~10^5-10^6 objects) is moved out of the collector's generations, so
     a full collection during a search walks only what requests made (p95 of a question:
     docs/benchmarks.md). Not for a process that builds many apps (the tests): each freeze
-    would keep that app's objects for good."""
+    would keep that app's objects for good.
+
+    Handlers, the authentication middleware and the shutdown read the container from
+    `app.state.container`, never from this function's scope: the API tests build one app per
+    process (~0.2 s each: routes, schemas) and give it each test's container."""
     container = container or default_container()
 
     @asynccontextmanager
@@ -81,7 +85,7 @@ def create_app(container: Container | None = None, *, freeze_heap: bool = False)
         try:
             yield
         finally:
-            await shutdown_container(container)
+            await shutdown_container(app.state.container)
 
     app = Litestar(
         route_handlers=[SystemController, MetricsController, api_router()],
