@@ -8,7 +8,7 @@ does by hand what Archivist does for that route:
    autocommit, the same 401 rules (`harness.bearer_user`, as `raw_me_app.py`);
 2. in one transaction (BEGIN … COMMIT, as `SearchService.search`'s unit of work), the search
    as `SqlAlchemySearchRepository.search` runs it (`search_hits`): the query parsed by
-   `domain.search.parse_query` and planned by `infrastructure.search_index.query.plan`; the
+   `domain.search.parse_query` and planned by `infrastructure.search_index.plan.plan`; the
    statistics statement (N and each term's document frequency), the candidates statement (a
    question's rarest terms first, `retrieval_split`; or the operators' tsquery, a phrase
    through its pool), the scores, page and cursor (`paging.rank_page`) and the page's
@@ -51,8 +51,8 @@ from litestar import Litestar, Request, Response, post
 from domain.document_ports import DocumentFilter
 from domain.search import CANDIDATE_CAP, ParsedQuery, parse_query
 from harness import UNAUTHORIZED, bearer_user, raw_app
-from infrastructure.search_index import paging, snippets
-from infrastructure.search_index import query as index
+from infrastructure.search_index import paging, scoring, snippets
+from infrastructure.search_index.plan import plan as plan_query
 
 SQL_ENV = "BENCH_SEARCH_SQL"
 RESULTS_MAX = 50
@@ -75,7 +75,7 @@ ROLES = frozenset(
     }
 )
 # Constants a caller may replace (bench_search.py's `quality` lifts the bounds this way).
-# (`fill_cap` is no bind name: `_search` passes it to `index.fill_room`.)
+# (`fill_cap` is no bind name: `_search` passes it to `scoring.fill_room`.)
 CAPS = ("candidate_cap", "pool_cap", "df_cap", "n_cap", "fill_cap")
 
 # shape -> (SQL, [("const", [name, value]) | ("role", name) | ("top", index)]);
@@ -153,14 +153,14 @@ async def _search(
     caps: Mapping[str, int] | None,
 ) -> Found:
     """`SqlAlchemySearchRepository.search` by hand (no filters, no cursor, no facets)."""
-    plan = index.plan(parsed)
+    plan = plan_query(parsed)
     if plan.is_empty:
         return Found()
     dep = reader["reader_department"]
     values: dict[str, Any] = dict(reader)
     values["term_queries"] = [term.tsquery for term in plan.terms]
     counted = {r[0]: r[1] for r in await _fetch(conn, bind("statistics", dep, values, caps=caps))}
-    stats = index.Statistics(
+    stats = scoring.Statistics(
         int(counted.get(0, 0)),
         tuple(int(counted.get(i + 1, 0)) for i in range(len(plan.terms))),
     )
@@ -168,14 +168,14 @@ async def _search(
     values["prefix_query"] = plan.prefix_query
     cap = caps.get("candidate_cap", CANDIDATE_CAP) if caps else CANDIDATE_CAP
     if plan.natural:
-        core, fill = index.retrieval_split(plan, stats, cap)
-        core_query = index.or_query(plan, core)
+        core, fill = scoring.retrieval_split(plan, stats, cap)
+        core_query = scoring.or_query(plan, core)
         if core_query is None:
             return Found()
-        fill_cap = caps.get("fill_cap", index.FILL_CAP) if caps else index.FILL_CAP
-        room = index.fill_room(stats, core, cap, fill_cap)
+        fill_cap = caps.get("fill_cap", scoring.FILL_CAP) if caps else scoring.FILL_CAP
+        room = scoring.fill_room(stats, core, cap, fill_cap)
         values["core_query"] = core_query
-        values["fill_query"] = index.fill_query(plan, core, fill) if room else None
+        values["fill_query"] = scoring.fill_query(plan, core, fill) if room else None
         values["fill_limit"] = room
         kind = "question"
     else:
@@ -187,8 +187,8 @@ async def _search(
             kind = "phrase"
     rows = await _fetch(conn, bind(kind, dep, values, caps=caps))
     candidates = {
-        r["id"]: index.Candidate(
-            index.parse_hits(r["hits"] or ""), bool(r["prefix_hit"]), r["length"]
+        r["id"]: scoring.Candidate(
+            scoring.parse_hits(r["hits"] or ""), bool(r["prefix_hit"]), r["length"]
         )
         for r in rows
     }

@@ -12,6 +12,7 @@ import asyncio
 import enum
 import random
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -25,6 +26,7 @@ from domain.blobs import BlobLocks, BlobStore
 from domain.clock import Clock
 from domain.documents import Document, DocumentChanges
 from domain.errors import Conflict, PermissionDenied, PreconditionFailed
+from domain.events import Event
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 from domain.users import User
 
@@ -170,22 +172,9 @@ class DocumentLifecycle:
         changed: dict[str, Any],
         tag_ids: list[UUID] | None = None,
     ) -> Document | None:
-        """Write `changed_doc` over the version `read` and record `document.updated`; None if
-        that version is no longer the current one. The tags (`tag_ids`) are written after the
-        row, so concurrent changes wait on the row instead of colliding on the tags."""
-        if not await uow.documents.update(changed_doc, read.version):
+        """`write_change`, committed; None if the version read is no longer the current one."""
+        if not await write_change(uow, ctx, read, changed_doc, changed, tag_ids):
             return None
-        if tag_ids is not None:
-            await uow.documents.set_tags(changed_doc.id, tag_ids)
-        await uow.events.add(
-            ctx.event(
-                events.DOCUMENT_UPDATED,
-                "document",
-                changed_doc.id,
-                changed_doc.updated_at,
-                {"changes": _jsonable(changed), "version": changed_doc.version},
-            )
-        )
         await uow.commit()
         return changed_doc
 
@@ -232,10 +221,8 @@ class DocumentLifecycle:
             moved = doc.trash(now) if to_trash else doc.restore(now)
             if moved is doc:
                 return doc
-            if not await uow.documents.update(moved, doc.version):
+            if not await write_move(uow, ctx, doc, moved):
                 return None
-            action = events.DOCUMENT_DELETED if to_trash else events.DOCUMENT_RESTORED
-            await uow.events.add(ctx.event(action, "document", doc.id, now))
             await uow.commit()
         return moved
 
@@ -275,21 +262,63 @@ class DocumentLifecycle:
                 raise PermissionDenied("only the owner or an administrator may purge")
             doc.check_version(expected_version)
             await uow.documents.purge(doc.id)
-            await uow.events.add(
-                ctx.event(
-                    events.DOCUMENT_PURGED,
-                    "document",
-                    doc.id,
-                    now,
-                    {"title": doc.title, "sha256": doc.sha256},
-                )
-            )
+            await uow.events.add(purged_event(ctx, doc, now))
             await uow.commit()
         await self.release_blob(doc.storage_key)
 
     async def release_blob(self, key: str) -> bool:
         """Delete a blob once no row references it; True if it was deleted."""
         return await self._releaser.release(key)
+
+
+async def write_change(
+    uow: UnitOfWork,
+    ctx: RequestContext,
+    read: Document,
+    changed_doc: Document,
+    changed: dict[str, Any],
+    tag_ids: list[UUID] | None = None,
+) -> bool:
+    """Write `changed_doc` over the version `read` with its `document.updated` event, in
+    `uow` (not committed); False if that version is no longer the current one. The tags
+    (`tag_ids`) are written after the row, so concurrent changes wait on the row instead of
+    colliding on the tags."""
+    if not await uow.documents.update(changed_doc, read.version):
+        return False
+    if tag_ids is not None:
+        await uow.documents.set_tags(changed_doc.id, tag_ids)
+    await uow.events.add(
+        ctx.event(
+            events.DOCUMENT_UPDATED,
+            "document",
+            changed_doc.id,
+            changed_doc.updated_at,
+            {"changes": _jsonable(changed), "version": changed_doc.version},
+        )
+    )
+    return True
+
+
+async def write_move(uow: UnitOfWork, ctx: RequestContext, read: Document, moved: Document) -> bool:
+    """Write `moved` (`read` taken to or out of the trash) over the version `read` with its
+    event, in `uow` (not committed); False if that version is no longer the current one."""
+    if not await uow.documents.update(moved, read.version):
+        return False
+    action = events.DOCUMENT_DELETED if moved.in_trash else events.DOCUMENT_RESTORED
+    await uow.events.add(ctx.event(action, "document", read.id, moved.updated_at))
+    return True
+
+
+def purged_event(
+    ctx: RequestContext, doc: Document, now: datetime, reason: str | None = None
+) -> Event:
+    """The `document.purged` event, by whoever purges (a user, or the system's trash
+    retention): what is left of the document afterwards, its title and digest, and `reason`
+    when given."""
+    data: dict[str, Any] = {"title": doc.title, "sha256": doc.sha256}
+    if reason is not None:
+        data["reason"] = reason
+    return ctx.event(events.DOCUMENT_PURGED, "document", doc.id, now, data)
 
 
 def _jsonable(changes: dict[str, Any]) -> dict[str, Any]:

@@ -14,9 +14,9 @@ from uuid import UUID
 
 from application.blob_release import BlobReleaser
 from application.context import RequestContext
+from application.document_lifecycle import purged_event
 from application.search import SearchService
 from application.settings import effective_int
-from domain import events
 from domain.blobs import BlobLocks, BlobStore
 from domain.clock import Clock
 from domain.documents import Document
@@ -140,19 +140,7 @@ class MaintenanceService:
                 batch = await uow.documents.trashed_before(cutoff, self._batch)
                 for doc in batch:
                     await uow.documents.purge(doc.id)
-                    await uow.events.add(
-                        ctx.event(
-                            events.DOCUMENT_PURGED,
-                            "document",
-                            doc.id,
-                            now,
-                            {
-                                "title": doc.title,
-                                "sha256": doc.sha256,
-                                "reason": "trash retention",
-                            },
-                        )
-                    )
+                    await uow.events.add(purged_event(ctx, doc, now, "trash retention"))
                 await uow.commit()
             documents += [_purged(d) for d in batch]
             for key in sorted({d.storage_key for d in batch}):

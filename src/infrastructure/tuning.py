@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.search import CANDIDATE_CAP, PHRASE_POOL_CAP
-from infrastructure.search_index.query import FILL_CAP
+from infrastructure.search_index.scoring import FILL_CAP
 
 
 @dataclass(frozen=True, slots=True)

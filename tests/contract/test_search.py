@@ -24,7 +24,7 @@ from domain.search import parse_query
 from infrastructure.config import AppSettings
 from infrastructure.container import Container, build_container
 from infrastructure.search_index.analysis import analyze
-from infrastructure.search_index.query import matches, plan
+from infrastructure.search_index.plan import matches, plan
 from infrastructure.sqlalchemy.database import Database
 from infrastructure.tuning import Tuning
 from tests.conftest import truncate_all

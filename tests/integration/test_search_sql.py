@@ -20,7 +20,8 @@ from domain.search import parse_query
 from infrastructure.config import AppSettings
 from infrastructure.container import Container, build_container
 from infrastructure.search_index.analysis import analyze, tsvector_literal
-from infrastructure.search_index.query import Node, Slot, plan
+from infrastructure.search_index.plan import plan
+from infrastructure.search_index.tsquery import Node, Slot
 from infrastructure.sqlalchemy.database import Database
 from tests.conftest import truncate_all
 

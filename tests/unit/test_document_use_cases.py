@@ -238,6 +238,25 @@ async def test_trash_restore_and_purge(app: Container) -> None:
     assert not await app.blobs().exists(doc.storage_key)
 
 
+async def test_a_purge_records_who_purged_which_document(app: Container) -> None:
+    owner = await _ctx(app, "own@example.com")
+    doc = await app.document_uploads().create_text(
+        owner, "x", DocumentType.TXT, DocumentFields(title="T")
+    )
+
+    await app.document_lifecycle().purge(owner, doc.id)
+
+    async with app.uow_factory()(autocommit=True) as uow:
+        purged = await uow.events.list(EventFilter(action="document.purged"), PageRequest(10))
+    [event] = purged.items
+    assert (event.actor_id, event.subject_type, event.subject_id, event.data) == (
+        owner.actor_id,
+        "document",
+        str(doc.id),
+        {"title": "T", "sha256": doc.sha256},
+    )
+
+
 async def test_a_member_cannot_raise_a_document_above_their_clearance(app: Container) -> None:
     admin = await _ctx(app, "adm@example.com", role="admin", access_level=3)
     member = await _ctx(app, "mem@example.com")

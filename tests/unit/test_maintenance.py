@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -145,6 +146,24 @@ async def test_purge_records_a_purged_event_by_the_system_for_each_document(
     assert {e.actor_id for e in purged} == {None}
 
 
+async def test_a_purged_event_names_the_document_and_the_retention_as_its_reason(
+    app: Container, owner: User, clock: SteppingClock
+) -> None:
+    await _retention_one_day(app)
+    doc = await _text(app, owner, "old")
+    await app.document_lifecycle().delete(RequestContext(owner), doc.id)
+    clock.advance(timedelta(days=2))
+
+    await app.maintenance().purge(dry_run=False)
+
+    [event] = await _purge_events(app)
+    assert (event.subject_type, event.subject_id, event.data) == (
+        "document",
+        str(doc.id),
+        {"title": "old", "sha256": doc.sha256, "reason": "trash retention"},
+    )
+
+
 async def test_purge_uses_the_default_retention_of_30_days(
     app: Container, owner: User, clock: SteppingClock
 ) -> None:
@@ -194,7 +213,6 @@ async def test_purge_goes_through_more_documents_than_one_batch(
     app: Container, owner: User, clock: SteppingClock
 ) -> None:
     app.maintenance.add_kwargs(batch=2)  # before the service is first made
-    assert app.maintenance()._batch == 2  # the purge below must take 3 batches
     await _retention_one_day(app)
     docs = [await _text(app, owner, f"doc {n}") for n in range(5)]
     for doc in docs:
@@ -205,6 +223,9 @@ async def test_purge_goes_through_more_documents_than_one_batch(
 
     assert sorted(d.id for d in report.documents) == sorted(d.id for d in docs)
     assert app.memory_store().documents == {}
+    # Each batch is a unit of work of its own, its events stamped with its own time.
+    per_batch = Counter(e.occurred_at for e in await _purge_events(app))
+    assert sorted(per_batch.values(), reverse=True) == [2, 2, 1]
 
 
 # --- purge: unreferenced blobs --------------------------------------------------------------

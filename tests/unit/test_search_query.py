@@ -8,17 +8,14 @@ from hypothesis import strategies as st
 
 from domain.search import Term, parse_query
 from infrastructure.search_index.analysis import analyze, question_word, split_words
-from infrastructure.search_index.query import (
+from infrastructure.search_index.plan import STEM_WEIGHT, matches, plan, term_matches
+from infrastructure.search_index.scoring import (
     FILL_CAP,
-    STEM_WEIGHT,
     Statistics,
     fill_room,
-    matches,
     parse_hits,
-    plan,
     rank,
     restrict,
-    term_matches,
 )
 
 WORDS = ["alpha", "beta", "gamma", "검색"]

@@ -28,9 +28,10 @@ from domain.search import (
 from domain.users import User
 from infrastructure.memory.documents import InMemoryDocumentRepository
 from infrastructure.memory.table import StagedTable
-from infrastructure.search_index import paging, snippets
-from infrastructure.search_index import query as index
+from infrastructure.search_index import paging, scoring, snippets
 from infrastructure.search_index.analysis import IndexedText, analyze
+from infrastructure.search_index.plan import SearchPlan, term_matches
+from infrastructure.search_index.plan import plan as plan_query
 from infrastructure.tuning import Tuning
 
 
@@ -45,13 +46,13 @@ def _percentile(values: list[int], fraction: float) -> float | None:
 
 
 def _statistics(
-    plan: index.SearchPlan, population: list[tuple[Document, IndexedText]]
-) -> index.Statistics:
+    plan: SearchPlan, population: list[tuple[Document, IndexedText]]
+) -> scoring.Statistics:
     """N and each term's df over `population`, each bounded as in SQL."""
-    return index.Statistics(
-        min(len(population), index.N_CAP),
+    return scoring.Statistics(
+        min(len(population), scoring.N_CAP),
         tuple(
-            min(sum(1 for _, ix in population if index.term_matches(term, ix)), index.DF_CAP)
+            min(sum(1 for _, ix in population if term_matches(term, ix)), scoring.DF_CAP)
             for term in plan.terms
         ),
     )
@@ -90,7 +91,7 @@ class InMemorySearchRepository:
         cursor: str | None = None,
         facets: bool = False,
     ) -> SearchPage:
-        plan = index.plan(query)
+        plan = plan_query(query)
         if plan.is_empty or not reader.is_active:
             return SearchPage([], 0)
         key = paging.search_key(plan, filters)
@@ -122,7 +123,7 @@ class InMemorySearchRepository:
         if plan.is_empty:
             return SearchPage([], 0)
         by_lexeme = dict(zip(lexemes, counted.frequencies, strict=True))
-        stats = index.Statistics(
+        stats = scoring.Statistics(
             counted.documents, tuple(by_lexeme[t.lexemes[0]] for t in plan.terms)
         )
         population = [(doc, ix) for doc, ix in readable if doc.id != document_id]
@@ -130,8 +131,8 @@ class InMemorySearchRepository:
 
     def _ranked(
         self,
-        plan: index.SearchPlan,
-        stats: index.Statistics,
+        plan: SearchPlan,
+        stats: scoring.Statistics,
         population: list[tuple[Document, IndexedText]],
         limit: int,
         key: str,
@@ -140,13 +141,13 @@ class InMemorySearchRepository:
     ) -> SearchPage:
         if plan.natural:
             cap = self._tuning.candidate_cap
-            core, fill = index.retrieval_split(plan, stats, cap)
+            core, fill = scoring.retrieval_split(plan, stats, cap)
             if not core:
                 return SearchPage([], 0)
-            room = index.fill_room(stats, core, cap, self._tuning.fill_cap)
+            room = scoring.fill_room(stats, core, cap, self._tuning.fill_cap)
 
             def holds(ix: IndexedText, terms: list[int]) -> bool:
-                return any(index.term_matches(plan.terms[i], ix) for i in terms)
+                return any(term_matches(plan.terms[i], ix) for i in terms)
 
             found = [p for p in population if holds(p[1], core)][:cap]
             found += [p for p in population if holds(p[1], fill) and not holds(p[1], core)][:room]
@@ -158,7 +159,7 @@ class InMemorySearchRepository:
                 pool = pool[: self._tuning.phrase_pool_cap]
             found = [p for p in pool if plan.match.matches(p[1])][: self._tuning.candidate_cap]
         docs = {doc.id: doc for doc, _ in found}
-        candidates = {doc.id: index.restrict(ix, plan) for doc, ix in found}
+        candidates = {doc.id: scoring.restrict(ix, plan) for doc, ix in found}
         ranked = paging.rank_page(plan, stats, candidates, limit, key, resume)
         scores, top = ranked.scores, ranked.page
         counted = (

@@ -81,6 +81,9 @@ class InMemoryUnitOfWork:
             self._users,
             self._categories,
             self._classifications,
+            # The wall clock, not the Clock: what this stands for is PostgreSQL's now() (the
+            # server's transaction start, the default of document_tags.created_at), which no
+            # Clock the application is given moves either.
             datetime.now(UTC),
         )
         self.views = InMemoryDocumentViews(self.documents, self.events)

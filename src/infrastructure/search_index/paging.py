@@ -22,12 +22,12 @@ from uuid import UUID
 from domain.errors import ValidationFailed
 from domain.search import FacetCount, SearchFacets
 from infrastructure.search_index.analysis import STEM_SIGIL, STOPWORDS, IndexedText
-from infrastructure.search_index.query import (
+from infrastructure.search_index.plan import ScoringTerm, SearchPlan
+from infrastructure.search_index.scoring import (
     DF_CAP,
     Candidate,
-    ScoringTerm,
-    SearchPlan,
     Statistics,
+    idf,
     mean_length,
     rank,
 )
@@ -194,8 +194,6 @@ def similar_candidates(indexed: IndexedText) -> list[str]:
 def similar_plan(lexemes: Sequence[str], stats: Statistics, indexed: IndexedText) -> SearchPlan:
     """A question made of the SIMILAR_KEPT lexemes weighing most in the document (tf·idf over
     what the reader may read); a lexeme only the document itself holds says nothing."""
-    from infrastructure.search_index.query import idf
-
     weighed = [
         (len(indexed.positions[lex]) * idf(stats.documents, df), lex)
         for lex, df in zip(lexemes, stats.frequencies, strict=True)

@@ -8,7 +8,7 @@ import re
 from typing import Final
 
 from infrastructure.search_index.analysis import split_words, word_tokens
-from infrastructure.search_index.query import SearchPlan
+from infrastructure.search_index.plan import SearchPlan
 from infrastructure.search_text import START, STOP, to_html
 
 SNIPPET_WORDS: Final = 35

@@ -58,9 +58,10 @@ from domain.search import (
     SearchResponseLog,
 )
 from domain.users import User
-from infrastructure.search_index import paging, snippets
-from infrastructure.search_index import query as index
+from infrastructure.search_index import paging, scoring, snippets
 from infrastructure.search_index.analysis import IndexedText
+from infrastructure.search_index.plan import SearchPlan
+from infrastructure.search_index.plan import plan as plan_query
 from infrastructure.sqlalchemy import tables as t
 from infrastructure.sqlalchemy.access import readable_by
 from infrastructure.sqlalchemy.document_filters import filter_conditions
@@ -80,7 +81,7 @@ def _tsquery(name: str, text: str | None) -> ColumnElement[Any]:
 
 
 def statistics_statement(
-    plan: index.SearchPlan, population: Sequence[ColumnElement[bool]]
+    plan: SearchPlan, population: Sequence[ColumnElement[bool]]
 ) -> Select[Any]:
     """(0, N) and (i, df of term i) for i = 1..terms, each count stopping at its cap."""
     queries = [term.tsquery for term in plan.terms]
@@ -92,7 +93,7 @@ def statistics_statement(
     holding = (
         select(literal(1).label("one"))
         .where(d.search_vector.op("@@", is_comparison=True)(x.c.q), *population)
-        .limit(bindparam("df_cap", index.DF_CAP, type_=Integer))
+        .limit(bindparam("df_cap", scoring.DF_CAP, type_=Integer))
         .lateral("holding")
     )
     frequencies = (
@@ -103,7 +104,7 @@ def statistics_statement(
     searched = (
         select(literal(1).label("one"))
         .where(*population)
-        .limit(bindparam("n_cap", index.N_CAP, type_=Integer))
+        .limit(bindparam("n_cap", scoring.N_CAP, type_=Integer))
         .subquery("searched")
     )
     documents = select(literal(0, Integer).label("i"), func.count().label("n")).select_from(
@@ -112,7 +113,7 @@ def statistics_statement(
     return union_all(documents, frequencies)  # type: ignore[return-value]
 
 
-def _candidate_columns(plan: index.SearchPlan) -> list[ColumnElement[Any]]:
+def _candidate_columns(plan: SearchPlan) -> list[ColumnElement[Any]]:
     lexemes = bindparam("lexemes", plan.lexemes, type_=ARRAY(Text))
     restricted = func.ts_filter(func.setweight(d.search_vector, _MARK, lexemes), _MARKED)
     return [
@@ -131,7 +132,7 @@ def _candidate_columns(plan: index.SearchPlan) -> list[ColumnElement[Any]]:
 
 
 def question_candidates(
-    plan: index.SearchPlan,
+    plan: SearchPlan,
     population: Sequence[ColumnElement[bool]],
     core: str,
     fill: str | None,
@@ -160,7 +161,7 @@ def question_candidates(
 
 
 def operator_candidates(
-    plan: index.SearchPlan, population: Sequence[ColumnElement[bool]], tuning: Tuning
+    plan: SearchPlan, population: Sequence[ColumnElement[bool]], tuning: Tuning
 ) -> Select[Any]:
     """Documents matching the tsquery, at most CANDIDATE_CAP; a phrase is checked among at
     most PHRASE_POOL_CAP documents holding its words in any order (a phrase of common words
@@ -204,7 +205,7 @@ class SqlAlchemySearchRepository:
         cursor: str | None = None,
         facets: bool = False,
     ) -> SearchPage:
-        plan = index.plan(query)
+        plan = plan_query(query)
         if plan.is_empty or not reader.is_active:
             return SearchPage([], 0)
         key = paging.search_key(plan, filters)
@@ -228,32 +229,32 @@ class SqlAlchemySearchRepository:
         if row is None:
             raise NotFound("document", document_id)
         # The stored vector is what `analyze` made of the document (its text form parsed back).
-        indexed = IndexedText(index.parse_hits(row.vector or ""))
+        indexed = IndexedText(scoring.parse_hits(row.vector or ""))
         lexemes = paging.similar_candidates(indexed)
         counted = await self._statistics(paging.lexeme_plan(lexemes), (readable,))
         plan = paging.similar_plan(lexemes, counted, indexed)
         if plan.is_empty:
             return SearchPage([], 0)
         by_lexeme = dict(zip(lexemes, counted.frequencies, strict=True))
-        stats = index.Statistics(
+        stats = scoring.Statistics(
             counted.documents, tuple(by_lexeme[t.lexemes[0]] for t in plan.terms)
         )
         population = (readable, d.id != document_id)
         return await self._ranked(plan, stats, population, limit, "", None, False)
 
     async def _statistics(
-        self, plan: index.SearchPlan, population: Sequence[ColumnElement[bool]]
-    ) -> index.Statistics:
+        self, plan: SearchPlan, population: Sequence[ColumnElement[bool]]
+    ) -> scoring.Statistics:
         counted = dict((await self._conn.execute(statistics_statement(plan, population))).all())
-        return index.Statistics(
+        return scoring.Statistics(
             int(counted.get(0, 0)),
             tuple(int(counted.get(i + 1, 0)) for i in range(len(plan.terms))),
         )
 
     async def _ranked(
         self,
-        plan: index.SearchPlan,
-        stats: index.Statistics,
+        plan: SearchPlan,
+        stats: scoring.Statistics,
         population: Sequence[ColumnElement[bool]],
         limit: int,
         key: str,
@@ -262,18 +263,18 @@ class SqlAlchemySearchRepository:
     ) -> SearchPage:
         if plan.natural:
             cap = self._tuning.candidate_cap
-            core, fill = index.retrieval_split(plan, stats, cap)
-            core_query = index.or_query(plan, core)
+            core, fill = scoring.retrieval_split(plan, stats, cap)
+            core_query = scoring.or_query(plan, core)
             if core_query is None:
                 return SearchPage([], 0)
-            room = index.fill_room(stats, core, cap, self._tuning.fill_cap)
-            fill_query = index.fill_query(plan, core, fill) if room else None
+            room = scoring.fill_room(stats, core, cap, self._tuning.fill_cap)
+            fill_query = scoring.fill_query(plan, core, fill) if room else None
             statement = question_candidates(plan, population, core_query, fill_query, room, cap)
         else:
             statement = operator_candidates(plan, population, self._tuning)
         rows = (await self._conn.execute(statement)).all()
         candidates = {
-            r.id: index.Candidate(index.parse_hits(r.hits or ""), bool(r.prefix_hit), r.length)
+            r.id: scoring.Candidate(scoring.parse_hits(r.hits or ""), bool(r.prefix_hit), r.length)
             for r in rows
         }
         ranked = paging.rank_page(plan, stats, candidates, limit, key, resume)

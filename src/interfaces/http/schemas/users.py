@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from domain.errors import ValidationFailed
 from domain.users import User as DomainUser
@@ -65,7 +66,16 @@ class UserUpdate(Input):
         return refuse_nulls(sent, self.NOT_NULL)
 
 
-class User(BaseModel):
+@dataclass(slots=True)
+class User:
+    """A user as the users routes (and, with its token, `/me`) return it.
+
+    A dataclass, not a pydantic model: the values come from a domain `User`, already of the
+    right types, so nothing is validated; msgspec encodes it as is (`/me`, every client's first
+    call, is the benchmark of issue #2: docs/benchmarks.md), and the OpenAPI schema is
+    generated from these fields just as from a model. Not frozen: a frozen dataclass's
+    `__init__` costs a request a few µs more."""
+
     id: UUID
     email: str
     name: str

@@ -1,0 +1,231 @@
+"""The counts a search is scored with, the candidates a question is scored on, and the score of
+a document for a plan (`infrastructure.search_index.plan`) — the same numbers for both storages.
+
+The score (`score`), for a document d and each term t of the query:
+
+    idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5))
+    tf(t, d) = the positions of t's lexemes in d, each counted by its lexeme's weight (the word
+               as written 1, another form of it STEM_WEIGHT) and TITLE_BOOST times in the
+               title; plus PREFIX_WEIGHT when the word being typed begins a word of d
+    bm25 = sum of count(t) * idf(t) * tf*(K1+1) / (tf + K1*(1 - B + B*len(d)/avglen))
+
+times (1 + ALL_WORDS_BONUS) when every word of a question is in d, and (1 + PHRASE_BONUS) when
+its words also stand together in order. N and df are counted over the documents the reader may
+read that pass the search's filters (so nothing unreadable shapes a score), each count bounded
+(DF_CAP, N_CAP: a word in more documents than DF_CAP weighs as if in DF_CAP); avglen is the
+mean length of the documents ranked. The lexeme weights (STEM_WEIGHT, PREFIX_WEIGHT) are the
+plan's. docs/decisions.md, "Search scoring", gives the reasons and the measurements.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+
+from infrastructure.search_index.analysis import BODY_START, IndexedText
+from infrastructure.search_index.plan import SearchPlan
+from infrastructure.search_index.tsquery import quote
+
+K = TypeVar("K")
+K1: Final = 1.2
+B: Final = 0.75
+TITLE_BOOST: Final = 2.0
+ALL_WORDS_BONUS: Final = 0.2
+PHRASE_BONUS: Final = 0.2
+# Statistics are counted up to these bounds (a count stops there): the cost of a common word
+# is then that of DF_CAP documents, not of half the corpus.
+DF_CAP: Final = 1000
+N_CAP: Final = 5_000
+# A question's candidates holding none of its rarer words (only common ones) rank below those
+# holding one, mostly: at most this many of them fill the room the rarer words leave.
+FILL_CAP: Final = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Statistics:
+    """Counts over the documents the reader may search: N, and df per term (plan order)."""
+
+    documents: int
+    frequencies: tuple[int, ...]
+
+
+def idf(documents: int, frequency: int) -> float:
+    return math.log(1.0 + (documents - frequency + 0.5) / (frequency + 0.5))
+
+
+def retrieval_split(plan_: SearchPlan, stats: Statistics, cap: int) -> tuple[list[int], list[int]]:
+    """Which terms a question's candidates are found by (`core`: the rarest, while their
+    counts add up to at most `cap`; at least one) and which only fill the remaining room
+    (`fill`, the common ones): a common word must not crowd out the documents holding a rare
+    one when the candidates are bounded."""
+    order = sorted(range(len(plan_.terms)), key=lambda i: (stats.frequencies[i], i))
+    core: list[int] = []
+    total = 0
+    for i in order:
+        df = stats.frequencies[i]
+        if df == 0:
+            continue
+        if core and (total + df > cap or df >= DF_CAP):
+            break
+        core.append(i)
+        total += df
+    fill = [i for i in order if i not in core and stats.frequencies[i] > 0]
+    return core, fill
+
+
+def fill_room(stats: Statistics, core: Iterable[int], cap: int, fill_cap: int = FILL_CAP) -> int:
+    """How many documents holding only the fill's (common) terms join a question's candidates:
+    what the core's counts leave of `cap`, at most `fill_cap`."""
+    return max(0, min(cap - sum(stats.frequencies[i] for i in core), fill_cap))
+
+
+def or_query(plan_: SearchPlan, indexes: Iterable[int]) -> str | None:
+    parts = [plan_.terms[i].tsquery for i in indexes]
+    return " | ".join(f"({p})" for p in parts) if parts else None
+
+
+def fill_query(plan_: SearchPlan, core: Sequence[int], fill: Sequence[int]) -> str | None:
+    """The fill's tsquery without the lexemes the core already finds (a word's stem class
+    holds the word itself): the documents it would add are the same (those holding a core
+    lexeme are not fill), and PostgreSQL does not read every document of a core word only to
+    drop it."""
+    covered = {lex for i in core for lex in plan_.terms[i].lexemes}
+    parts: list[str] = []
+    for i in fill:
+        term = plan_.terms[i]
+        if term.prefix is not None:
+            parts.append(f"{quote(term.prefix)}:*")
+        parts += [quote(lex) for lex in term.asked if lex not in covered]
+    return " | ".join(dict.fromkeys(parts)) if parts else None
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """What a score needs of a document: where the query's lexemes stand in it, whether it
+    holds the prefix term, its length."""
+
+    hits: Mapping[str, Sequence[int]]
+    prefix_hit: bool
+    length: int
+
+
+def restrict(indexed: IndexedText, plan_: SearchPlan) -> Candidate:
+    """The in-memory counterpart of the SQL adapter's `ts_filter(setweight(…))`."""
+    hits = {lex: indexed.positions[lex] for lex in plan_.lexemes if lex in indexed.positions}
+    prefix = plan_.marked_prefix
+    prefix_hit = prefix is not None and any(lex.startswith(prefix) for lex in indexed.positions)
+    return Candidate(hits, prefix_hit, indexed.length)
+
+
+_VECTOR_ENTRY: Final = re.compile(r"'((?:[^']|'')*)':([0-9A-D,]+)")
+
+
+def parse_hits(text: str) -> dict[str, tuple[int, ...]]:
+    """A restricted tsvector's text form (`'lex':1A,7A …`: every position marked A by the
+    `setweight` that restricted it) as lexeme → positions."""
+    if "\\" not in text and "''" not in text:
+        # The analyzer's lexemes hold no quote, colon, space or backslash: split directly
+        # (several times faster than the pattern, which stays for any other text).
+        found: dict[str, tuple[int, ...]] = {}
+        for entry in text.split(" "):
+            lexeme, colon, positions = entry.rpartition(":")
+            if not colon or len(lexeme) < 2 or lexeme[0] != "'" or lexeme[-1] != "'":
+                break
+            found[lexeme[1:-1]] = tuple(int(p.rstrip("ABCD")) for p in positions.split(","))
+        else:
+            return found
+    return {
+        m.group(1).replace("''", "'").replace("\\\\", "\\"): tuple(
+            int(p.rstrip("ABCD")) for p in m.group(2).split(",")
+        )
+        for m in _VECTOR_ENTRY.finditer(text)
+    }
+
+
+def _in_order(plan_: SearchPlan, candidate: Candidate) -> bool:
+    """Whether the question's words stand together, in order, somewhere in the document."""
+    at: dict[int, set[str]] = {}
+    for lexeme, positions in candidate.hits.items():
+        for position in positions:
+            at.setdefault(position, set()).add(lexeme)
+    slots = [slot for word in plan_.words for slot in word.slots]
+    if not slots:
+        return False
+    for start in sorted(p for p, found in at.items() if found & slots[0]):
+        if all(at.get(start + k, set()) & slot for k, slot in enumerate(slots)):
+            return True
+    return False
+
+
+def scorer(
+    plan_: SearchPlan, stats: Statistics, mean_length: float
+) -> Callable[[Candidate], float]:
+    """`score` with what every candidate shares worked out once (each term's idf, the prefix
+    terms, the number of distinct words): a question is scored on up to CANDIDATE_CAP
+    documents."""
+    weights = [
+        term.count * idf(stats.documents, df)
+        for term, df in zip(plan_.terms, stats.frequencies, strict=True)
+    ]
+    words = [term.words for term in plan_.terms]
+    owners = plan_.owners
+    prefixed = [(i, t.prefix_weight) for i, t in enumerate(plan_.terms) if t.prefix is not None]
+    distinct = len({word.text for word in plan_.words})
+    bonus = plan_.natural and distinct > 1
+    k1_plus_1 = K1 + 1.0
+
+    def scored(candidate: Candidate) -> float:
+        norm = K1 * (1.0 - B + B * candidate.length / mean_length) if mean_length > 0 else K1
+        # tf of each term, from the lexemes the document holds (a few) rather than from every
+        # term's lexemes (a long question has dozens); positions are sorted.
+        tfs: dict[int, float] = {}
+        for lexeme, positions in candidate.hits.items():
+            title = bisect_left(positions, BODY_START)
+            tf = TITLE_BOOST * title + (len(positions) - title)
+            for i, weight in owners.get(lexeme, ()):
+                tfs[i] = tfs.get(i, 0.0) + weight * tf
+        if candidate.prefix_hit:
+            for i, weight in prefixed:
+                tfs[i] = tfs.get(i, 0.0) + weight
+        total = 0.0
+        found: set[int] = set()
+        for i in sorted(tfs):
+            tf = tfs[i]
+            found |= words[i]
+            total += weights[i] * tf * k1_plus_1 / (tf + norm)
+        if bonus and len(found) == distinct:
+            total *= 1.0 + ALL_WORDS_BONUS
+            if _in_order(plan_, candidate):
+                total *= 1.0 + PHRASE_BONUS
+        return total
+
+    return scored
+
+
+def score(plan_: SearchPlan, stats: Statistics, candidate: Candidate, mean_length: float) -> float:
+    return scorer(plan_, stats, mean_length)(candidate)
+
+
+def mean_length(candidates: Mapping[Any, Candidate]) -> float:
+    """The mean length of the candidates (what a length is compared with)."""
+    if not candidates:
+        return 0.0
+    return sum(c.length for c in candidates.values()) / len(candidates)
+
+
+def rank(
+    plan_: SearchPlan,
+    stats: Statistics,
+    candidates: Mapping[K, Candidate],
+    mean: float | None = None,
+) -> dict[K, float]:
+    """Every candidate's score; the mean length is the candidates' unless given (a cursor
+    carries the first page's)."""
+    if mean is None:
+        mean = mean_length(candidates)
+    scored = scorer(plan_, stats, mean)
+    return {key: scored(c) for key, c in candidates.items()}
