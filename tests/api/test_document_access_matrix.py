@@ -55,6 +55,9 @@ DOCUMENT_ROUTES: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", f"{D}/text"): ("create text",),
     ("GET", D): ("list",),
     ("GET", f"{D}/duplicates"): ("duplicates",),
+    # Each document of a bulk request ends as its own route would (one result per document,
+    # proven cell by cell in tests/contract/test_document_bulk.py).
+    ("POST", f"{D}/bulk"): ("add tags", "remove tag", "delete", "restore", "classify"),
     ("GET", DOC): ("get",),
     ("GET", f"{DOC}/file"): ("file",),
     ("GET", f"{DOC}/events"): ("events",),

@@ -35,6 +35,7 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("GET", f"{API}/documents"): ANY_USER,
     ("POST", f"{API}/documents/text"): ANY_USER,
     ("GET", f"{API}/documents/duplicates"): ANY_USER,
+    ("POST", f"{API}/documents/bulk"): ANY_USER,
     ("GET", f"{API}/documents/{{doc_id:uuid}}"): ANY_USER,
     ("PATCH", f"{API}/documents/{{doc_id:uuid}}"): ANY_USER,
     ("DELETE", f"{API}/documents/{{doc_id:uuid}}"): ANY_USER,

@@ -41,6 +41,7 @@ SERVER_STATE: dict[tuple[str | None, int, frozenset[str]], str] = {
     ("uploadDocument", 422, frozenset({"category"})): "no such category",
     ("updateDocument", 422, frozenset({"category"})): "no such category",
     ("search", 422, frozenset({"category"})): "no such category",
+    ("bulkEditDocuments", 422, frozenset({"category"})): "no such category",
     # A node's parent must exist in that version (the tree is server state).
     ("addTaxonomyNode", 422, frozenset({"path"})): "the parent node does not exist",
     # Upload limits are rows an admin edits (the fuzzer does, down to 1 byte): 413.

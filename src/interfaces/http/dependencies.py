@@ -13,6 +13,7 @@ from litestar.di import Provide
 from application.audit import AuditLog
 from application.catalog import CatalogService
 from application.context import Principal, RequestContext
+from application.document_bulk import DocumentBulk
 from application.document_lifecycle import DocumentLifecycle
 from application.document_reads import DocumentReads
 from application.document_uploads import DocumentUploads
@@ -62,6 +63,10 @@ def provide_document_lifecycle(state: State) -> DocumentLifecycle:
     return state.container.document_lifecycle()  # type: ignore[no-any-return]
 
 
+def provide_document_bulk(state: State) -> DocumentBulk:
+    return state.container.document_bulk()  # type: ignore[no-any-return]
+
+
 def provide_catalog_service(state: State) -> CatalogService:
     return state.container.catalog()  # type: ignore[no-any-return]
 
@@ -95,6 +100,7 @@ DEPENDENCIES = {
     "document_uploads": Provide(provide_document_uploads, sync_to_thread=False),
     "document_reads": Provide(provide_document_reads, sync_to_thread=False),
     "document_lifecycle": Provide(provide_document_lifecycle, sync_to_thread=False),
+    "document_bulk": Provide(provide_document_bulk, sync_to_thread=False),
     "catalog_service": Provide(provide_catalog_service, sync_to_thread=False),
     "grant_service": Provide(provide_grant_service, sync_to_thread=False),
     "audit_log": Provide(provide_audit_log, sync_to_thread=False),

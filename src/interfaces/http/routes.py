@@ -6,6 +6,7 @@ from __future__ import annotations
 from litestar.types import ControllerRouterHandler
 
 from interfaces.http.controllers.categories import CategoryController
+from interfaces.http.controllers.document_bulk import DocumentBulkController
 from interfaces.http.controllers.document_changes import DocumentChangeController
 from interfaces.http.controllers.document_uploads import DocumentUploadController
 from interfaces.http.controllers.documents import DocumentController
@@ -29,6 +30,7 @@ API_CONTROLLERS: list[ControllerRouterHandler] = [
     DocumentUploadController,
     DocumentController,
     DocumentChangeController,
+    DocumentBulkController,
     GrantController,
     TagController,
     CategoryController,
