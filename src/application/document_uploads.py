@@ -39,7 +39,13 @@ from domain.documents import (
     extension_of,
     safe_filename,
 )
-from domain.errors import Conflict, PermissionDenied, TooLarge, UnsupportedType, ValidationFailed
+from domain.errors import (
+    DuplicateDocument,
+    PermissionDenied,
+    TooLarge,
+    UnsupportedType,
+    ValidationFailed,
+)
 from domain.ports import UnitOfWorkFactory
 from domain.taxonomy import parse_confidence, parse_path
 from domain.users import User
@@ -237,9 +243,10 @@ class DocumentUploads:
             if fields.on_duplicate == "reject":
                 same = await uow.documents.readable_with_sha256(stored.sha256, user)
                 if same:
-                    raise Conflict(
+                    raise DuplicateDocument(
                         f"the same file is already document {same[0].id} "
-                        f"({same[0].title!r}); send on_duplicate=allow to keep both"
+                        f"({same[0].title!r}); send on_duplicate=allow to keep both",
+                        same[0].id,
                     )
             category_id = category_found(
                 fields.category, await document_access.category_id(uow, fields.category)

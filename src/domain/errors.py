@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from uuid import UUID
 
 
 class DomainError(Exception):
@@ -42,6 +43,14 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     """The change collides with the current state (a taken email, the last admin)."""
+
+
+class DuplicateDocument(Conflict):
+    """An upload of bytes the uploader can already read as another document (`existing`)."""
+
+    def __init__(self, message: str, existing: UUID) -> None:
+        super().__init__(message)
+        self.existing = existing
 
 
 class PreconditionFailed(DomainError):

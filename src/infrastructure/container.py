@@ -11,6 +11,7 @@ from application.bootstrap import AdminBootstrap
 from application.catalog import CatalogService
 from application.demo import DemoService
 from application.document_bulk import DocumentBulk
+from application.document_import import DocumentImport
 from application.document_lifecycle import DocumentLifecycle
 from application.document_reads import DocumentReads
 from application.document_uploads import DocumentUploads
@@ -120,6 +121,7 @@ class Container(containers.DeclarativeContainer):
     document_lifecycle = providers.Singleton(
         DocumentLifecycle, uow_factory, clock, blobs, blob_locks
     )
+    document_import = providers.Singleton(DocumentImport, uow_factory, document_uploads)
     document_bulk = providers.Singleton(DocumentBulk, uow_factory, clock, document_reads, taxonomy)
     catalog = providers.Singleton(CatalogService, uow_factory, clock)
     grants = providers.Singleton(GrantService, uow_factory, clock)

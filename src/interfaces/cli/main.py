@@ -1,4 +1,4 @@
-"""`archivist`: serve, migrate, admin, seed-demo, purge. Output meant for scripts goes to
+"""`archivist`: serve, migrate, admin, seed-demo, purge, import. Output meant for scripts goes to
 stdout; logs and messages go to stderr."""
 
 from __future__ import annotations
@@ -9,15 +9,25 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
 
+from application.context import RequestContext
 from application.demo import DemoReport
+from application.document_import import FileResult, ImportOptions
+from application.document_import import Outcome as ImportOutcome
+from application.document_uploads import DocumentFields
 from application.maintenance import PurgeReport
-from domain.errors import DomainError
+from domain.errors import DomainError, ValidationFailed
+from domain.pagination import MAX_LIMIT, PageRequest
+from domain.ports import UnitOfWorkFactory
+from domain.taxonomy import TaxonomyNodeNotFound, format_path
+from domain.users import User, UserFilter
+from domain.values import Role, normalize_email
 from infrastructure.config import AppSettings
 from infrastructure.container import Container, build_container, shutdown_container
 from infrastructure.sqlalchemy import migrations
@@ -294,6 +304,72 @@ def format_purge_report(report: PurgeReport) -> str:
     return "\n".join(lines)
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from interfaces.cli.importing import (
+        ImportProgress,
+        sources_in,
+        stderr_console,
+        summary,
+        write_report,
+    )
+
+    root: Path = args.directory
+    if not root.is_dir():
+        print(f"archivist import: {root} is not a folder", file=sys.stderr)
+        return 2
+    sources = sources_in(root, recursive=args.recursive)
+    fields = DocumentFields(
+        access_level=args.access_level,
+        department=args.department,
+        category=args.category,
+        tags=tuple(args.tag),
+        taxonomy_path=args.taxonomy_path,
+    )
+    options = ImportOptions(fields, args.on_duplicate, args.jobs)
+
+    async def run(container: Container) -> list[FileResult]:
+        ctx = RequestContext(actor=await _import_owner(container, args.owner))
+        if args.taxonomy_path is not None:  # once, with the nearest paths on a miss
+            try:
+                await container.taxonomy().resolve(args.taxonomy_path)
+            except TaxonomyNodeNotFound as err:
+                nearest = ", ".join(format_path(p) for p in err.suggestions)
+                raise ValidationFailed.on(
+                    "taxonomy_path", f"{err.message}; the nearest paths: {nearest}"
+                ) from err
+        with ImportProgress(sources, stderr_console()) as progress:
+            return await container.document_import().run(ctx, sources, options, progress.done)
+
+    started = time.monotonic()
+    results = _run_use_case(run)
+    if isinstance(results, int):
+        return results
+    print(summary(results, time.monotonic() - started))
+    if args.report is not None:
+        with args.report.open("w", encoding="utf-8") as out:
+            write_report(results, out)
+    stored = (ImportOutcome.IMPORTED, ImportOutcome.DUPLICATE)
+    return 0 if all(r.outcome in stored for r in results) else 1
+
+
+async def _import_owner(container: Container, email: str | None) -> User:
+    """The user the imported documents belong to: the one with `email`, or else the first
+    administrator."""
+    uow_factory: UnitOfWorkFactory = container.uow_factory()
+    async with uow_factory(autocommit=True) as uow:
+        if email is not None:
+            user = await uow.users.get_by_email(normalize_email(email, "owner"))
+            if user is None or not user.is_active:
+                raise ValidationFailed.on("owner", f"no active user {email!r}")
+            return user
+        admins = await uow.users.list(
+            UserFilter(role=Role.ADMIN, is_active=True), PageRequest(limit=MAX_LIMIT)
+        )
+    if not admins.items:
+        raise ValidationFailed.on("owner", "no active administrator: name one with --owner")
+    return min(admins.items, key=lambda u: (u.created_at, u.id))
+
+
 def _worker_count(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 64:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to 64")
@@ -346,7 +422,39 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="report what would go, change nothing"
     )
     purge.set_defaults(func=cmd_purge)
+
+    imports = sub.add_parser(
+        "import",
+        help="store a folder's files as documents (files already stored are skipped, so "
+        "running it again resumes)",
+        description="Store a folder's files as documents, by the rules of an HTTP upload. "
+        "Hidden files are left out. Exit status 1 if any file was rejected or failed.",
+    )
+    imports.add_argument("directory", type=Path)
+    imports.add_argument("--recursive", action="store_true", help="sub-folders too")
+    imports.add_argument("--category", help="a category name, for every file")
+    imports.add_argument("--tag", action="append", default=[], help="repeatable")
+    imports.add_argument("--access-level", type=int, default=1, choices=[1, 2, 3])
+    imports.add_argument("--department")
+    imports.add_argument("--owner", help="e-mail of the owner (default: the first admin)")
+    imports.add_argument("--taxonomy-path", help="classify every file at A/B (latest version)")
+    imports.add_argument(
+        "--on-duplicate",
+        choices=["skip", "reject", "allow"],
+        default="skip",
+        help="a file whose bytes are already stored: skip it (default), count it rejected, "
+        "or store it again",
+    )
+    imports.add_argument("--jobs", type=_job_count, default=4, help="files in flight (1-64)")
+    imports.add_argument("--report", type=Path, help="write the files not imported as JSON")
+    imports.set_defaults(func=cmd_import)
     return parser
+
+
+def _job_count(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to 64")
+    return int(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,154 @@
+"""Importing many files (`application.document_import`) on the memory storage: a result per
+file in the order given, duplicates skipped by their bytes (so a second run stores nothing),
+refusals that cost only their own file, and the three duplicate policies."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from dependency_injector import providers
+
+from application.context import RequestContext
+from application.document_import import FileResult, ImportOptions, Outcome
+from application.document_uploads import DocumentFields
+from application.users import CreateUser
+from domain.events import EventFilter
+from domain.pagination import PageRequest
+from infrastructure.config import AppSettings
+from infrastructure.container import Container, build_container
+from tests.support.clock import SteppingClock
+from tests.support.pdf import one_page_pdf
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    data: bytes
+
+    @property
+    def filename(self) -> str:
+        return self.name.rsplit("/", 1)[-1]
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    async def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        for start in range(0, len(self.data), 7):  # several chunks
+            yield self.data[start : start + 7]
+
+
+FOLDER = [
+    Source("a.txt", b"alpha text"),
+    Source("notes/b.md", b"# Beta\n\nmarkdown"),
+    Source("c.pdf", one_page_pdf("gamma pdf")),
+    Source("copy-of-a.txt", b"alpha text"),  # the same bytes as a.txt
+    Source("tool.exe", b"MZ not allowed"),
+    Source("broken.pdf", b"%PDF-1.4 this is no pdf"),  # corrupt
+    Source("fake.pdf", b"just text"),  # not what its extension says
+    Source("empty.txt", b""),
+]
+
+
+@pytest.fixture
+def app() -> Container:
+    container = build_container(AppSettings(storage="memory"))
+    container.clock.override(providers.Object(SteppingClock()))
+    return container
+
+
+async def owner(app: Container, **kw: object) -> RequestContext:
+    user = await app.users().create(
+        RequestContext.system(),
+        CreateUser(email="ann@example.com", name="Ann", **kw),  # type: ignore[arg-type]
+    )
+    return RequestContext(actor=user)
+
+
+async def uploaded_events(app: Container) -> int:
+    async with app.uow_factory()(autocommit=True) as uow:
+        page = await uow.events.list(EventFilter(action="document.uploaded"), PageRequest(200))
+    return len(page.items)
+
+
+def outcomes(results: list[FileResult]) -> dict[str, tuple[Outcome, str | None]]:
+    return {r.name: (r.outcome, r.code) for r in results}
+
+
+async def test_each_file_gets_a_result_and_a_second_run_stores_nothing(app: Container) -> None:
+    ctx = await owner(app)
+    heard: list[str] = []
+    options = ImportOptions(DocumentFields(tags=("batch",)), jobs=1)
+
+    first = await app.document_import().run(ctx, FOLDER, options, lambda r: heard.append(r.name))
+
+    assert [r.name for r in first] == [s.name for s in FOLDER]  # in the order given
+    assert sorted(heard) == sorted(s.name for s in FOLDER)
+    assert outcomes(first) == {
+        "a.txt": (Outcome.IMPORTED, None),
+        "notes/b.md": (Outcome.IMPORTED, None),
+        "c.pdf": (Outcome.IMPORTED, None),
+        "copy-of-a.txt": (Outcome.DUPLICATE, "duplicate"),
+        "tool.exe": (Outcome.REJECTED, "unsupported_type"),
+        "broken.pdf": (Outcome.REJECTED, "validation_failed"),
+        "fake.pdf": (Outcome.REJECTED, "content_mismatch"),
+        "empty.txt": (Outcome.REJECTED, "validation_failed"),
+    }
+    stored = {r.name: r.document_id for r in first if r.outcome is Outcome.IMPORTED}
+    assert first[3].document_id == stored["a.txt"]  # the duplicate names what it duplicates
+    doc = await app.document_reads().get(ctx, stored["notes/b.md"])  # type: ignore[arg-type]
+    assert (doc.document.original_filename, doc.document.tags) == ("b.md", ["batch"])
+    assert doc.document.source == "import"
+    assert await uploaded_events(app) == 3
+
+    again = await app.document_import().run(ctx, FOLDER, options)
+
+    assert {r.name for r in again if r.outcome is Outcome.DUPLICATE} == {
+        "a.txt",
+        "notes/b.md",
+        "c.pdf",
+        "copy-of-a.txt",
+    }
+    assert [r.outcome for r in again if r.outcome is Outcome.IMPORTED] == []
+    assert await uploaded_events(app) == 3
+
+
+async def test_files_in_flight_at_once_store_the_same_bytes_only_once(app: Container) -> None:
+    ctx = await owner(app)
+    same = [Source(f"copy-{n}.txt", b"one text, eight files") for n in range(8)]
+
+    results = await app.document_import().run(ctx, same, ImportOptions(jobs=8))
+
+    assert sorted(r.outcome for r in results) == [Outcome.DUPLICATE] * 7 + [Outcome.IMPORTED]
+    assert await uploaded_events(app) == 1
+
+
+@pytest.mark.parametrize(
+    ("policy", "second"),
+    [("skip", Outcome.DUPLICATE), ("reject", Outcome.REJECTED), ("allow", Outcome.IMPORTED)],
+)
+async def test_the_duplicate_policy_decides_what_a_known_file_becomes(
+    app: Container, policy: str, second: Outcome
+) -> None:
+    ctx = await owner(app)
+    options = ImportOptions(on_duplicate=policy, jobs=1)  # type: ignore[arg-type]
+    await app.document_import().run(ctx, [Source("a.txt", b"alpha")], options)
+
+    [result] = await app.document_import().run(ctx, [Source("a-again.txt", b"alpha")], options)
+
+    assert result.outcome is second
+
+
+async def test_an_owner_without_the_right_gets_every_file_refused(app: Container) -> None:
+    ctx = await owner(app, role="guest")
+
+    results = await app.document_import().run(ctx, FOLDER[:3], ImportOptions())
+
+    assert {(r.outcome, r.code) for r in results} == {(Outcome.REJECTED, "permission_denied")}
+    assert await uploaded_events(app) == 0
