@@ -33,6 +33,7 @@ from typing import Any, cast
 from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
@@ -70,9 +71,9 @@ class PreparedStatement:
 
     async def _run(self, conn: AsyncConnection, method: str, values: Mapping[str, Any]) -> Any:
         args = tuple([values[name] for name in self.names])
-        raw = await conn.get_raw_connection()
+        raw = await _pooled_connection(conn)
         sync = conn.sync_connection
-        assert sync is not None  # started by `get_raw_connection`
+        assert sync is not None  # started by `_pooled_connection`
         sync.dispatch.before_cursor_execute(sync, None, self.sql, args, None, False)
         try:
             result = await getattr(raw.driver_connection, method)(self.sql, *args)
@@ -80,6 +81,17 @@ class PreparedStatement:
             raise await _translated(conn, raw.dbapi_connection, err, self.sql, args) from err
         sync.dispatch.after_cursor_execute(sync, None, self.sql, args, None, False)
         return result
+
+
+async def _pooled_connection(conn: AsyncConnection) -> PoolProxiedConnection:
+    """`conn.get_raw_connection()`, without its greenlet round trip when `conn` holds its
+    pooled connection (neither closed nor invalidated): `Connection.connection` then only
+    returns it, no I/O. Only reconnecting an invalidated connection needs the greenlet
+    (~13 µs a statement on the hot path, issue #11)."""
+    sync = conn.sync_connection
+    if sync is not None and not sync.closed and not sync.invalidated:
+        return sync.connection
+    return await conn.get_raw_connection()
 
 
 async def _translated(
