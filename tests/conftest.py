@@ -14,6 +14,7 @@ import pytest
 from dependency_injector import providers
 from sqlalchemy import delete, exists, insert, literal, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.expression import TableClause
 
 from domain.documents import DEFAULT_FILE_TYPES
 from infrastructure.config import AppSettings
@@ -21,6 +22,7 @@ from infrastructure.container import Container, build_container
 from infrastructure.memory.store import InMemoryStore
 from infrastructure.memory.uow import InMemoryUnitOfWorkFactory
 from infrastructure.sqlalchemy.database import Database
+from infrastructure.sqlalchemy.jobs import JOB_TABLES
 from infrastructure.sqlalchemy.tables import file_types, metadata
 from infrastructure.sqlalchemy.uow import SqlAlchemyUnitOfWorkFactory
 from infrastructure.tuning import Tuning
@@ -68,11 +70,21 @@ async def pg_database(pg_url: str) -> AsyncIterator[Database]:
     await database.dispose()
 
 
-# Tables in the order rows can be deleted (children before the parents they reference).
-_DELETE_ORDER = [t for t in reversed(metadata.sorted_tables) if t.name not in SEEDED_TABLES]
-# The names of the tables holding any row, in one statement.
+# Tables in the order rows can be deleted (children before the parents they reference), then
+# the job queue's (pgqueuer's, in the schema `jobs`; no foreign keys between them).
+_DELETE_ORDER: list[TableClause] = [
+    *(t for t in reversed(metadata.sorted_tables) if t.name not in SEEDED_TABLES),
+    *JOB_TABLES,
+]
+# The queue table's bigserial: job ids start at 1 again too, as in a fresh in-memory store.
+_JOB_ID_SEQUENCE = "jobs.pgqueuer_id_seq"
+# The (schema-qualified) names of the tables holding any row, and the job id sequence if it
+# has handed out an id since it was last restarted, in one statement.
 _NOT_EMPTY = union_all(
-    *(select(literal(t.name)).where(exists(select(1).select_from(t))) for t in _DELETE_ORDER)
+    *(select(literal(t.fullname)).where(exists(select(1).select_from(t))) for t in _DELETE_ORDER),
+    select(literal(_JOB_ID_SEQUENCE)).where(
+        text("(SELECT is_called FROM jobs.pgqueuer_id_seq)")  # false again after RESTART
+    ),
 )
 # Identity columns start again at 1, as after `TRUNCATE ... RESTART IDENTITY`.
 _IDENTITIES = [
@@ -92,10 +104,12 @@ async def truncate_all(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         holding = {row[0] for row in await conn.execute(_NOT_EMPTY)}
         for table in _DELETE_ORDER:
-            if table.name in holding:
+            if table.fullname in holding:
                 await conn.execute(delete(table))
         for table, column in _IDENTITIES:
             await conn.execute(text(f"ALTER TABLE {table} ALTER COLUMN {column} RESTART"))
+        if _JOB_ID_SEQUENCE in holding:
+            await conn.execute(text(f"ALTER SEQUENCE {_JOB_ID_SEQUENCE} RESTART"))
         await conn.execute(delete(file_types))
         await conn.execute(
             insert(file_types),

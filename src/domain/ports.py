@@ -22,6 +22,7 @@ from domain.document_ports import (
     TagRepository,
 )
 from domain.events import Event, EventFilter
+from domain.jobs import JobQueue
 from domain.pagination import Page, PageRequest
 from domain.search_ports import SearchRepository
 from domain.settings import Setting
@@ -122,6 +123,7 @@ class UnitOfWork(Protocol):
     taxonomy: TaxonomyRepository
     classifications: ClassificationRepository
     search: SearchRepository
+    jobs: JobQueue
 
     async def __aenter__(self) -> Self: ...
 

@@ -366,3 +366,79 @@ async def test_0008_reindexes_existing_documents_with_the_analyzer_and_back(
     async with empty_db.connect() as conn:
         old = (await conn.execute(text("SELECT search_vector::text FROM documents"))).scalar_one()
     assert "'계약서를'" in old and "~invoic" not in old
+
+
+# --- 0009: pgqueuer's schema `jobs` ---------------------------------------------------------
+# The summaries above read `public` only, the project's tables (tables.py, the naming
+# convention): pgqueuer's own names (`pgqueuer_ep_ea_idx`, ...) follow pgqueuer's convention,
+# not ours, and its tables are none of tables.py's business. The schema `jobs` is checked here.
+
+_JOBS_CATALOG = text(
+    """
+    SELECT 'relation ' || c.relname || ' ' || c.relkind::text
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'jobs'
+    UNION ALL
+    SELECT 'column ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+           || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
+           || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '')
+    FROM pg_attribute a
+    JOIN pg_class c ON c.oid = a.attrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+    WHERE n.nspname = 'jobs' AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
+    UNION ALL
+    SELECT 'index ' || pg_get_indexdef(i.indexrelid)
+    FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'jobs'
+    UNION ALL
+    SELECT 'function ' || p.proname || ' ' || md5(p.prosrc)
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'jobs'
+    UNION ALL
+    SELECT 'type ' || t.typname || ' ' || array_to_string(
+               ARRAY(SELECT e.enumlabel FROM pg_enum e WHERE e.enumtypid = t.oid
+                     ORDER BY e.enumsortorder), ',')
+    FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+    WHERE n.nspname = 'jobs' AND t.typtype = 'e'
+    UNION ALL
+    SELECT 'trigger ' || pg_get_triggerdef(g.oid)
+    FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'jobs' AND NOT g.tgisinternal
+    UNION ALL
+    SELECT 'schema ' || nspname FROM pg_namespace WHERE nspname = 'jobs'
+    """
+)
+
+
+async def _jobs_catalog(database: FreshDatabase) -> list[str]:
+    async with database.connect() as conn:
+        return sorted(row[0] for row in await conn.execute(_JOBS_CATALOG))
+
+
+async def test_0009_installs_the_job_queue_schema_that_pgqueuer_expects_and_drops_it(
+    empty_db: FreshDatabase,
+) -> None:
+    """What 0009 froze is what the installed pgqueuer would build: its upgrade plan for the
+    migrated database is empty (a pgqueuer release that changes its schema fails here until a
+    migration takes the change up). The downgrade leaves no trace of the schema `jobs`."""
+    from infrastructure.sqlalchemy.jobs import UnitOfWorkDriver, job_queries
+
+    await empty_db.alembic("upgrade", "0009")
+    installed = await _jobs_catalog(empty_db)
+    async with empty_db.connect() as conn:
+        plan = await job_queries(UnitOfWorkDriver(conn)).plan_upgrade()
+
+    assert plan.statements == ()
+    assert {
+        "schema jobs",
+        "relation pgqueuer r",
+        "relation pgqueuer_log r",
+        "relation pgqueuer_statistics r",
+        "relation pgqueuer_schedules r",
+    } <= set(installed)
+    assert any(line.startswith("trigger CREATE TRIGGER tg_pgqueuer_changed") for line in installed)
+
+    await empty_db.alembic("downgrade", "0008")
+    assert await _jobs_catalog(empty_db) == []
+
+    await empty_db.alembic("upgrade", "0009")
+    assert await _jobs_catalog(empty_db) == installed

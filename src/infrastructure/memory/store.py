@@ -14,6 +14,7 @@ from domain.settings import Setting
 from domain.taxonomy import Classification, TaxonomyNode, TaxonomyVersion
 from domain.tokens import ApiToken
 from domain.users import User
+from infrastructure.memory.jobs import JobIds, StoredJob
 
 
 @dataclass
@@ -34,6 +35,8 @@ class InMemoryStore:
     search_queries: dict[UUID, SearchQueryLog] = field(default_factory=dict)
     search_responses: dict[UUID, SearchResponseLog] = field(default_factory=dict)  # by query
     feedback: dict[tuple[UUID, UUID], Feedback] = field(default_factory=dict)
+    jobs: dict[int, StoredJob] = field(default_factory=dict)
+    job_ids: JobIds = field(default_factory=JobIds)
     # Seeded like migration 0002 seeds the table.
     file_types: dict[str, FileType] = field(
         default_factory=lambda: {f.extension: copy.deepcopy(f) for f in DEFAULT_FILE_TYPES}

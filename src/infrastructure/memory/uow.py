@@ -11,6 +11,7 @@ from infrastructure import constraints
 from infrastructure.memory.categories import InMemoryCategoryRepository
 from infrastructure.memory.documents import InMemoryDocumentRepository, InMemoryDocumentViews
 from infrastructure.memory.file_types import InMemoryFileTypeRepository
+from infrastructure.memory.jobs import InMemoryJobQueue
 from infrastructure.memory.permissions import InMemoryPermissionRepository
 from infrastructure.memory.repositories import (
     InMemoryApiTokenRepository,
@@ -44,6 +45,7 @@ class InMemoryUnitOfWork:
     taxonomy: InMemoryTaxonomyRepository
     classifications: InMemoryClassificationRepository
     search: InMemorySearchRepository
+    jobs: InMemoryJobQueue
 
     def __init__(
         self, store: InMemoryStore, *, autocommit: bool = False, tuning: Tuning | None = None
@@ -105,6 +107,8 @@ class InMemoryUnitOfWork:
             self._feedback,
             self._tuning,
         )
+        self._jobs = StagedTable(self._store.jobs)
+        self.jobs = InMemoryJobQueue(self._jobs, self._store.job_ids, autocommit=self._autocommit)
         self._open = True
         return self
 
@@ -126,6 +130,7 @@ class InMemoryUnitOfWork:
             raise RuntimeError("an autocommit unit of work has nothing to commit")
         # Check everything first, then apply without an await in between: all or nothing.
         self.tags.settle_ensured(self._store.tags)
+        self.jobs.settle(self._store.jobs)
         if self._documents.stale():
             raise Conflict("the document was changed by someone else meanwhile; send it again")
         check_unique_on_commit(
@@ -171,6 +176,7 @@ class InMemoryUnitOfWork:
             self._search_queries,
             self._search_responses,
             self._feedback,
+            self._jobs,
         ]
 
     async def rollback(self) -> None:

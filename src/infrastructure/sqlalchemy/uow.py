@@ -15,6 +15,7 @@ from infrastructure.sqlalchemy.documents import (
     SqlAlchemyDocumentViews,
 )
 from infrastructure.sqlalchemy.file_types import SqlAlchemyFileTypeRepository
+from infrastructure.sqlalchemy.jobs import SqlAlchemyJobQueue
 from infrastructure.sqlalchemy.permissions import SqlAlchemyPermissionRepository
 from infrastructure.sqlalchemy.repositories import (
     SqlAlchemyApiTokenRepository,
@@ -63,6 +64,7 @@ class SqlAlchemyUnitOfWork:
     taxonomy: SqlAlchemyTaxonomyRepository
     classifications: SqlAlchemyClassificationRepository
     search: SqlAlchemySearchRepository
+    jobs: SqlAlchemyJobQueue
 
     def __init__(
         self,
@@ -110,6 +112,7 @@ class SqlAlchemyUnitOfWork:
         self.taxonomy = SqlAlchemyTaxonomyRepository(conn)
         self.classifications = SqlAlchemyClassificationRepository(conn)
         self.search = SqlAlchemySearchRepository(conn, self._tuning)
+        self.jobs = SqlAlchemyJobQueue(conn)
         return self
 
     async def __aexit__(

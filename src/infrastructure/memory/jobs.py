@@ -1,0 +1,95 @@
+"""The in-memory job queue: jobs staged in the unit of work, in the store once it commits,
+with the SQL adapter's ids, order and dedupe rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from domain.jobs import (
+    JobState,
+    JsonObject,
+    QueuedJob,
+    check_job,
+    decode_payload,
+    encode_payload,
+)
+from infrastructure.memory.table import StagedTable
+
+
+@dataclass(frozen=True, slots=True)
+class StoredJob:
+    """A row of the queue, as pgqueuer's table holds it (the payload as stored bytes)."""
+
+    id: int
+    kind: str
+    payload: bytes
+    priority: int
+    state: JobState
+    dedupe_key: str | None
+
+
+# The states `queued` lists and in which a job holds its dedupe key (pgqueuer's unique index).
+WAITING = frozenset({JobState.QUEUED, JobState.RUNNING})
+
+
+class JobIds:
+    """Job ids, like the queue table's sequence: handed out at enqueue, never given back (a
+    rolled-back or skipped job leaves a gap)."""
+
+    def __init__(self) -> None:
+        self.last = 0
+
+    def next(self) -> int:
+        self.last += 1
+        return self.last
+
+
+class InMemoryJobQueue:
+    def __init__(
+        self, table: StagedTable[int, StoredJob], ids: JobIds, *, autocommit: bool = False
+    ) -> None:
+        self._t = table
+        self._ids = ids
+        self._autocommit = autocommit
+
+    async def enqueue(
+        self,
+        kind: str,
+        payload: JsonObject,
+        *,
+        dedupe_key: str | None = None,
+        priority: int = 0,
+    ) -> bool:
+        check_job(kind, dedupe_key, priority)
+        stored = encode_payload(payload)
+        job_id = self._ids.next()  # taken before the dedupe check, as the SQL insert does
+        if dedupe_key is not None and self._t.find(lambda j: holds(j, dedupe_key)) is not None:
+            return False
+        self._t.put(job_id, StoredJob(job_id, kind, stored, priority, JobState.QUEUED, dedupe_key))
+        if self._autocommit:  # the SQL insert commits on its own
+            self._t.apply()
+        return True
+
+    async def queued(self, kind: str | None = None) -> Sequence[QueuedJob]:
+        jobs = [
+            j for j in self._t.values() if j.state in WAITING and (kind is None or j.kind == kind)
+        ]
+        jobs.sort(key=lambda j: (-j.priority, j.id))
+        return [
+            QueuedJob(j.id, j.kind, decode_payload(j.payload), j.priority, j.state) for j in jobs
+        ]
+
+    def settle(self, committed: dict[int, StoredJob]) -> None:
+        """Before commit: a job of this unit whose dedupe key another unit committed meanwhile
+        is dropped. PostgreSQL's `ON CONFLICT DO NOTHING` ends the same: the second insert
+        waits for the first transaction and then inserts nothing."""
+        for job_id, job in list(self._t.pending()):
+            key = job.dedupe_key
+            if key is not None and any(holds(other, key) for other in committed.values()):
+                self._t.remove(job_id)
+
+
+def holds(job: StoredJob, dedupe_key: str) -> bool:
+    """Whether `job` keeps others with `dedupe_key` out: while it is queued or running."""
+    return job.dedupe_key == dedupe_key and job.state in WAITING
