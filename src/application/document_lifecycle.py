@@ -265,6 +265,8 @@ class DocumentLifecycle:
             await uow.events.add(purged_event(ctx, doc, now))
             await uow.commit()
         await self.release_blob(doc.storage_key)
+        if doc.thumbnail_key is not None:
+            await self.release_blob(doc.thumbnail_key)
 
     async def release_blob(self, key: str) -> bool:
         """Delete a blob once no row references it; True if it was deleted."""

@@ -118,7 +118,7 @@ class MaintenanceService:
     ) -> tuple[list[PurgedDocument], list[PurgedBlob]]:
         async with self._uow(autocommit=True) as uow:
             doomed = await uow.documents.trashed_before(cutoff, DRY_RUN_LIMIT)
-            per_key = Counter(d.storage_key for d in doomed)
+            per_key = Counter(key for d in doomed for key in _blob_keys(d))
             # A blob goes with its documents only if no other row references it too.
             freed = [
                 key for key, n in per_key.items() if await uow.documents.count_referencing(key) == n
@@ -143,7 +143,7 @@ class MaintenanceService:
                     await uow.events.add(purged_event(ctx, doc, now, "trash retention"))
                 await uow.commit()
             documents += [_purged(d) for d in batch]
-            for key in sorted({d.storage_key for d in batch}):
+            for key in sorted({key for d in batch for key in _blob_keys(d)}):
                 size = await self._size(key)
                 if await self._releaser.release(key) and size is not None:
                     blobs.append(PurgedBlob(key, size, "trash"))
@@ -189,3 +189,8 @@ class MaintenanceService:
 def _purged(doc: Document) -> PurgedDocument:
     assert doc.deleted_at is not None  # trashed_before returns trashed documents only
     return PurgedDocument(doc.id, doc.title, doc.deleted_at, doc.size_bytes)
+
+
+def _blob_keys(doc: Document) -> list[str]:
+    """The blobs a document references: its file, and its thumbnail once made."""
+    return [doc.storage_key, *([doc.thumbnail_key] if doc.thumbnail_key else [])]

@@ -84,6 +84,15 @@ class TextExtractor(Protocol):
         ...
 
 
+class ThumbnailRenderer(Protocol):
+    def thumbnail(self, data: bytes, document_type: DocumentType, title: str, text: str) -> bytes:
+        """A small picture of a document (WebP, at most 400 px wide): the first page of a
+        PDF, else a card with `title` and the first lines of `text`. Raises as `extract` does
+        for a file that cannot be rendered, or that costs more than one file may. Blocking:
+        callers run it in a thread."""
+        ...
+
+
 class BlobLocks(Protocol):
     """One lock per blob key, shared by every process that uses the same blob store.
 

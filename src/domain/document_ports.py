@@ -149,6 +149,20 @@ class DocumentRepository(Protocol):
         """Groups of two or more readable live documents sharing bytes, largest first."""
         ...
 
+    async def get(self, doc_id: UUID) -> Document | None:
+        """The document whoever may read it, trash included: for the system's own work (a
+        background job), never for a request."""
+        ...
+
+    async def set_thumbnail(self, doc_id: UUID, key: str) -> bool:
+        """Record the blob of the document's thumbnail. Not a change of the document (no new
+        version): a picture made from it. False if there is no such document."""
+        ...
+
+    async def without_thumbnail(self) -> Sequence[UUID]:
+        """The documents that have no thumbnail, trash included, oldest first."""
+        ...
+
     async def count_referencing(self, storage_key: str) -> int:
         """How many rows (trash included) reference a blob."""
         ...

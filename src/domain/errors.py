@@ -41,6 +41,15 @@ class NotFound(DomainError):
         self.identifier = identifier
 
 
+class ThumbnailNotReady(NotFound):
+    """The document exists and may be read, but its thumbnail is not made (yet)."""
+
+    def __init__(self, doc_id: object) -> None:
+        DomainError.__init__(self, f"the thumbnail of document {doc_id} is not made yet")
+        self.resource = "thumbnail"
+        self.identifier = doc_id
+
+
 class Conflict(DomainError):
     """The change collides with the current state (a taken email, the last admin)."""
 

@@ -14,6 +14,7 @@ from application.document_bulk import DocumentBulk
 from application.document_import import DocumentImport
 from application.document_lifecycle import DocumentLifecycle
 from application.document_reads import DocumentReads
+from application.document_thumbnails import DocumentThumbnails
 from application.document_uploads import DocumentUploads
 from application.grants import GrantService
 from application.maintenance import MaintenanceService
@@ -122,6 +123,10 @@ class Container(containers.DeclarativeContainer):
         DocumentLifecycle, uow_factory, clock, blobs, blob_locks
     )
     document_import = providers.Singleton(DocumentImport, uow_factory, document_uploads)
+    # The extraction workers render thumbnails too (a PDF page is parsed again to draw it).
+    document_thumbnails = providers.Singleton(
+        DocumentThumbnails, uow_factory, blobs, blob_locks, extractor
+    )
     document_bulk = providers.Singleton(DocumentBulk, uow_factory, clock, document_reads, taxonomy)
     catalog = providers.Singleton(CatalogService, uow_factory, clock)
     grants = providers.Singleton(GrantService, uow_factory, clock)

@@ -60,6 +60,7 @@ DOCUMENT_ROUTES: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", f"{D}/bulk"): ("add tags", "remove tag", "delete", "restore", "classify"),
     ("GET", DOC): ("get",),
     ("GET", f"{DOC}/file"): ("file",),
+    ("GET", f"{DOC}/thumbnail"): ("get",),  # the document's read rule (then: not made yet)
     ("GET", f"{DOC}/events"): ("events",),
     ("GET", f"{DOC}/similar"): ("similar",),
     ("PATCH", DOC): ("patch", "reclassify"),

@@ -40,6 +40,7 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("PATCH", f"{API}/documents/{{doc_id:uuid}}"): ANY_USER,
     ("DELETE", f"{API}/documents/{{doc_id:uuid}}"): ANY_USER,
     ("GET", f"{API}/documents/{{doc_id:uuid}}/file"): ANY_USER,
+    ("GET", f"{API}/documents/{{doc_id:uuid}}/thumbnail"): ANY_USER,
     ("GET", f"{API}/documents/{{doc_id:uuid}}/events"): ANY_USER,
     ("POST", f"{API}/documents/{{doc_id:uuid}}/restore"): ANY_USER,
     ("PUT", f"{API}/documents/{{doc_id:uuid}}/tags"): ANY_USER,

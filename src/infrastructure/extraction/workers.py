@@ -52,6 +52,7 @@ from domain.errors import (
 )
 from infrastructure.extraction.extractor import SafeTextExtractor
 from infrastructure.extraction.limits import MIB, ExtractionLimits
+from infrastructure.extraction.thumbnails import render_thumbnail
 
 log = logging.getLogger("archivist.extraction")
 
@@ -61,6 +62,9 @@ _TEXT_TYPES: Final = frozenset({DocumentType.TXT, DocumentType.MARKDOWN})
 _CPU_KILL_GRACE_S: Final = 2
 _NICENESS: Final = 10
 _STARTUP_TIMEOUT_S: Final = 120.0  # the main module's imports, on a busy machine
+# What a worker is asked to do with a file.
+_TEXT = "text"
+_THUMBNAIL = "thumbnail"
 _MAX_FILES_PER_WORKER: Final = 200  # then a fresh process, whatever the parser leaks
 _EXIT_MEMORY: Final = 3  # a worker that could not even send its reply
 
@@ -112,7 +116,17 @@ class ProcessTextExtractor:
     def extract(self, data: bytes, document_type: DocumentType) -> str:
         if document_type in _TEXT_TYPES and len(data) <= self._process_limits.in_process_text_bytes:
             return self._in_process.extract(data, document_type)
-        task = (data, document_type.value, self._limits)
+        text: str = self._run((_TEXT, data, document_type.value, self._limits, None))
+        return text
+
+    def thumbnail(self, data: bytes, document_type: DocumentType, title: str, text: str) -> bytes:
+        """`ThumbnailRenderer`: rendered by a worker, under the same limits as reading."""
+        picture: bytes = self._run(
+            (_THUMBNAIL, data, document_type.value, self._limits, (title, text))
+        )
+        return picture
+
+    def _run(self, task: tuple[Any, ...]) -> Any:
         with self._slots:
             worker = self._checkout()
             try:
@@ -209,7 +223,7 @@ class _Worker:
             self.kill()
             raise RuntimeError(f"a text extraction worker did not start ({self.process.exitcode})")
 
-    def run(self, task: tuple[bytes, str, ExtractionLimits], timeout: float) -> tuple[Any, ...]:
+    def run(self, task: tuple[Any, ...], timeout: float) -> tuple[Any, ...]:
         """The worker's reply to `task`, or a ("died", exit code) / ("timeout",) of our own."""
         try:
             self.conn.send(task)
@@ -240,11 +254,11 @@ class _Worker:
             self.conn.close()
 
 
-def _outcome(reply: tuple[Any, ...], limits: ProcessLimits, closed: bool) -> str:
+def _outcome(reply: tuple[Any, ...], limits: ProcessLimits, closed: bool) -> Any:
+    """What the worker made (a text, a thumbnail), or the error its reply stands for."""
     kind = reply[0]
     if kind == "ok":
-        text: str = reply[1]
-        return text
+        return reply[1]
     if kind == "timeout":
         raise ExtractionLimitExceeded(
             "wall time",
@@ -330,7 +344,7 @@ def _worker_main(conn: Connection, limits: ProcessLimits) -> None:
     conn.send(("ready",))
     while True:
         try:
-            data, document_type, extraction_limits = conn.recv()
+            operation, data, document_type, extraction_limits, extra = conn.recv()
         except EOFError:
             # The extractor closed its end, or was dropped without close() (a test's
             # container): nothing more to read.
@@ -338,7 +352,9 @@ def _worker_main(conn: Connection, limits: ProcessLimits) -> None:
         # Per file: the kernel's limit is the CPU time used so far plus this file's allowance.
         kill_at = math.ceil(_cpu_seconds_used() + limits.cpu_seconds) + _CPU_KILL_GRACE_S
         resource.setrlimit(resource.RLIMIT_CPU, (kill_at, resource.RLIM_INFINITY))
-        reply = _read_one(data, document_type, extraction_limits, limits.cpu_seconds)
+        reply = _read_one(
+            operation, data, document_type, extraction_limits, extra, limits.cpu_seconds
+        )
         del data
         retire = reply[0] in ("memory", "error") or (
             _statm_bytes(1) - resident_at_start > limits.memory_mb * MIB // 2
@@ -352,15 +368,25 @@ def _worker_main(conn: Connection, limits: ProcessLimits) -> None:
 
 
 def _read_one(
-    data: bytes, document_type: str, limits: ExtractionLimits, cpu_seconds: float
+    operation: str,
+    data: bytes,
+    document_type: str,
+    limits: ExtractionLimits,
+    extra: Any,
+    cpu_seconds: float,
 ) -> tuple[Any, ...]:
     try:
         signal.setitimer(signal.ITIMER_PROF, cpu_seconds)
         try:
-            text = SafeTextExtractor(limits).extract(data, DocumentType(document_type))
+            kind = DocumentType(document_type)
+            if operation == _THUMBNAIL:
+                title, text = extra
+                result: Any = render_thumbnail(data, kind, title, text)
+            else:
+                result = SafeTextExtractor(limits).extract(data, kind)
         finally:
             signal.setitimer(signal.ITIMER_PROF, 0)
-        return ("ok", text)
+        return ("ok", result)
     except _CpuTimeExceeded:
         return ("cpu",)
     except MemoryError:

@@ -208,7 +208,8 @@ class InMemoryDocumentRepository:
         if stored is None or stored.version != expected_version:
             return False
         columns = {f.name: getattr(doc, f.name) for f in dataclasses.fields(doc)}
-        for name in ("id", "created_at", "tags", "category_name"):
+        # The thumbnail is `set_thumbnail`'s: a change must not put back the one it read.
+        for name in ("id", "created_at", "tags", "category_name", "thumbnail_key"):
             del columns[name]
         if columns["content"] is None:
             del columns["content"]
@@ -255,11 +256,30 @@ class InMemoryDocumentRepository:
             for sha, docs in shared[:limit]
         ]
 
+    async def get(self, doc_id: UUID) -> Document | None:
+        doc = self._docs.get(doc_id)
+        return None if doc is None else self._with_tags(doc)
+
+    async def set_thumbnail(self, doc_id: UUID, key: str) -> bool:
+        doc = self._docs.get(doc_id)
+        if doc is None:
+            return False
+        self._docs.patch(doc_id, thumbnail_key=key)
+        return True
+
+    async def without_thumbnail(self) -> Sequence[UUID]:
+        docs = sorted(self._docs.values(), key=lambda d: (d.created_at, d.id))
+        return [d.id for d in docs if d.thumbnail_key is None]
+
     async def count_referencing(self, storage_key: str) -> int:
-        return sum(1 for d in self._docs.values() if d.storage_key == storage_key)
+        """Documents whose file or thumbnail is the blob `storage_key`."""
+        return sum(
+            1 for d in self._docs.values() if storage_key in (d.storage_key, d.thumbnail_key)
+        )
 
     async def storage_keys(self) -> set[str]:
-        return {d.storage_key for d in self._docs.values()}
+        thumbnails = {d.thumbnail_key for d in self._docs.values() if d.thumbnail_key}
+        return {d.storage_key for d in self._docs.values()} | thumbnails
 
     async def trashed_before(self, cutoff: datetime, limit: int) -> Sequence[Document]:
         rows = [

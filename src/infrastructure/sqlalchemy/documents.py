@@ -17,7 +17,9 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    or_,
     select,
+    union,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -181,7 +183,8 @@ class SqlAlchemyDocumentRepository:
 
     async def update(self, doc: Document, expected_version: int) -> bool:
         values = _document_values(doc, await _search_vector(doc))
-        del values["id"], values["created_at"]
+        # The thumbnail is `set_thumbnail`'s: a change must not put back the one it read.
+        del values["id"], values["created_at"], values["thumbnail_key"]
         result = await self._conn.execute(
             update(t.documents).where(d.id == doc.id, d.version == expected_version).values(values)
         )
@@ -232,12 +235,34 @@ class SqlAlchemyDocumentRepository:
         ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
         return [DuplicateGroup(sha, tuple(docs)) for sha, docs in ordered]
 
+    async def get(self, doc_id: UUID) -> Document | None:
+        stmt = select(*DOC_COLUMNS, CATEGORY_NAME).select_from(WITH_CATEGORY).where(d.id == doc_id)
+        row = (await self._conn.execute(stmt)).first()
+        if row is None:
+            return None
+        return document(row, (await self.tags_of([doc_id])).get(doc_id, []))
+
+    async def set_thumbnail(self, doc_id: UUID, key: str) -> bool:
+        stmt = update(t.documents).where(d.id == doc_id).values(thumbnail_key=key)
+        return bool((await self._conn.execute(stmt)).rowcount)
+
+    async def without_thumbnail(self) -> Sequence[UUID]:
+        stmt = select(d.id).where(d.thumbnail_key.is_(None)).order_by(d.created_at, d.id)
+        return list((await self._conn.execute(stmt)).scalars())
+
     async def count_referencing(self, storage_key: str) -> int:
-        stmt = select(func.count()).select_from(t.documents).where(d.storage_key == storage_key)
+        """Documents whose file or thumbnail is the blob `storage_key`."""
+        stmt = (
+            select(func.count())
+            .select_from(t.documents)
+            .where(or_(d.storage_key == storage_key, d.thumbnail_key == storage_key))
+        )
         return int((await self._conn.execute(stmt)).scalar_one())
 
     async def storage_keys(self) -> set[str]:
-        rows = await self._conn.execute(select(d.storage_key).distinct())
+        files = select(d.storage_key)
+        thumbnails = select(d.thumbnail_key).where(d.thumbnail_key.is_not(None))
+        rows = await self._conn.execute(union(files, thumbnails))
         return {r[0] for r in rows}
 
     async def trashed_before(self, cutoff: datetime, limit: int) -> Sequence[Document]:

@@ -16,6 +16,7 @@ from application.context import Principal, RequestContext
 from application.document_bulk import DocumentBulk
 from application.document_lifecycle import DocumentLifecycle
 from application.document_reads import DocumentReads
+from application.document_thumbnails import DocumentThumbnails
 from application.document_uploads import DocumentUploads
 from application.grants import GrantService
 from application.search import SearchService
@@ -67,6 +68,10 @@ def provide_document_bulk(state: State) -> DocumentBulk:
     return state.container.document_bulk()  # type: ignore[no-any-return]
 
 
+def provide_document_thumbnails(state: State) -> DocumentThumbnails:
+    return state.container.document_thumbnails()  # type: ignore[no-any-return]
+
+
 def provide_catalog_service(state: State) -> CatalogService:
     return state.container.catalog()  # type: ignore[no-any-return]
 
@@ -101,6 +106,7 @@ DEPENDENCIES = {
     "document_reads": Provide(provide_document_reads, sync_to_thread=False),
     "document_lifecycle": Provide(provide_document_lifecycle, sync_to_thread=False),
     "document_bulk": Provide(provide_document_bulk, sync_to_thread=False),
+    "document_thumbnails": Provide(provide_document_thumbnails, sync_to_thread=False),
     "catalog_service": Provide(provide_catalog_service, sync_to_thread=False),
     "grant_service": Provide(provide_grant_service, sync_to_thread=False),
     "audit_log": Provide(provide_audit_log, sync_to_thread=False),

@@ -25,6 +25,7 @@ from domain.errors import (
     PermissionDenied,
     PreconditionFailed,
     StorageUnavailable,
+    ThumbnailNotReady,
     TooLarge,
     UnsupportedType,
     ValidationFailed,
@@ -40,6 +41,7 @@ WWW_AUTHENTICATE: Final = 'Bearer realm="archivist"'
 STATUS_OF: Final[dict[type[DomainError], tuple[int, str]]] = {
     ValidationFailed: (422, "validation_failed"),
     NotFound: (404, "not_found"),
+    ThumbnailNotReady: (404, "thumbnail_not_ready"),
     Conflict: (409, "conflict"),
     PreconditionFailed: (412, "precondition_failed"),
     PermissionDenied: (403, "forbidden"),

@@ -8,6 +8,7 @@ from litestar.types import ControllerRouterHandler
 from interfaces.http.controllers.categories import CategoryController
 from interfaces.http.controllers.document_bulk import DocumentBulkController
 from interfaces.http.controllers.document_changes import DocumentChangeController
+from interfaces.http.controllers.document_thumbnails import DocumentThumbnailController
 from interfaces.http.controllers.document_uploads import DocumentUploadController
 from interfaces.http.controllers.documents import DocumentController
 from interfaces.http.controllers.events import EventController
@@ -31,6 +32,7 @@ API_CONTROLLERS: list[ControllerRouterHandler] = [
     DocumentController,
     DocumentChangeController,
     DocumentBulkController,
+    DocumentThumbnailController,
     GrantController,
     TagController,
     CategoryController,
