@@ -20,10 +20,18 @@ from application.context import RequestContext
 from application.document_access import ON_BEHALF
 from domain.blobs import BlobLocks, BlobStore, ThumbnailRenderer
 from domain.errors import ThumbnailNotReady
-from domain.ports import UnitOfWorkFactory
+from domain.ports import UnitOfWork, UnitOfWorkFactory
 
+# The background job that makes a document's thumbnail (payload: {"document_id": ...}).
+JOB = "thumbnail"
 MEDIA_TYPE = "image/webp"
 MAX_BYTES = 4 * 1024 * 1024  # a 400-px WebP is tens of KB; anything near this is a fault
+
+
+async def enqueue_thumbnail(uow: UnitOfWork, doc_id: UUID) -> None:
+    """Queue the making of a document's thumbnail in `uow` (with the change that stored it:
+    no job for an upload that rolls back; one job a document however often it is asked)."""
+    await uow.jobs.enqueue(JOB, {"document_id": str(doc_id)}, dedupe_key=f"{JOB}:{doc_id}")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from application.blob_release import BlobReleaser
 from application.context import RequestContext
 from application.document_access import ON_BEHALF
 from application.document_tags import clean_tags, ensure_tags
+from application.document_thumbnails import enqueue_thumbnail
 from application.file_spool import FileSpool
 from application.taxonomy import TaxonomyService
 from domain import events, policy
@@ -289,5 +290,6 @@ class DocumentUploads:
                     {"title": doc.title, "sha256": doc.sha256, "size_bytes": doc.size_bytes},
                 )
             )
+            await enqueue_thumbnail(uow, doc.id)
             await uow.commit()
         return doc

@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator
 import pytest
 
 from application.context import RequestContext
+from application.document_thumbnails import JOB
 from application.document_uploads import DocumentFields
 from application.maintenance import MaintenanceService
 from application.users import CreateUser
-from domain.errors import NotFound, ThumbnailNotReady
+from domain.errors import DuplicateDocument, NotFound, ThumbnailNotReady
 from infrastructure.container import Container
 from tests.support.pdf import one_page_pdf
 
@@ -86,3 +87,18 @@ async def test_a_thumbnail_is_never_swept_and_goes_with_its_document(
     await container.document_lifecycle().purge(owner, doc.id)
     assert not await container.blobs().exists(key)
     assert await container.document_thumbnails().make(doc.id) is None  # gone: nothing to do
+
+
+async def test_an_upload_queues_its_thumbnail_with_it_and_a_refused_one_queues_nothing(
+    container: Container,
+) -> None:
+    owner, _ = await _users(container)
+    uploads = container.document_uploads()
+    doc = await uploads.upload(owner, "a.txt", _chunks(b"alpha"), DocumentFields())
+    with pytest.raises(DuplicateDocument):
+        await uploads.upload(owner, "again.txt", _chunks(b"alpha"), DocumentFields())
+
+    async with container.uow_factory()(autocommit=True) as uow:
+        queued = await uow.jobs.queued(JOB)
+
+    assert [(j.kind, j.payload) for j in queued] == [(JOB, {"document_id": str(doc.id)})]
