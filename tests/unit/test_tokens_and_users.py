@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain.errors import ValidationFailed
 from domain.tokens import LAST_USED_RESOLUTION, ApiToken, hash_secret, looks_like_token
@@ -91,3 +93,13 @@ def test_users_are_equal_by_identity_only() -> None:
     a = User.register(email="same@example.com", name="A", now=NOW)
     b = User.register(email="same@example.com", name="A", now=NOW)
     assert a != b and a == a
+
+
+@given(st.text(alphabet=st.sampled_from(["a", "Z", "0", "-", "_", "é", "٣", "!", " ", "\x00"])))
+def test_the_shape_check_is_letters_digits_dashes_and_underscores_after_the_scheme(
+    tail: str,
+) -> None:
+    """The rule stated character by character, against the check as written."""
+    secret = "arv_" + tail
+    by_character = 20 <= len(secret) <= 200 and all(ch.isalnum() or ch in "-_" for ch in tail)
+    assert looks_like_token(secret) == by_character
