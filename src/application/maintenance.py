@@ -1,8 +1,9 @@
 """Maintenance: `archivist purge` (SPEC.md §4) — what retention says may go, goes for good.
 
-Four sweeps: documents in the trash past `trash_retention_days`, blobs no row references,
-partial uploads a crash left behind, and search logs (queries, responses, feedback) past
-`search_retention_days`."""
+Five sweeps: documents in the trash past `trash_retention_days`, blobs no row references,
+partial uploads a crash left behind, search logs (queries, responses, feedback) past
+`search_retention_days`, and the views, downloads and searches of the audit trail past
+`event_retention_days`."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from application.context import RequestContext
 from application.document_lifecycle import purged_event
 from application.search import SearchService
 from application.settings import effective_int
+from domain import events
 from domain.blobs import BlobLocks, BlobStore
 from domain.clock import Clock
 from domain.documents import Document
@@ -28,6 +30,7 @@ from domain.ports import UnitOfWorkFactory
 # holds for partial uploads: one written to within this period may still be streaming.
 BLOB_GRACE_SECONDS = 3600.0
 BATCH = 100  # documents purged per unit of work
+EVENT_BATCH = 10_000  # expired events deleted per unit of work
 DRY_RUN_LIMIT = 100_000  # documents a dry run lists (it cannot page: it deletes nothing)
 
 
@@ -57,6 +60,8 @@ class PurgeReport:
     blobs: Sequence[PurgedBlob]
     search_queries: int  # logged searches removed (or, in a dry run, that would be)
     search_retention_days: int
+    events: int = 0  # views, downloads and searches of the audit trail removed (or would be)
+    event_retention_days: int = 0
 
     @property
     def bytes_freed(self) -> int:
@@ -95,6 +100,7 @@ class MaintenanceService:
         async with self._uow(autocommit=True) as uow:
             retention = await effective_int(uow.settings, "trash_retention_days")
             search_retention = await effective_int(uow.settings, "search_retention_days")
+            event_retention = await effective_int(uow.settings, "event_retention_days")
         cutoff = now - timedelta(days=retention)
         if dry_run:
             documents, blobs = await self._trash_dry_run(cutoff)
@@ -103,6 +109,7 @@ class MaintenanceService:
         blobs += await self._sweep_blobs(dry_run, {b.key for b in blobs})
         blobs += await self._sweep_partial_uploads(dry_run)
         searches = await self._search.purge_logs(dry_run=dry_run)
+        expired = await self._expire_events(now - timedelta(days=event_retention), dry_run)
         return PurgeReport(
             dry_run=dry_run,
             retention_days=retention,
@@ -111,7 +118,26 @@ class MaintenanceService:
             blobs=blobs,
             search_queries=searches,
             search_retention_days=search_retention,
+            events=expired,
+            event_retention_days=event_retention,
         )
+
+    async def _expire_events(self, cutoff: datetime, dry_run: bool) -> int:
+        """Delete the views, downloads and searches of the audit trail that occurred before
+        `cutoff` (`events.EXPIRING`; changes are kept), `EVENT_BATCH` a unit of work."""
+        if dry_run:
+            async with self._uow(autocommit=True) as uow:
+                return await uow.events.delete_before(
+                    events.EXPIRING, cutoff, DRY_RUN_LIMIT, dry_run=True
+                )
+        total = 0
+        while True:
+            async with self._uow() as uow:
+                gone = await uow.events.delete_before(events.EXPIRING, cutoff, EVENT_BATCH)
+                await uow.commit()
+            total += gone
+            if gone < EVENT_BATCH:
+                return total
 
     async def _trash_dry_run(
         self, cutoff: datetime

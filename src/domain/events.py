@@ -39,6 +39,10 @@ CLASSIFICATION_APPROVED: Final = "classification.approved"
 SEARCH_PERFORMED: Final = "search.performed"
 SEARCH_RATED: Final = "search.rated"
 
+# What people read and looked for, as opposed to what they changed: these expire after the
+# `event_retention_days` setting; every other event is kept for good.
+EXPIRING: Final = frozenset({DOCUMENT_VIEWED, DOCUMENT_DOWNLOADED, SEARCH_PERFORMED, SEARCH_RATED})
+
 
 @dataclass(frozen=True, slots=True)
 class Event:

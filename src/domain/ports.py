@@ -7,7 +7,7 @@ uniqueness rule), never driver exceptions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -89,6 +89,13 @@ class EventRepository(Protocol):
 
     async def list(self, filters: EventFilter, page: PageRequest) -> Page[Event]:
         """Matching events, newest first (descending id), one keyset page."""
+        ...
+
+    async def delete_before(
+        self, actions: Collection[str], cutoff: datetime, limit: int, *, dry_run: bool = False
+    ) -> int:
+        """Delete up to `limit` of the oldest events of `actions` that occurred before
+        `cutoff`; how many (with `dry_run`, how many would go, up to `limit`, deleting none)."""
         ...
 
 

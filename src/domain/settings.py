@@ -74,6 +74,16 @@ KNOWN_SETTINGS: Final[dict[str, KnownSetting]] = {
             maximum=3650,
         ),
         KnownSetting(
+            "event_retention_days",
+            SettingType.INTEGER,
+            365,
+            "Days the audit trail keeps views, downloads and searches before purge (changes "
+            "are kept for good).",
+            is_public=True,
+            minimum=1,
+            maximum=36500,
+        ),
+        KnownSetting(
             "trash_retention_days",
             SettingType.INTEGER,
             30,

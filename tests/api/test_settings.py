@@ -7,7 +7,12 @@ from datetime import timedelta
 
 from tests.api.conftest import API, Api, assert_problem, instant, recorded_events
 
-KNOWN_KEYS = ["default_token_ttl_days", "search_retention_days", "trash_retention_days"]
+KNOWN_KEYS = [
+    "default_token_ttl_days",
+    "event_retention_days",
+    "search_retention_days",
+    "trash_retention_days",
+]
 
 
 async def _put_private_setting(api: Api) -> None:
@@ -32,6 +37,7 @@ async def test_known_settings_show_their_defaults_before_anyone_writes_them(api:
     values = {s["key"]: (s["value"], s["type"]) for s in response.json()["items"]}
     assert values == {
         "default_token_ttl_days": (90, "integer"),
+        "event_retention_days": (365, "integer"),
         "search_retention_days": (90, "integer"),
         "trash_retention_days": (30, "integer"),
     }

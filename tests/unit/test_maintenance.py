@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from dependency_injector import providers
@@ -21,7 +21,7 @@ from domain import events
 from domain.document_ports import DocumentFilter, DocumentSort
 from domain.documents import Document, DocumentType
 from domain.events import EventFilter
-from domain.pagination import PageRequest
+from domain.pagination import MAX_LIMIT, PageRequest
 from domain.users import User
 from infrastructure.config import AppSettings
 from infrastructure.container import Container, build_container
@@ -482,3 +482,35 @@ async def test_seed_demo_completes_what_exists_already(app: Container) -> None:
     )
     assert [u.created for u in report.users[1:]] == [True, True]
     assert all(d.created for d in report.documents)
+
+
+async def test_purge_expires_views_downloads_and_searches_but_keeps_changes() -> None:
+    """`event_retention_days`: what people read and looked for goes after it; what they
+    changed stays for good. The dry run counts and deletes nothing."""
+    container = build_container(AppSettings(storage="memory"))
+    clock = SteppingClock(datetime(2026, 1, 1, tzinfo=UTC))
+    container.clock.override(providers.Object(clock))
+    system = RequestContext.system()
+    old = [
+        system.event(action, "document", "d1", datetime(2024, 1, 1, tzinfo=UTC))
+        for action in (*sorted(events.EXPIRING), events.DOCUMENT_UPDATED, events.USER_CREATED)
+    ]
+    recent = system.event(
+        events.DOCUMENT_VIEWED, "document", "d1", datetime(2025, 12, 1, tzinfo=UTC)
+    )
+    async with container.uow_factory()() as uow:
+        for event in [*old, recent]:
+            await uow.events.add(event)
+        await uow.commit()
+
+    dry = await container.maintenance().purge(dry_run=True)
+    done = await container.maintenance().purge(dry_run=False)
+
+    assert (dry.events, done.events, done.event_retention_days) == (4, 4, 365)
+    async with container.uow_factory()(autocommit=True) as uow:
+        left = (await uow.events.list(EventFilter(), PageRequest(limit=MAX_LIMIT))).items
+    assert sorted(e.action for e in left if e.subject_id == "d1") == [
+        events.DOCUMENT_UPDATED,
+        events.DOCUMENT_VIEWED,  # the recent one
+        events.USER_CREATED,
+    ]

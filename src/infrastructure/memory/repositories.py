@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
@@ -136,6 +136,7 @@ class InMemoryEventRepository:
         self._store = store
         self._autocommit = autocommit
         self.pending: list[Event] = []
+        self.doomed: set[int] = set()  # ids deleted by this unit of work, gone at commit
 
     async def add(self, event: Event) -> None:
         self.pending.append(copy.deepcopy(event))
@@ -152,7 +153,27 @@ class InMemoryEventRepository:
         items = [copy.deepcopy(e) for e in rows[: page.limit + 1]]
         return EVENTS.page(items, page.limit, lambda e: (e.id,))
 
+    async def delete_before(
+        self, actions: Collection[str], cutoff: datetime, limit: int, *, dry_run: bool = False
+    ) -> int:
+        doomed = [
+            e.id
+            for e in sorted(self._store.events, key=lambda e: (e.occurred_at, e.id or 0))
+            if e.id is not None
+            and e.action in actions
+            and e.occurred_at < cutoff
+            and e.id not in self.doomed
+        ][:limit]
+        if not dry_run:
+            self.doomed.update(doomed)
+            if self._autocommit:
+                self.commit_into(self._store)
+        return len(doomed)
+
     def commit_into(self, store: InMemoryStore) -> None:
+        if self.doomed:
+            store.events[:] = [e for e in store.events if e.id not in self.doomed]
+            self.doomed.clear()
         for event in self.pending:
             store.last_event_id += 1
             store.events.append(dataclasses.replace(event, id=store.last_event_id))

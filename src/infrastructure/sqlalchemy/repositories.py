@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -14,6 +14,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    delete,
     func,
     insert,
     or_,
@@ -302,6 +303,24 @@ class SqlAlchemyEventRepository:
                 "data": event.data,
             },
         )
+
+    async def delete_before(
+        self, actions: Collection[str], cutoff: datetime, limit: int, *, dry_run: bool = False
+    ) -> int:
+        e = t.events.c
+        oldest = (
+            select(e.id)
+            .where(e.action.in_(sorted(actions)), e.occurred_at < cutoff)
+            .order_by(e.occurred_at, e.id)
+            .limit(limit)
+        )
+        if dry_run:
+            counted = select(func.count()).select_from(oldest.subquery())
+            return int((await self._conn.execute(counted)).scalar_one())
+        result = await self._conn.execute(
+            delete(t.events).where(e.id.in_(oldest.scalar_subquery()))
+        )
+        return int(result.rowcount)
 
     async def list(self, filters: EventFilter, page: PageRequest) -> Page[Event]:
         e = t.events.c

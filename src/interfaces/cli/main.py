@@ -296,6 +296,10 @@ def format_purge_report(report: PurgeReport) -> str:
         f"Search logs: {verb} {report.search_queries} search(es) older than "
         f"{report.search_retention_days} days (with their responses and feedback)"
     )
+    lines.append(
+        f"Events: {verb} {report.events} view(s), download(s) and search(es) of the audit "
+        f"trail older than {report.event_retention_days} days (changes are kept)"
+    )
     would = " would be" if report.dry_run else ""
     lines.append(
         f"Total: {len(report.blobs)} blob(s){would} deleted, {report.bytes_freed} bytes{would} "
