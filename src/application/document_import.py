@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
@@ -22,8 +21,10 @@ from uuid import UUID
 from application.context import RequestContext
 from application.document_access import ON_BEHALF
 from application.document_uploads import DocumentFields, DocumentUploads
-from domain.errors import DomainError, DuplicateDocument, StorageUnavailable
+from application.upload_log import UploadLog
+from domain.errors import DomainError, DuplicateDocument, StorageUnavailable, error_code
 from domain.ports import UnitOfWorkFactory
+from domain.uploads import UploadSource
 from domain.users import User
 
 log = logging.getLogger("archivist.import")
@@ -77,9 +78,12 @@ class ImportOptions:
 
 
 class DocumentImport:
-    def __init__(self, uow_factory: UnitOfWorkFactory, uploads: DocumentUploads) -> None:
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, uploads: DocumentUploads, upload_log: UploadLog
+    ) -> None:
         self._uow = uow_factory
         self._uploads = uploads
+        self._log = upload_log  # every file's attempt is recorded, skipped ones too
 
     async def run(
         self,
@@ -118,21 +122,31 @@ class DocumentImport:
         on_duplicate: OnDuplicate,
     ) -> FileResult:
         try:
-            if on_duplicate != "allow":
-                async with self._uow(autocommit=True) as uow:
-                    same = await uow.documents.readable_with_sha256(await source.sha256(), user)
-                if same:
-                    return self._duplicate(source, same[0].id, on_duplicate)
-            doc = await self._uploads.upload(ctx, source.filename, source.chunks(), fields)
-        except DuplicateDocument as err:  # stored meanwhile (the same bytes twice in a folder)
+            async with self._log.attempt(ctx, UploadSource.IMPORT) as trace:
+                trace.filename, trace.size_bytes = source.filename, source.size
+                if on_duplicate != "allow":
+                    trace.sha256 = await source.sha256()
+                    async with self._uow(autocommit=True) as uow:
+                        same = await uow.documents.readable_with_sha256(trace.sha256, user)
+                    if same:
+                        raise DuplicateDocument("already stored", same[0].id)
+                chunks = source.chunks()
+                doc = trace.document = await self._uploads.upload(
+                    ctx, source.filename, chunks, fields
+                )
+        except DuplicateDocument as err:  # stored before, or meanwhile (twice in a folder)
             return self._duplicate(source, err.existing, on_duplicate)
         except StorageUnavailable as err:  # not the file's fault: worth running again
             return FileResult(
-                source.name, Outcome.FAILED, source.size, code=code_of(err), message=err.message
+                source.name, Outcome.FAILED, source.size, code=error_code(err), message=err.message
             )
         except DomainError as err:
             return FileResult(
-                source.name, Outcome.REJECTED, source.size, code=code_of(err), message=err.message
+                source.name,
+                Outcome.REJECTED,
+                source.size,
+                code=error_code(err),
+                message=err.message,
             )
         except OSError as err:  # the file could not be read
             return FileResult(
@@ -150,8 +164,3 @@ class DocumentImport:
         message = f"the same bytes are already document {existing}"
         outcome = Outcome.REJECTED if on_duplicate == "reject" else Outcome.DUPLICATE
         return FileResult(source.name, outcome, source.size, existing, "duplicate", message)
-
-
-def code_of(err: DomainError) -> str:
-    """The error's kind as a report names it: `UnsupportedType` is `unsupported_type`."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(err).__name__).lower()

@@ -67,6 +67,11 @@ class FileSpool:
         self._spool.write(data)
 
     @property
+    def flushed(self) -> bool:
+        """Every byte written is hashed (`sha256` may be read)."""
+        return not self._batch
+
+    @property
     def sha256(self) -> str:
         """The hex SHA-256 of every byte written (`flush` first)."""
         if self._batch:

@@ -1,9 +1,9 @@
 """Maintenance: `archivist purge` (SPEC.md §4) — what retention says may go, goes for good.
 
-Five sweeps: documents in the trash past `trash_retention_days`, blobs no row references,
+Six sweeps: documents in the trash past `trash_retention_days`, blobs no row references,
 partial uploads a crash left behind, search logs (queries, responses, feedback) past
-`search_retention_days`, and the views, downloads and searches of the audit trail past
-`event_retention_days`."""
+`search_retention_days`, the views, downloads and searches of the audit trail past
+`event_retention_days`, and the records of upload attempts past `upload_retention_days`."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from domain.ports import UnitOfWorkFactory
 # holds for partial uploads: one written to within this period may still be streaming.
 BLOB_GRACE_SECONDS = 3600.0
 BATCH = 100  # documents purged per unit of work
-EVENT_BATCH = 10_000  # expired events deleted per unit of work
+EVENT_BATCH = 10_000  # expired events (or upload records) deleted per unit of work
 DRY_RUN_LIMIT = 100_000  # documents a dry run lists (it cannot page: it deletes nothing)
 
 
@@ -62,6 +62,8 @@ class PurgeReport:
     search_retention_days: int
     events: int = 0  # views, downloads and searches of the audit trail removed (or would be)
     event_retention_days: int = 0
+    uploads: int = 0  # upload records removed (or would be)
+    upload_retention_days: int = 0
 
     @property
     def bytes_freed(self) -> int:
@@ -101,6 +103,7 @@ class MaintenanceService:
             retention = await effective_int(uow.settings, "trash_retention_days")
             search_retention = await effective_int(uow.settings, "search_retention_days")
             event_retention = await effective_int(uow.settings, "event_retention_days")
+            upload_retention = await effective_int(uow.settings, "upload_retention_days")
         cutoff = now - timedelta(days=retention)
         if dry_run:
             documents, blobs = await self._trash_dry_run(cutoff)
@@ -110,6 +113,7 @@ class MaintenanceService:
         blobs += await self._sweep_partial_uploads(dry_run)
         searches = await self._search.purge_logs(dry_run=dry_run)
         expired = await self._expire_events(now - timedelta(days=event_retention), dry_run)
+        records = await self._expire_uploads(now - timedelta(days=upload_retention), dry_run)
         return PurgeReport(
             dry_run=dry_run,
             retention_days=retention,
@@ -120,7 +124,24 @@ class MaintenanceService:
             search_retention_days=search_retention,
             events=expired,
             event_retention_days=event_retention,
+            uploads=records,
+            upload_retention_days=upload_retention,
         )
+
+    async def _expire_uploads(self, cutoff: datetime, dry_run: bool) -> int:
+        """Delete the upload records of attempts started before `cutoff`, `EVENT_BATCH` a
+        unit of work."""
+        if dry_run:
+            async with self._uow(autocommit=True) as uow:
+                return await uow.uploads.delete_before(cutoff, DRY_RUN_LIMIT, dry_run=True)
+        total = 0
+        while True:
+            async with self._uow() as uow:
+                gone = await uow.uploads.delete_before(cutoff, EVENT_BATCH)
+                await uow.commit()
+            total += gone
+            if gone < EVENT_BATCH:
+                return total
 
     async def _expire_events(self, cutoff: datetime, dry_run: bool) -> int:
         """Delete the views, downloads and searches of the audit trail that occurred before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -103,3 +104,9 @@ class StorageUnavailable(DomainError):
     def __init__(self, message: str, retry_after_seconds: int = 5) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+
+
+def error_code(err: DomainError) -> str:
+    """The error's kind as records and reports name it: `UnsupportedType` is
+    `unsupported_type`."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(err).__name__).lower()

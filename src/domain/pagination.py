@@ -155,4 +155,5 @@ TOKENS: Final = Keyset("tokens", (Kind.INSTANT, Kind.ID))
 # The audit trail runs newest first, by its append-only bigint id.
 EVENTS: Final = Keyset("events", (Kind.INT,), descending=True)
 SEARCH_HISTORY: Final = Keyset("searches", (Kind.INSTANT, Kind.ID), descending=True)
+UPLOADS: Final = Keyset("uploads", (Kind.INSTANT, Kind.ID), descending=True)
 REVIEW_QUEUE: Final = Keyset("review", (Kind.INSTANT, Kind.ID, Kind.ID))

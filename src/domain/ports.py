@@ -28,6 +28,7 @@ from domain.search_ports import SearchRepository
 from domain.settings import Setting
 from domain.taxonomy_ports import ClassificationRepository, TaxonomyRepository
 from domain.tokens import ApiToken
+from domain.uploads import UploadRepository
 from domain.users import User, UserFilter
 
 
@@ -131,6 +132,7 @@ class UnitOfWork(Protocol):
     classifications: ClassificationRepository
     search: SearchRepository
     jobs: JobQueue
+    uploads: UploadRepository
 
     async def __aenter__(self) -> Self: ...
 

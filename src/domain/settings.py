@@ -84,6 +84,15 @@ KNOWN_SETTINGS: Final[dict[str, KnownSetting]] = {
             maximum=36500,
         ),
         KnownSetting(
+            "upload_retention_days",
+            SettingType.INTEGER,
+            365,
+            "Days the record of an upload attempt is kept before purge.",
+            is_public=True,
+            minimum=1,
+            maximum=36500,
+        ),
+        KnownSetting(
             "trash_retention_days",
             SettingType.INTEGER,
             30,

@@ -28,6 +28,7 @@ FK_TAXONOMY_NODES_VERSION_TAXONOMY_VERSIONS: Final = "fk_taxonomy_nodes_version_
 PK_DOC_TAXONOMY: Final = "pk_doc_taxonomy"
 FK_DOC_TAXONOMY_DOC_ID_DOCUMENTS: Final = "fk_doc_taxonomy_doc_id_documents"
 FK_DOC_TAXONOMY_NODE_ID_TAXONOMY_NODES: Final = "fk_doc_taxonomy_node_id_taxonomy_nodes"
+PK_UPLOADS: Final = "pk_uploads"
 
 # What a client reads for a constraint; any other name reads "conflicts with existing data".
 MESSAGES: Final[dict[str, str]] = {

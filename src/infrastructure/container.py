@@ -23,6 +23,7 @@ from application.settings import SettingsService
 from application.stats import StatsService
 from application.taxonomy import TaxonomyResolver, TaxonomyService
 from application.tokens import TokenService
+from application.upload_log import UploadLog
 from application.users import UserService
 from domain.clock import SystemClock
 from infrastructure.blobs import FilesystemBlobStore
@@ -122,7 +123,8 @@ class Container(containers.DeclarativeContainer):
     document_lifecycle = providers.Singleton(
         DocumentLifecycle, uow_factory, clock, blobs, blob_locks
     )
-    document_import = providers.Singleton(DocumentImport, uow_factory, document_uploads)
+    upload_log = providers.Singleton(UploadLog, uow_factory, clock)
+    document_import = providers.Singleton(DocumentImport, uow_factory, document_uploads, upload_log)
     # The extraction workers render thumbnails too (a PDF page is parsed again to draw it).
     document_thumbnails = providers.Singleton(
         DocumentThumbnails, uow_factory, blobs, blob_locks, extractor

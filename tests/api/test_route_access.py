@@ -60,6 +60,7 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("GET", f"{API}/file-types"): ANY_USER,
     ("PUT", f"{API}/file-types/{{extension:str}}"): ADMIN,
     ("GET", f"{API}/events"): ADMIN,
+    ("GET", f"{API}/uploads"): ADMIN,
     ("GET", f"{API}/taxonomies"): ANY_USER,
     ("POST", f"{API}/taxonomies"): ADMIN,
     ("GET", f"{API}/taxonomies/{{version:str}}/nodes"): ANY_USER,

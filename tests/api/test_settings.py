@@ -12,6 +12,7 @@ KNOWN_KEYS = [
     "event_retention_days",
     "search_retention_days",
     "trash_retention_days",
+    "upload_retention_days",
 ]
 
 
@@ -40,6 +41,7 @@ async def test_known_settings_show_their_defaults_before_anyone_writes_them(api:
         "event_retention_days": (365, "integer"),
         "search_retention_days": (90, "integer"),
         "trash_retention_days": (30, "integer"),
+        "upload_retention_days": (365, "integer"),
     }
 
 

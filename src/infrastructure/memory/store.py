@@ -13,6 +13,7 @@ from domain.search import Feedback, SearchQueryLog, SearchResponseLog
 from domain.settings import Setting
 from domain.taxonomy import Classification, TaxonomyNode, TaxonomyVersion
 from domain.tokens import ApiToken
+from domain.uploads import UploadRecord
 from domain.users import User
 from infrastructure.memory.jobs import JobIds, StoredJob
 
@@ -37,6 +38,7 @@ class InMemoryStore:
     feedback: dict[tuple[UUID, UUID], Feedback] = field(default_factory=dict)
     jobs: dict[int, StoredJob] = field(default_factory=dict)
     job_ids: JobIds = field(default_factory=JobIds)
+    uploads: dict[UUID, UploadRecord] = field(default_factory=dict)
     # Seeded like migration 0002 seeds the table.
     file_types: dict[str, FileType] = field(
         default_factory=lambda: {f.extension: copy.deepcopy(f) for f in DEFAULT_FILE_TYPES}

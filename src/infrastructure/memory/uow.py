@@ -28,6 +28,7 @@ from infrastructure.memory.taxonomy_repositories import (
     InMemoryClassificationRepository,
     InMemoryTaxonomyRepository,
 )
+from infrastructure.memory.uploads import InMemoryUploadRepository
 from infrastructure.tuning import Tuning
 
 
@@ -46,6 +47,7 @@ class InMemoryUnitOfWork:
     classifications: InMemoryClassificationRepository
     search: InMemorySearchRepository
     jobs: InMemoryJobQueue
+    uploads: InMemoryUploadRepository
 
     def __init__(
         self, store: InMemoryStore, *, autocommit: bool = False, tuning: Tuning | None = None
@@ -109,6 +111,8 @@ class InMemoryUnitOfWork:
         )
         self._jobs = StagedTable(self._store.jobs)
         self.jobs = InMemoryJobQueue(self._jobs, self._store.job_ids, autocommit=self._autocommit)
+        self._uploads = StagedTable(self._store.uploads)
+        self.uploads = InMemoryUploadRepository(self._uploads)
         self._open = True
         return self
 
@@ -177,6 +181,7 @@ class InMemoryUnitOfWork:
             self._search_responses,
             self._feedback,
             self._jobs,
+            self._uploads,
         ]
 
     async def rollback(self) -> None:

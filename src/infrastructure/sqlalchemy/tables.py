@@ -421,3 +421,29 @@ user_feedback = Table(
     CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),
     UniqueConstraint("query_id", "user_id"),
 )
+
+
+# Every attempt to store a file (issue #12): history, so no foreign keys: `user_id` and
+# `document_id` say who sent it and what it made, as `events` say it, and stay when a
+# document is purged.
+uploads = Table(
+    "uploads",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("source", String(20), nullable=False),
+    Column("user_id", UUID(as_uuid=True), nullable=True),
+    Column("client_ip", String(45), nullable=True),
+    Column("user_agent", String(500), nullable=True),
+    Column("filename", String(255), nullable=True),
+    Column("size_bytes", BigInteger, nullable=True),
+    Column("sha256", String(64), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("error_code", String(100), nullable=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True), nullable=False),
+    Column("document_id", UUID(as_uuid=True), nullable=True),
+    CheckConstraint("source IN ('http', 'text', 'import', 'consume')", name="source_known"),
+    CheckConstraint("status IN ('stored', 'duplicate', 'rejected', 'failed')", name="status_known"),
+    Index("ix_uploads_started_at_id", "started_at", "id"),
+    Index("ix_uploads_status_started_at", "status", "started_at"),
+)

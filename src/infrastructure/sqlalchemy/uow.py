@@ -29,6 +29,7 @@ from infrastructure.sqlalchemy.taxonomy_repositories import (
     SqlAlchemyClassificationRepository,
     SqlAlchemyTaxonomyRepository,
 )
+from infrastructure.sqlalchemy.uploads import SqlAlchemyUploadRepository
 from infrastructure.tuning import Tuning
 
 
@@ -65,6 +66,7 @@ class SqlAlchemyUnitOfWork:
     classifications: SqlAlchemyClassificationRepository
     search: SqlAlchemySearchRepository
     jobs: SqlAlchemyJobQueue
+    uploads: SqlAlchemyUploadRepository
 
     def __init__(
         self,
@@ -113,6 +115,7 @@ class SqlAlchemyUnitOfWork:
         self.classifications = SqlAlchemyClassificationRepository(conn)
         self.search = SqlAlchemySearchRepository(conn, self._tuning)
         self.jobs = SqlAlchemyJobQueue(conn)
+        self.uploads = SqlAlchemyUploadRepository(conn)
         return self
 
     async def __aexit__(

@@ -300,6 +300,9 @@ def format_purge_report(report: PurgeReport) -> str:
         f"Events: {verb} {report.events} view(s), download(s) and search(es) of the audit "
         f"trail older than {report.event_retention_days} days (changes are kept)"
     )
+    lines.append(
+        f"Upload records: {verb} {report.uploads} older than {report.upload_retention_days} days"
+    )
     would = " would be" if report.dry_run else ""
     lines.append(
         f"Total: {len(report.blobs)} blob(s){would} deleted, {report.bytes_freed} bytes{would} "

@@ -24,6 +24,7 @@ from application.settings import SettingsService
 from application.stats import StatsService
 from application.taxonomy import TaxonomyService
 from application.tokens import TokenService
+from application.upload_log import UploadLog
 from application.users import UserService
 from interfaces.http.auth import client_ip
 
@@ -72,6 +73,10 @@ def provide_document_thumbnails(state: State) -> DocumentThumbnails:
     return state.container.document_thumbnails()  # type: ignore[no-any-return]
 
 
+def provide_upload_log(state: State) -> UploadLog:
+    return state.container.upload_log()  # type: ignore[no-any-return]
+
+
 def provide_catalog_service(state: State) -> CatalogService:
     return state.container.catalog()  # type: ignore[no-any-return]
 
@@ -107,6 +112,7 @@ DEPENDENCIES = {
     "document_lifecycle": Provide(provide_document_lifecycle, sync_to_thread=False),
     "document_bulk": Provide(provide_document_bulk, sync_to_thread=False),
     "document_thumbnails": Provide(provide_document_thumbnails, sync_to_thread=False),
+    "upload_log": Provide(provide_upload_log, sync_to_thread=False),
     "catalog_service": Provide(provide_catalog_service, sync_to_thread=False),
     "grant_service": Provide(provide_grant_service, sync_to_thread=False),
     "audit_log": Provide(provide_audit_log, sync_to_thread=False),

@@ -36,3 +36,11 @@ def rfc3339(raw: str | None, name: str) -> datetime | None:
         return datetime.fromisoformat(f"{day}T{time}{micro}{zone}")
     except ValueError:
         raise ValidationFailed.on(name, "is not a valid date and time") from None
+
+
+def aware_rfc3339(raw: str | None, name: str) -> datetime | None:
+    """`rfc3339`, and an instant without a time zone offset is a 422 naming the field."""
+    value = rfc3339(raw, name)
+    if value is not None and value.tzinfo is None:
+        raise ValidationFailed.on(name, "needs a time zone offset (RFC 3339)")
+    return value

@@ -21,6 +21,7 @@ from interfaces.http.controllers.stats import StatsController
 from interfaces.http.controllers.tags import TagController
 from interfaces.http.controllers.taxonomy import ClassificationController, TaxonomyController
 from interfaces.http.controllers.tokens import TokenController
+from interfaces.http.controllers.uploads import UploadController
 from interfaces.http.controllers.users import UserController
 
 API_CONTROLLERS: list[ControllerRouterHandler] = [
@@ -38,6 +39,7 @@ API_CONTROLLERS: list[ControllerRouterHandler] = [
     CategoryController,
     FileTypeController,
     EventController,
+    UploadController,
     TaxonomyController,
     ClassificationController,
     SearchController,

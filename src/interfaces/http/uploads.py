@@ -39,6 +39,7 @@ from application.catalog import MAX_UPLOAD_LIMIT
 from application.context import RequestContext
 from application.document_uploads import DocumentFields, DocumentUploads
 from application.file_spool import FileSpool
+from application.upload_log import UploadTrace
 from domain.documents import MAX_TAGS
 from domain.errors import TooLarge, UnsupportedType, ValidationFailed
 from domain.values import AccessLevel, check_text
@@ -81,21 +82,25 @@ class ReceivedUpload:
 
 @asynccontextmanager
 async def received_upload(
-    request: Request[Any, Any, Any], ctx: RequestContext, documents: DocumentUploads
+    request: Request[Any, Any, Any],
+    ctx: RequestContext,
+    documents: DocumentUploads,
+    trace: UploadTrace | None = None,
 ) -> AsyncIterator[ReceivedUpload]:
     """Receive a multipart upload; the spooled file lives until the block exits.
 
     Raises `UnsupportedType` (415) for a body that is not multipart or a file type not
     accepted, `TooLarge` (413) as soon as the file passes its limit, `ValidationFailed` (422)
     for bad fields, `PermissionDenied` (403) before reading the file if the caller may create
-    no document at all, and a 400 for a malformed multipart body."""
+    no document at all, and a 400 for a malformed multipart body. `trace` (the upload's
+    record) learns the file's name and its spool as they come."""
     media_type, options = request.content_type
     if media_type != "multipart/form-data":
         raise UnsupportedType("send the upload as multipart/form-data (or use /documents/text)")
     boundary = options.get("boundary")
     if not boundary:
         raise ClientException("multipart/form-data needs a boundary")
-    receiver = _Receiver(ctx, documents)
+    receiver = _Receiver(ctx, documents, trace or UploadTrace())
     try:
         spool = await receiver.receive(request.stream(), boundary)
         yield ReceivedUpload(spool, receiver.fields())
@@ -104,9 +109,10 @@ async def received_upload(
 
 
 class _Receiver:
-    def __init__(self, ctx: RequestContext, documents: DocumentUploads) -> None:
+    def __init__(self, ctx: RequestContext, documents: DocumentUploads, trace: UploadTrace) -> None:
         self._ctx = ctx
         self._documents = documents
+        self._trace = trace
         self._texts: defaultdict[str, list[str]] = defaultdict(list)
         self._text_bytes = 0
         self._spool: FileSpool | None = None  # set once the file part has started
@@ -159,7 +165,9 @@ class _Receiver:
             if segment.filename is None:
                 raise ValidationFailed.on(FILE_FIELD, "must be a file part with a filename")
             # The use case's early decisions (403, 415), before a byte of the file is read.
+            self._trace.filename = segment.filename
             self._spool = await self._documents.open_spool(self._ctx, segment.filename)
+            self._trace.spool = self._spool
         elif name not in TEXT_FIELDS:
             raise ValidationFailed.on(name or "(unnamed part)", "is not a field of an upload")
         elif segment.filename is not None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
+from litestar.exceptions import ClientException
 from litestar.openapi.spec import (
     Encoding,
     OpenAPIFormat,
@@ -23,6 +24,7 @@ from litestar.params import JSONBody
 
 from application.context import Principal, RequestContext
 from application.document_uploads import DocumentFields, DocumentUploads
+from application.upload_log import UploadLog
 from domain.documents import (
     CATEGORY_NAME_MAX,
     MAX_TAGS,
@@ -32,6 +34,7 @@ from domain.documents import (
     DocumentType,
 )
 from domain.documents import Document as DomainDocument
+from domain.uploads import UploadSource
 from domain.values import DEPARTMENT_MAX
 from interfaces.http.controllers.documents import with_etag
 from interfaces.http.openapi import LINE_RULE, TAXONOMY_PATH
@@ -141,9 +144,17 @@ class DocumentUploadController(Controller):
         request: Request[Principal, Any, Any],
         ctx: NamedDependency[RequestContext],
         document_uploads: NamedDependency[DocumentUploads],
+        upload_log: NamedDependency[UploadLog],
     ) -> Response[Document]:
-        async with received_upload(request, ctx, document_uploads) as upload:
-            doc = await document_uploads.upload_spooled(ctx, upload.spool, upload.fields)
+        # Recorded whatever comes of it; a malformed multipart body (400) is a refusal too.
+        refused = (ClientException,)
+        async with (
+            upload_log.attempt(ctx, UploadSource.HTTP, refused=refused) as trace,
+            received_upload(request, ctx, document_uploads, trace) as upload,
+        ):
+            doc = trace.document = await document_uploads.upload_spooled(
+                ctx, upload.spool, upload.fields
+            )
         return _created(doc)
 
     @post(
@@ -159,8 +170,18 @@ class DocumentUploadController(Controller):
         data: JSONBody[DocumentTextCreate],
         ctx: NamedDependency[RequestContext],
         document_uploads: NamedDependency[DocumentUploads],
+        upload_log: NamedDependency[UploadLog],
     ) -> Response[Document]:
-        doc = await document_uploads.create_text(
+        async with upload_log.attempt(ctx, UploadSource.TEXT) as trace:
+            trace.size_bytes = len(data.content.encode())
+            doc = trace.document = await self._create_text(ctx, data, document_uploads)
+        return _created(doc)
+
+    @staticmethod
+    async def _create_text(
+        ctx: RequestContext, data: DocumentTextCreate, document_uploads: DocumentUploads
+    ) -> DomainDocument:
+        return await document_uploads.create_text(
             ctx,
             data.content,
             DocumentType(data.document_type),
@@ -177,7 +198,6 @@ class DocumentUploadController(Controller):
                 taxonomy_version=data.taxonomy_version,
             ),
         )
-        return _created(doc)
 
 
 def _created(doc: DomainDocument) -> Response[Document]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
 from uuid import UUID
@@ -35,11 +34,10 @@ from application.document_reads import Download as DownloadResult
 from domain.document_ports import DocumentFilter, DocumentSort
 from domain.documents import CATEGORY_NAME_MAX, TAG_NAME_MAX, DocumentType
 from domain.documents import Document as DomainDocument
-from domain.errors import ValidationFailed
 from domain.pagination import MAX_LIMIT, PageRequest
 from domain.taxonomy import parse_path, parse_version
 from domain.values import DEPARTMENT_MAX
-from interfaces.http.instants import DATE_TIME, rfc3339
+from interfaces.http.instants import DATE_TIME, aware_rfc3339
 from interfaces.http.openapi import LINE_RULE, TAXONOMY_PATH, VERSION_PARAMETER, schema_only
 from interfaces.http.problems import problems
 from interfaces.http.schemas.common import ListOf, json_object
@@ -117,12 +115,6 @@ def _file_response(download: DownloadResult, if_none_match: str | None) -> Strea
     return Stream(download.chunks, headers=headers, media_type=doc.mime_type)
 
 
-def _aware(value: datetime | None, name: str) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise ValidationFailed.on(name, "needs a time zone offset (RFC 3339)")
-    return value
-
-
 class DocumentController(Controller):
     path = "/documents"
     tags = ["documents"]
@@ -184,8 +176,8 @@ class DocumentController(Controller):
             access_level=access_level,
             owner_id=owner_id,
             metadata=json_object(metadata, "metadata"),
-            created_after=_aware(rfc3339(created_after, "created_after"), "created_after"),
-            created_before=_aware(rfc3339(created_before, "created_before"), "created_before"),
+            created_after=aware_rfc3339(created_after, "created_after"),
+            created_before=aware_rfc3339(created_before, "created_before"),
             deleted=deleted,
             taxonomy_path=parse_path(taxonomy, "taxonomy") if taxonomy is not None else None,
             # Checked whether or not `taxonomy` is given (the schema states one rule); an

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from uuid import UUID
 
 from litestar import Controller, get
@@ -11,21 +10,14 @@ from litestar.params import FromQuery, Parameter
 
 from application.audit import AuditLog
 from application.context import RequestContext
-from domain.errors import ValidationFailed
 from domain.events import Event as DomainEvent
 from domain.events import EventFilter
 from domain.pagination import MAX_LIMIT, PageRequest
 from interfaces.http.auth import admin_guard
-from interfaces.http.instants import DATE_TIME, rfc3339
+from interfaces.http.instants import DATE_TIME, aware_rfc3339
 from interfaces.http.problems import problems
 from interfaces.http.schemas.common import ListOf
 from interfaces.http.schemas.events import Event
-
-
-def _aware(value: datetime | None, name: str) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise ValidationFailed.on(name, "needs a time zone offset (RFC 3339)")
-    return value
 
 
 class EventController(Controller):
@@ -60,8 +52,8 @@ class EventController(Controller):
             action=action,
             subject_type=subject_type,
             subject_id=subject_id,
-            since=_aware(rfc3339(since, "since"), "since"),
-            until=_aware(rfc3339(until, "until"), "until"),
+            since=aware_rfc3339(since, "since"),
+            until=aware_rfc3339(until, "until"),
         )
         page = await audit_log.list(ctx, filters, PageRequest(limit, cursor))
         items: list[DomainEvent] = list(page.items)
