@@ -14,6 +14,7 @@ from domain.errors import ValidationFailed
 from domain.stats import (
     CategoryStatistics,
     DailyCount,
+    DailyUploadOutcomes,
     DocumentActivity,
     StatsRepository,
     TagUsage,
@@ -27,6 +28,8 @@ MAX_LIMIT = 100
 class Statistics:
     categories: Sequence[CategoryStatistics]
     uploads_per_day: Sequence[DailyCount]  # every day of the window, oldest first, zeros too
+    # Upload attempts by outcome, every day of the window, oldest first, zeros too.
+    upload_outcomes_per_day: Sequence[DailyUploadOutcomes]
     popular_tags: Sequence[TagUsage]
     most_viewed: Sequence[DocumentActivity]
     most_downloaded: Sequence[DocumentActivity]
@@ -55,7 +58,11 @@ class StatsService:
             d.day: d.count
             for d in await self._stats.uploads_per_day(datetime.combine(first, time(), UTC))
         }
+        since = datetime.combine(first, time(), UTC)
+        outcomes = {d.day: d for d in await self._stats.upload_outcomes_per_day(since)}
+        window = [first + timedelta(days=i) for i in range(days)]
         return Statistics(
+            upload_outcomes_per_day=[outcomes.get(day, DailyUploadOutcomes(day)) for day in window],
             categories=await self._stats.category_statistics(),
             uploads_per_day=[
                 DailyCount(day, counted.get(day, 0))

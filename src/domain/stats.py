@@ -33,6 +33,26 @@ class DailyCount:
 
 
 @dataclass(frozen=True, slots=True)
+class DailyUploadOutcomes:
+    """Upload attempts of one UTC day by what came of them (the `uploads` records)."""
+
+    day: date
+    stored: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    failed: int = 0
+
+    @property
+    def attempts(self) -> int:
+        return self.stored + self.duplicate + self.rejected + self.failed
+
+    @property
+    def failure_rate(self) -> float:
+        """The share of attempts refused or failed (0 on a day without any)."""
+        return (self.rejected + self.failed) / self.attempts if self.attempts else 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class TagUsage:
     tag_id: UUID
     name: str
@@ -58,6 +78,11 @@ class StatsRepository(Protocol):
     async def uploads_per_day(self, since: datetime) -> Sequence[DailyCount]:
         """`document.uploaded` events at or after `since`, counted per UTC day; only days
         with at least one upload, oldest first. Purged documents' uploads still count."""
+        ...
+
+    async def upload_outcomes_per_day(self, since: datetime) -> Sequence[DailyUploadOutcomes]:
+        """Upload records started at or after `since`, counted per UTC day and status; only
+        days with at least one, oldest first."""
         ...
 
     async def popular_tags(self, limit: int) -> Sequence[TagUsage]:

@@ -15,6 +15,7 @@ from domain import events
 from domain.documents import Category, Document, Tag
 from domain.errors import PermissionDenied, ValidationFailed
 from domain.stats import CategoryStatistics, DailyCount
+from domain.uploads import UploadRecord, UploadSource, UploadStatus
 from domain.users import User
 from infrastructure.container import Container
 from tests.support import factories
@@ -254,3 +255,32 @@ async def test_overview_rejects_a_window_or_limit_out_of_range(
 ) -> None:
     with pytest.raises(ValidationFailed):
         await container.stats().overview(RequestContext.system(), days=days, limit=limit)
+
+
+async def test_upload_outcomes_per_day_count_attempts_by_status_with_the_failure_rate(
+    container: Container,
+) -> None:
+    container.clock.override(providers.Object(SteppingClock(DAY + timedelta(days=1, hours=12))))
+    statuses = [
+        (DAY + timedelta(hours=1), UploadStatus.STORED),
+        (DAY + timedelta(hours=2), UploadStatus.REJECTED),
+        (DAY + timedelta(hours=3), UploadStatus.STORED),
+        (DAY + timedelta(hours=4), UploadStatus.FAILED),
+        (DAY - timedelta(days=5), UploadStatus.REJECTED),  # before the window
+    ]
+    async with container.uow_factory()() as uow:
+        for at, status in statuses:
+            await uow.uploads.add(
+                UploadRecord(
+                    uuid.uuid4(), UploadSource.HTTP, None, None, None, "f.txt", 1, None,
+                    status, None, at, at, None,
+                )
+            )  # fmt: skip
+        await uow.commit()
+
+    overview = await container.stats().overview(RequestContext.system(), days=2)
+
+    [first, second] = overview.upload_outcomes_per_day
+    assert (first.day, first.stored, first.rejected, first.failed) == (DAY.date(), 2, 1, 1)
+    assert (first.attempts, first.failure_rate) == (4, 0.5)
+    assert (second.attempts, second.failure_rate) == (0, 0.0)

@@ -10,7 +10,14 @@ from uuid import UUID
 
 from domain import events
 from domain.documents import Document
-from domain.stats import CategoryStatistics, DailyCount, DocumentActivity, TagUsage
+from domain.stats import (
+    CategoryStatistics,
+    DailyCount,
+    DailyUploadOutcomes,
+    DocumentActivity,
+    TagUsage,
+)
+from domain.uploads import UploadStatus
 from infrastructure.memory.store import InMemoryStore
 
 
@@ -55,6 +62,18 @@ class InMemoryStatsRepository:
             if e.action == events.DOCUMENT_UPLOADED and e.occurred_at >= since
         )
         return [DailyCount(day, days[day]) for day in sorted(days)]
+
+    async def upload_outcomes_per_day(self, since: datetime) -> Sequence[DailyUploadOutcomes]:
+        counted = Counter(
+            (r.started_at.astimezone(UTC).date(), r.status.value)
+            for r in self._store.uploads.values()
+            if r.started_at >= since
+        )
+        days = sorted({day for day, _ in counted})
+        return [
+            DailyUploadOutcomes(day, **{s.value: counted[day, s.value] for s in UploadStatus})
+            for day in days
+        ]
 
     async def popular_tags(self, limit: int) -> Sequence[TagUsage]:
         live = self._live()

@@ -7,7 +7,7 @@ and need not be consistent with each other, so a transaction would only add roun
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Date, DateTime, String, Text, cast, column, func, select, table
@@ -15,7 +15,13 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain import events
-from domain.stats import CategoryStatistics, DailyCount, DocumentActivity, TagUsage
+from domain.stats import (
+    CategoryStatistics,
+    DailyCount,
+    DailyUploadOutcomes,
+    DocumentActivity,
+    TagUsage,
+)
 from infrastructure.sqlalchemy import tables as t
 from infrastructure.sqlalchemy.availability import storage_errors
 
@@ -66,6 +72,20 @@ class SqlAlchemyStatsRepository:
             .order_by(day)
         )
         return [DailyCount(r.day, int(r.n)) for r in await self._all(stmt)]
+
+    async def upload_outcomes_per_day(self, since: datetime) -> Sequence[DailyUploadOutcomes]:
+        u = t.uploads.c
+        day = cast(func.timezone("UTC", u.started_at), Date).label("day")
+        stmt = (
+            select(day, u.status, func.count().label("n"))
+            .where(u.started_at >= since)
+            .group_by(day, u.status)
+            .order_by(day)
+        )
+        counted: dict[date, dict[str, int]] = {}
+        for r in await self._all(stmt):
+            counted.setdefault(r.day, {})[r.status] = int(r.n)
+        return [DailyUploadOutcomes(day, **by_status) for day, by_status in counted.items()]
 
     async def popular_tags(self, limit: int) -> Sequence[TagUsage]:
         tags, links = t.tags, t.document_tags

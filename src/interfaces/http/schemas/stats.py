@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Figures(BaseModel):
@@ -26,6 +26,16 @@ class DayFigure(Figures):
     count: int
 
 
+class UploadOutcomesFigure(Figures):
+    day: date
+    attempts: int
+    stored: int
+    duplicate: int
+    rejected: int
+    failed: int
+    failure_rate: float = Field(description="(rejected + failed) / attempts; 0 without any.")
+
+
 class TagFigure(Figures):
     tag_id: UUID
     name: str
@@ -41,6 +51,7 @@ class DocumentFigure(Figures):
 class Stats(Figures):
     categories: list[CategoryFigures]
     uploads_per_day: list[DayFigure]
+    upload_outcomes_per_day: list[UploadOutcomesFigure]
     popular_tags: list[TagFigure]
     most_viewed: list[DocumentFigure]
     most_downloaded: list[DocumentFigure]
