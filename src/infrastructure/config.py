@@ -55,6 +55,11 @@ class AppSettings(BaseSettings):
     # a URL (path and query) over max_url_bytes a 414 (docs/decisions.md, "Input bounds").
     max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
     max_url_bytes: int = Field(default=8 * 1024, ge=256, le=1024 * 1024)
+    # Background jobs (docs/decisions.md, "Background jobs"): `archivist serve` runs a worker
+    # in each server process unless turned off here (then run `archivist worker`); jobs each
+    # worker runs at once (`archivist worker --concurrency N` overrides it).
+    workers_in_process: bool = True
+    worker_concurrency: int = Field(default=2, ge=1, le=64)
 
     @property
     def blobs_path(self) -> Path:

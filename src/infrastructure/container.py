@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from dependency_injector import containers, providers
 
 from application.audit import AuditLog
@@ -14,9 +16,11 @@ from application.document_bulk import DocumentBulk
 from application.document_import import DocumentImport
 from application.document_lifecycle import DocumentLifecycle
 from application.document_reads import DocumentReads
+from application.document_thumbnails import JOB as THUMBNAIL_JOB
 from application.document_thumbnails import DocumentThumbnails
 from application.document_uploads import DocumentUploads
 from application.grants import GrantService
+from application.jobs import JobHandlers
 from application.maintenance import MaintenanceService
 from application.search import SearchService
 from application.settings import SettingsService
@@ -26,16 +30,19 @@ from application.tokens import TokenService
 from application.upload_log import UploadLog
 from application.users import UserService
 from domain.clock import SystemClock
+from domain.jobs import JsonObject
 from infrastructure.blobs import FilesystemBlobStore
 from infrastructure.config import AppSettings
 from infrastructure.extraction import ExtractionLimits, ProcessLimits, ProcessTextExtractor
 from infrastructure.memory.blob_locks import InMemoryBlobLocks
 from infrastructure.memory.blobs import InMemoryBlobStore
+from infrastructure.memory.job_runner import InMemoryJobRunner
 from infrastructure.memory.stats import InMemoryStatsRepository
 from infrastructure.memory.store import InMemoryStore
 from infrastructure.memory.uow import InMemoryUnitOfWorkFactory
 from infrastructure.sqlalchemy.blob_locks import AdvisoryBlobLocks
 from infrastructure.sqlalchemy.database import Database
+from infrastructure.sqlalchemy.job_worker import PgJobWorker
 from infrastructure.sqlalchemy.migrations import AlwaysReady, SqlReadiness
 from infrastructure.sqlalchemy.stats import SqlAlchemyStatsRepository
 from infrastructure.sqlalchemy.uow import SqlAlchemyUnitOfWorkFactory
@@ -145,6 +152,20 @@ class Container(containers.DeclarativeContainer):
         ),
     )
     stats = providers.Singleton(StatsService, stats_repository, clock)
+    # Background jobs: the use cases that enqueue jobs register their handlers into
+    # `job_handlers`; `job_worker` runs them (in `archivist serve`'s lifespan, or as
+    # `archivist worker`). Register before the worker starts: it reads the kinds then.
+    job_handlers = providers.Singleton(JobHandlers)
+    job_worker = providers.Selector(
+        config.storage,
+        memory=providers.Singleton(InMemoryJobRunner, memory_store, job_handlers),
+        postgres=providers.Singleton(
+            PgJobWorker,
+            providers.Callable(lambda d: d.url, database),
+            job_handlers,
+            providers.Callable(lambda s: s.worker_concurrency, app_settings),
+        ),
+    )
     # In-process, per server process: see docs/decisions.md, "Throttling".
     auth_throttle = providers.Singleton(
         FailedAuthenticationThrottle,
@@ -160,7 +181,21 @@ def build_container(settings: AppSettings, database_url: str | None = None) -> C
     container.config.from_dict(
         {"storage": settings.storage, "database_url": database_url or settings.database_url}
     )
+    _register_job_handlers(container)
     return container
+
+
+def _register_job_handlers(container: Container) -> None:
+    """The background jobs the use cases enqueue, and what runs each. A handler asks the
+    container for its use case when it runs, so overrides made after building (a test's
+    database, clock or blob store) hold for jobs too."""
+    handlers: JobHandlers = container.job_handlers()
+
+    async def make_thumbnail(payload: JsonObject) -> None:
+        thumbnails: DocumentThumbnails = container.document_thumbnails()
+        await thumbnails.make(UUID(str(payload["document_id"])))
+
+    handlers.register(THUMBNAIL_JOB, make_thumbnail)
 
 
 async def shutdown_container(container: Container) -> None:

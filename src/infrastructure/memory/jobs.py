@@ -1,8 +1,10 @@
 """The in-memory job queue: jobs staged in the unit of work, in the store once it commits,
-with the SQL adapter's ids, order and dedupe rules."""
+with the SQL adapter's ids, order and dedupe rules. `InMemoryJobRunner` (job_runner.py) runs
+them."""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,20 +19,35 @@ from domain.jobs import (
 from infrastructure.memory.table import StagedTable
 
 
+class JobStatus(enum.StrEnum):
+    """A stored job's status, named as pgqueuer's status column names it. A job that
+    succeeded leaves the table, as in pgqueuer."""
+
+    QUEUED = "queued"
+    PICKED = "picked"
+    FAILED = "failed"  # held with its error (pgqueuer's on_failure="hold"): the dead letter
+
+
 @dataclass(frozen=True, slots=True)
 class StoredJob:
-    """A row of the queue, as pgqueuer's table holds it (the payload as stored bytes)."""
+    """A row of the queue, as pgqueuer's table holds it (the payload as stored bytes).
+    `attempts` counts the retries so far, as pgqueuer's column does; `error` is the last
+    failure's (`describe_error`), kept with a failed job."""
 
     id: int
     kind: str
     payload: bytes
     priority: int
-    state: JobState
+    state: JobStatus
     dedupe_key: str | None
+    attempts: int = 0
+    error: str | None = None
 
 
-# The states `queued` lists and in which a job holds its dedupe key (pgqueuer's unique index).
-WAITING = frozenset({JobState.QUEUED, JobState.RUNNING})
+# The statuses `queued` lists, as the port names them, and in which a job holds its dedupe
+# key (pgqueuer's unique index): the SQL adapter's mapping.
+_STATES = {JobStatus.QUEUED: JobState.QUEUED, JobStatus.PICKED: JobState.RUNNING}
+WAITING = frozenset(_STATES)
 
 
 class JobIds:
@@ -66,7 +83,7 @@ class InMemoryJobQueue:
         job_id = self._ids.next()  # taken before the dedupe check, as the SQL insert does
         if dedupe_key is not None and self._t.find(lambda j: holds(j, dedupe_key)) is not None:
             return False
-        self._t.put(job_id, StoredJob(job_id, kind, stored, priority, JobState.QUEUED, dedupe_key))
+        self._t.put(job_id, StoredJob(job_id, kind, stored, priority, JobStatus.QUEUED, dedupe_key))
         if self._autocommit:  # the SQL insert commits on its own
             self._t.apply()
         return True
@@ -77,7 +94,8 @@ class InMemoryJobQueue:
         ]
         jobs.sort(key=lambda j: (-j.priority, j.id))
         return [
-            QueuedJob(j.id, j.kind, decode_payload(j.payload), j.priority, j.state) for j in jobs
+            QueuedJob(j.id, j.kind, decode_payload(j.payload), j.priority, _STATES[j.state])
+            for j in jobs
         ]
 
     def settle(self, committed: dict[int, StoredJob]) -> None:

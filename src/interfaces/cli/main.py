@@ -1,5 +1,5 @@
-"""`archivist`: serve, migrate, admin, seed-demo, purge, import. Output meant for scripts goes to
-stdout; logs and messages go to stderr."""
+"""`archivist`: serve, migrate, admin, seed-demo, purge, import, worker. Output meant for
+scripts goes to stdout; logs and messages go to stderr."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from infrastructure.container import Container, build_container, shutdown_contai
 from infrastructure.sqlalchemy import migrations
 from infrastructure.sqlalchemy.embedded import resolve_database_url
 from infrastructure.sqlalchemy.engine import safe_url
+from interfaces.cli.worker import add_worker_command
 
 log = logging.getLogger("archivist")
 
@@ -119,7 +120,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     _exit_normally_on_sigterm()
     uvicorn.run(
-        create_app(build_container(settings, url), freeze_heap=True)
+        create_app(
+            build_container(settings, url),
+            freeze_heap=True,
+            run_workers=settings.workers_in_process,
+        )
         if args.workers == 1
         else _worker_app(url),
         workers=args.workers,
@@ -455,6 +460,8 @@ def build_parser() -> argparse.ArgumentParser:
     imports.add_argument("--jobs", type=_job_count, default=4, help="files in flight (1-64)")
     imports.add_argument("--report", type=Path, help="write the files not imported as JSON")
     imports.set_defaults(func=cmd_import)
+
+    add_worker_command(sub)
     return parser
 
 

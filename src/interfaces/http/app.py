@@ -13,6 +13,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from application.jobs import JobWorker
 from infrastructure.config import AppSettings
 from infrastructure.container import Container, build_container, shutdown_container
 from infrastructure.sqlalchemy.embedded import resolve_database_url
@@ -62,7 +63,9 @@ def api_router() -> Router:
     )
 
 
-def create_app(container: Container | None = None, *, freeze_heap: bool = False) -> Litestar:
+def create_app(
+    container: Container | None = None, *, freeze_heap: bool = False, run_workers: bool = False
+) -> Litestar:
     """The app on `container` (default: one built from the environment's settings).
 
     `freeze_heap`: for a server process, which builds one app and serves it until it exits
@@ -71,6 +74,11 @@ def create_app(container: Container | None = None, *, freeze_heap: bool = False)
     a full collection during a search walks only what requests made (p95 of a question:
     docs/benchmarks.md). Not for a process that builds many apps (the tests): each freeze
     would keep that app's objects for good.
+
+    `run_workers`: run the container's job worker while the app runs (started in the
+    lifespan, stopped at shutdown once its jobs in hand are done): what `archivist serve`
+    does unless `ARCHIVIST_WORKERS_IN_PROCESS` is off. Tests leave it off and run jobs
+    themselves.
 
     Handlers, the authentication middleware and the shutdown read the container from
     `app.state.container`, never from this function's scope: the API tests build one app per
@@ -82,9 +90,15 @@ def create_app(container: Container | None = None, *, freeze_heap: bool = False)
         if freeze_heap:
             gc.collect()
             gc.freeze()
+        worker: JobWorker | None = None
         try:
+            if run_workers:
+                worker = app.state.container.job_worker()
+                await worker.start()
             yield
         finally:
+            if worker is not None:
+                await worker.stop()
             await shutdown_container(app.state.container)
 
     app = Litestar(
@@ -124,5 +138,8 @@ def create_app(container: Container | None = None, *, freeze_heap: bool = False)
 
 
 def served_app() -> Litestar:
-    """What each uvicorn worker process of `archivist serve --workers N` builds."""
-    return create_app(freeze_heap=True)
+    """What each uvicorn worker process of `archivist serve --workers N` builds. Each runs
+    a job worker of its own if settings say so: workers never take one job twice."""
+    container = default_container()
+    settings: AppSettings = container.app_settings()
+    return create_app(container, freeze_heap=True, run_workers=settings.workers_in_process)

@@ -1,0 +1,124 @@
+"""What background jobs do: the handler of each kind and its retry policy, and the rule that
+decides, after a handler failed, whether its job runs again or is held as failed.
+
+The composition root builds one `JobHandlers`; the use cases that enqueue jobs register their
+handlers into it; a worker (`PgJobWorker`, `InMemoryJobRunner`) runs them. Both workers apply
+`retry_delay`, so a job fails the same way on either storage (decisions: "Background jobs").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Protocol
+
+from domain.errors import DomainError
+from domain.jobs import JsonObject
+
+JobHandler = Callable[[JsonObject], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often a failing job runs, and how long it waits between runs.
+
+    `max_attempts` counts every run, the first included: 5 means a first run and up to four
+    retries. The wait before retry n (1, 2, ...) is `initial_delay * 2**(n-1)`, at most
+    `max_delay`."""
+
+    max_attempts: int = 5
+    initial_delay: timedelta = timedelta(seconds=2)
+    max_delay: timedelta = timedelta(minutes=10)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_attempts, bool) or self.max_attempts < 1:
+            raise ValueError("a retry policy needs max_attempts >= 1")
+        if self.initial_delay < timedelta(0) or self.max_delay < self.initial_delay:
+            raise ValueError("a retry policy needs 0 <= initial_delay <= max_delay")
+
+    def delay_before_retry(self, retry: int) -> timedelta:
+        """The wait before retry number `retry` (1 for the first retry)."""
+        if retry < 1:
+            raise ValueError("retries are numbered from 1")
+        # Capped before multiplying far: 2**retry of a timedelta overflows past ~2**40.
+        if retry > 40:
+            return self.max_delay
+        delay: timedelta = self.initial_delay * 2 ** (retry - 1)
+        return min(delay, self.max_delay)
+
+
+DEFAULT_RETRY_POLICY = RetryPolicy()
+
+
+@dataclass(frozen=True, slots=True)
+class JobKind:
+    """A registered kind: its name, its handler and its retry policy."""
+
+    name: str
+    handler: JobHandler
+    policy: RetryPolicy = field(default=DEFAULT_RETRY_POLICY)
+
+
+class JobHandlers:
+    """The registry a worker runs jobs from: kind -> handler and policy.
+
+    A handler takes the job's payload and returns when the job is done. It must be
+    idempotent (a job runs at least once: a worker that dies mid-job leaves it to another)
+    and must not block the event loop (CPU work goes to a thread or a worker process).
+    Raising `DomainError` fails the job for good (it is held as failed with the error, not
+    retried: running it again cannot help); any other exception is retried by the kind's
+    policy, and the job is held as failed once its attempts are spent."""
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, JobKind] = {}
+
+    def register(self, kind: str, handler: JobHandler, policy: RetryPolicy | None = None) -> None:
+        """Register `handler` for `kind`. Raises `ValueError` if `kind` has a handler
+        already (two use cases claiming one kind is a wiring mistake)."""
+        if not kind or "\x00" in kind:
+            raise ValueError("a job's kind must be a non-empty string without NUL")
+        if kind in self._kinds:
+            raise ValueError(f"the job kind {kind!r} has a handler already")
+        self._kinds[kind] = JobKind(kind, handler, policy or DEFAULT_RETRY_POLICY)
+
+    def get(self, kind: str) -> JobKind | None:
+        return self._kinds.get(kind)
+
+    def __contains__(self, kind: object) -> bool:
+        return kind in self._kinds
+
+    def __iter__(self) -> Iterator[JobKind]:
+        return iter(list(self._kinds.values()))
+
+    def __len__(self) -> int:
+        return len(self._kinds)
+
+
+def retry_delay(policy: RetryPolicy, attempts: int, error: BaseException) -> timedelta | None:
+    """After a handler raised `error` on run number `attempts` (1 for the first run): the
+    wait before the job runs again, or None when it has failed for good (a `DomainError`,
+    or no attempts left)."""
+    if isinstance(error, DomainError) or attempts >= policy.max_attempts:
+        return None
+    return policy.delay_before_retry(attempts)
+
+
+def describe_error(error: BaseException) -> str:
+    """A failed job's error as it is logged and kept: the exception's type and message (no
+    payload: handlers should not put secrets in their messages either)."""
+    message = str(error).strip()
+    name = type(error).__name__
+    return f"{name}: {message}" if message else name
+
+
+class JobWorker(Protocol):
+    """Runs the registered handlers on queued jobs, in the background of an asyncio app."""
+
+    async def start(self) -> None:
+        """Start taking jobs; returns at once."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop taking jobs and return once the jobs already taken have finished."""
+        ...
