@@ -9,13 +9,6 @@ import argparse
 import asyncio
 import sys
 
-import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy.exc import DBAPIError
-
-from infrastructure.config import AppSettings
-from infrastructure.container import build_container, shutdown_container
-from infrastructure.sqlalchemy.embedded import resolve_database_url
-
 
 def add_worker_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     worker = sub.add_parser(
@@ -39,7 +32,14 @@ def _concurrency(text: str) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from interfaces.cli.main import _database_failure
+    # Imported here, once the command line is parsed (as `commands.py` is: see main.py).
+    import asyncpg  # type: ignore[import-untyped]
+    from sqlalchemy.exc import DBAPIError
+
+    from infrastructure.config import AppSettings
+    from infrastructure.container import build_container, shutdown_container
+    from infrastructure.sqlalchemy.embedded import resolve_database_url
+    from interfaces.cli.commands import _database_failure
 
     settings = AppSettings()
     if settings.storage == "memory":
