@@ -1,12 +1,15 @@
 """`archivist import DIR` (SPEC §4; issue #12 item 6), run as a subprocess against a freshly
 created and migrated database: a folder of ~100 generated files of every kind, with a
 duplicate, a disallowed type and a corrupt PDF; the counts printed and reported, the rows
-stored, and a second run that stores nothing."""
+stored, their thumbnails made by the jobs the import queued, and a second run that stores
+nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +17,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from infrastructure.config import AppSettings
+from infrastructure.container import build_container, shutdown_container
 from interfaces.cli.main import main
 from tests.support.integration_cli import CliResult, cli_env, run_cli
 from tests.support.integration_databases import FreshDatabase, fresh_database
@@ -76,6 +81,22 @@ def make_folder(root: Path) -> None:
     (root / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
 
 
+async def run_jobs_until_done(cli: Cli) -> None:
+    """A job worker of the application on the CLI's database and blobs, until no job waits."""
+    settings = AppSettings(storage="postgres", slow_query_ms=0, blob_dir=cli.cwd / "blobs")
+    container = build_container(settings, cli.database.url)
+    worker = container.job_worker()
+    await worker.start()
+    try:
+        deadline = time.monotonic() + 120
+        while await cli.scalar("SELECT count(*) FROM jobs.pgqueuer"):
+            assert time.monotonic() < deadline, "the jobs did not finish"
+            await asyncio.sleep(0.1)
+    finally:
+        await worker.stop()
+        await shutdown_container(container)
+
+
 def counts(result: CliResult) -> tuple[int, ...]:
     found = SUMMARY.search(result.stdout)
     assert found, result.stdout + result.stderr
@@ -110,6 +131,11 @@ async def test_a_folder_is_imported_reported_and_a_second_run_stores_nothing(
     assert await cli.scalar(
         "SELECT content FROM documents WHERE original_filename = 'contract-3.docx'"
     ) == ("contract clause 3")
+
+    # Every stored document queued its thumbnail; a job worker makes them all.
+    assert await cli.scalar("SELECT count(*) FROM jobs.pgqueuer") == 98
+    await run_jobs_until_done(cli)
+    assert await cli.scalar("SELECT count(*) FROM documents WHERE thumbnail_key IS NULL") == 0
 
     again = await cli.run("import", str(folder), "--recursive")
 
