@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from application import document_access
@@ -41,18 +42,30 @@ from domain.documents import (
     safe_filename,
 )
 from domain.errors import (
+    DomainError,
     DuplicateDocument,
     PermissionDenied,
     TooLarge,
     UnsupportedType,
     ValidationFailed,
 )
-from domain.ports import UnitOfWorkFactory
+from domain.ports import UnitOfWork, UnitOfWorkFactory
 from domain.taxonomy import parse_confidence, parse_path
 from domain.users import User
 from domain.values import AccessLevel
 
 TEXT_EXTENSIONS = {DocumentType.TXT: "txt", DocumentType.MARKDOWN: "md"}
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedFile:
+    """A received file, checked and read, not yet stored."""
+
+    data: bytes
+    sha256: str
+    content: str  # its text
+    filename: str
+    file_type: FileType
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +111,36 @@ class DocumentUploads:
         extension = extension_of(safe_filename(filename))
         async with self._uow(autocommit=True) as uow:
             file_type = await uow.file_types.get(extension)
-        if file_type is None or not file_type.is_allowed:
-            raise UnsupportedType(f".{extension} files are not accepted")
-        if extension not in TYPE_OF_EXTENSION:
-            raise UnsupportedType(f".{extension} files cannot be read for text")
-        return file_type
+        return _accepted(extension, {extension: file_type})
+
+    async def open_spools(
+        self, ctx: RequestContext, filenames: Sequence[str]
+    ) -> list[FileSpool | DomainError]:
+        """`open_spool` for many files (a folder's import): each type's policy is read once,
+        in one unit of work. Per file, its spool or the `DomainError` `open_spool` would
+        raise."""
+        user = ctx.require_user(ON_BEHALF)
+        if not policy.can_create(user, AccessLevel.L1, user.department):
+            return [PermissionDenied("guests cannot create documents") for _ in filenames]
+        names: list[str | DomainError] = []
+        for filename in filenames:
+            try:
+                names.append(safe_filename(filename))
+            except DomainError as err:
+                names.append(err)
+        extensions = {extension_of(n) for n in names if isinstance(n, str)}
+        async with self._uow(autocommit=True) as uow:
+            file_types = {e: await uow.file_types.get(e) for e in sorted(extensions)}
+        spools: list[FileSpool | DomainError] = []
+        for name in names:
+            if isinstance(name, DomainError):
+                spools.append(name)
+                continue
+            try:
+                spools.append(FileSpool(name, _accepted(extension_of(name), file_types)))
+            except DomainError as err:
+                spools.append(err)
+        return spools
 
     async def open_spool(self, ctx: RequestContext, filename: str) -> FileSpool:
         """A spool to receive the file `filename` into, capped at its type's limit. Asked
@@ -143,6 +181,15 @@ class DocumentUploads:
         (`ContentMismatch`) and readable (`ValidationFailed`); a duplicate of a document the
         caller can read is a `Conflict` unless `on_duplicate="allow"`. On any error nothing
         is left behind."""
+        prepared = await self.prepare_spooled(ctx, spool, fields)
+        return await self._create(ctx, ctx.require_user(ON_BEHALF), prepared, fields)
+
+    async def prepare_spooled(
+        self, ctx: RequestContext, spool: FileSpool, fields: DocumentFields
+    ) -> PreparedFile:
+        """What `upload_spooled` checks and reads before it stores anything: the caller's
+        right to these fields, a file that is not empty, its text (`ContentMismatch`,
+        `ValidationFailed` from the extractor). Stores nothing."""
         user = ctx.require_user(ON_BEHALF)
         self._check_create(user, fields)
         if spool.size == 0:
@@ -150,9 +197,49 @@ class DocumentUploads:
         data = await spool.read()
         document_type = TYPE_OF_EXTENSION[spool.file_type.extension]
         content = await asyncio.to_thread(self._extractor.extract, data, document_type)
-        return await self._create(
-            ctx, user, data, spool.sha256, content, spool.filename, spool.file_type, fields
-        )
+        return PreparedFile(data, spool.sha256, content, spool.filename, spool.file_type)
+
+    async def store_batch(
+        self,
+        ctx: RequestContext,
+        files: Sequence[PreparedFile],
+        fields: DocumentFields,
+        before_commit: Callable[[UnitOfWork, list[Document]], Awaitable[None]] | None = None,
+    ) -> list[Document]:
+        """Store prepared files (of distinct SHA-256s) as documents with the same fields, in
+        one unit of work: one commit for all, so a folder's import costs a round trip or
+        two per file rather than several transactions (issue #12, must-show 4).
+
+        All or nothing: any error (a duplicate stored meanwhile, a database fault) rolls the
+        whole batch back, releases the blobs it stored and is raised; the caller may then
+        store the files one by one to learn which one failed. `before_commit` runs in the
+        unit of work after the documents are added (the import writes its upload records
+        there)."""
+        user = ctx.require_user(ON_BEHALF)
+        if len({f.sha256 for f in files}) != len(files):
+            raise ValueError("a batch holds each file's bytes once")
+        self._check_create(user, fields)
+        tag_names, path = await self._checked_fields(fields, [f.filename for f in files])
+        keys = [self._blobs.key_for(f.sha256) for f in files]
+        async with self._blob_locks.hold_many(keys):
+            stored: list[StoredBlob] = []
+            try:
+                for f in files:
+                    stored.append(await self._put(f))
+                now = self._clock.now()
+                async with self._uow() as uow:
+                    docs = [
+                        await self._add(uow, ctx, user, blob, f, fields, tag_names, path, now)
+                        for f, blob in zip(files, stored, strict=True)
+                    ]
+                    if before_commit is not None:
+                        await before_commit(uow, docs)
+                    await uow.commit()
+            except BaseException:
+                for blob in stored:
+                    await self._releaser.release_held(blob.key)
+                raise
+        return docs
 
     async def create_text(
         self, ctx: RequestContext, content: str, document_type: DocumentType, fields: DocumentFields
@@ -175,7 +262,8 @@ class DocumentUploads:
         filename = f"{Document.clean_title(fields.title)[:200]}.{extension}".replace("/", "_")
         filename = safe_filename(filename.replace("\\", "_"))
         sha256 = hashlib.sha256(data).hexdigest()
-        return await self._create(ctx, user, data, sha256, text, filename, file_type, fields)
+        prepared = PreparedFile(data, sha256, text, filename, file_type)
+        return await self._create(ctx, user, prepared, fields)
 
     def _check_create(self, user: User, fields: DocumentFields) -> None:
         level = AccessLevel.parse(fields.access_level)
@@ -187,19 +275,32 @@ class DocumentUploads:
             )
 
     async def _create(
-        self,
-        ctx: RequestContext,
-        user: User,
-        data: bytes,
-        sha256: str,
-        content: str,
-        filename: str,
-        file_type: FileType,
-        fields: DocumentFields,
+        self, ctx: RequestContext, user: User, prepared: PreparedFile, fields: DocumentFields
     ) -> Document:
-        """Store `data` (whose SHA-256 is `sha256`, computed once by the caller) and its row."""
-        # Checked before any byte is stored, so bad input leaves nothing behind
-        # (`Document.create` holds these rules and checks them again).
+        """Store a prepared file and its row."""
+        tag_names, path = await self._checked_fields(fields, [prepared.filename])
+        # Same bytes, same lock: a purge or a failed upload never deletes a blob that an
+        # upload of the same bytes has stored but not yet committed a row for.
+        async with self._blob_locks.hold(self._blobs.key_for(prepared.sha256)):
+            stored = await self._put(prepared)
+            try:
+                now = self._clock.now()
+                async with self._uow() as uow:
+                    doc = await self._add(
+                        uow, ctx, user, stored, prepared, fields, tag_names, path, now
+                    )
+                    await uow.commit()
+            except BaseException:
+                await self._releaser.release_held(stored.key)
+                raise
+        return doc
+
+    async def _checked_fields(
+        self, fields: DocumentFields, filenames: Sequence[str]
+    ) -> tuple[list[str], tuple[str, ...] | None]:
+        """Check the fields before any byte is stored, so bad input leaves nothing behind
+        (`Document.create` holds these rules and checks them again): the clean tag names
+        and the parsed taxonomy path."""
         check_metadata(fields.metadata)
         tag_names = clean_tags(fields.tags)
         path = None
@@ -207,89 +308,92 @@ class DocumentUploads:
             path = parse_path(fields.taxonomy_path, "taxonomy_path")
             parse_confidence(fields.taxonomy_confidence)
             await self._taxonomy.resolve(fields.taxonomy_path, fields.taxonomy_version)
-        Document.title_for(fields.title, filename)
+        for filename in filenames:
+            Document.title_for(fields.title, filename)
         Document.clean_source(fields.source)
         Document.clean_department(fields.department)
+        return tag_names, path
+
+    async def _put(self, prepared: PreparedFile) -> StoredBlob:
+        """The file's bytes into the blob store (its key's lock held by the caller)."""
+        data = prepared.data
 
         async def once() -> AsyncIterator[bytes]:
             yield data
 
-        # Same bytes, same lock: a purge or a failed upload never deletes a blob that an
-        # upload of the same bytes has stored but not yet committed a row for.
-        async with self._blob_locks.hold(self._blobs.key_for(sha256)):
-            stored = await self._blobs.put(once(), max_bytes=len(data), sha256=sha256)
-            try:
-                doc = await self._insert(
-                    ctx, user, stored, content, filename, file_type, fields, tag_names, path
-                )
-            except BaseException:
-                await self._releaser.release_held(stored.key)
-                raise
-        return doc
+        return await self._blobs.put(once(), max_bytes=len(data), sha256=prepared.sha256)
 
-    async def _insert(
+    async def _add(
         self,
+        uow: UnitOfWork,
         ctx: RequestContext,
         user: User,
         stored: StoredBlob,
-        content: str,
-        filename: str,
-        file_type: FileType,
+        prepared: PreparedFile,
         fields: DocumentFields,
         tag_names: list[str],
         path: tuple[str, ...] | None,
+        now: datetime,
     ) -> Document:
-        now = self._clock.now()
-        async with self._uow() as uow:
-            if fields.on_duplicate == "reject":
-                same = await uow.documents.readable_with_sha256(stored.sha256, user)
-                if same:
-                    raise DuplicateDocument(
-                        f"the same file is already document {same[0].id} "
-                        f"({same[0].title!r}); send on_duplicate=allow to keep both",
-                        same[0].id,
-                    )
-            category_id = category_found(
-                fields.category, await document_access.category_id(uow, fields.category)
-            )
-            tags = await ensure_tags(uow, ctx, tag_names, now)
-            doc = Document.create(
-                owner_id=user.id,
-                title=fields.title,
-                content=content,
-                filename=filename,
-                file_type=file_type,
-                blob=stored,
-                now=now,
-                access_level=fields.access_level,
-                department=fields.department,
-                metadata=fields.metadata,
-                source=fields.source,
-                category_id=category_id,
-                tags=[t.name for t in tags],
-            )
-            await uow.documents.add(doc)
-            await uow.documents.set_tags(doc.id, [t.id for t in tags])
-            if path is not None:
-                await self._taxonomy.classify_in(
-                    uow,
-                    ctx,
-                    doc.id,
-                    path,
-                    fields.taxonomy_version,
-                    parse_confidence(fields.taxonomy_confidence),
-                    False,
-                    now,
+        """The document's row, tags, classification, event and jobs, in `uow`."""
+        if fields.on_duplicate == "reject":
+            same = await uow.documents.readable_with_sha256(stored.sha256, user)
+            if same:
+                raise DuplicateDocument(
+                    f"the same file is already document {same[0].id} "
+                    f"({same[0].title!r}); send on_duplicate=allow to keep both",
+                    same[0].id,
                 )
-            await uow.events.add(
-                ctx.event(
-                    events.DOCUMENT_UPLOADED,
-                    "document",
-                    doc.id,
-                    now,
-                    {"title": doc.title, "sha256": doc.sha256, "size_bytes": doc.size_bytes},
-                )
+        category_id = category_found(
+            fields.category, await document_access.category_id(uow, fields.category)
+        )
+        tags = await ensure_tags(uow, ctx, tag_names, now)
+        doc = Document.create(
+            owner_id=user.id,
+            title=fields.title,
+            content=prepared.content,
+            filename=prepared.filename,
+            file_type=prepared.file_type,
+            blob=stored,
+            now=now,
+            access_level=fields.access_level,
+            department=fields.department,
+            metadata=fields.metadata,
+            source=fields.source,
+            category_id=category_id,
+            tags=[t.name for t in tags],
+        )
+        await uow.documents.add(doc)
+        await uow.documents.set_tags(doc.id, [t.id for t in tags])
+        if path is not None:
+            await self._taxonomy.classify_in(
+                uow,
+                ctx,
+                doc.id,
+                path,
+                fields.taxonomy_version,
+                parse_confidence(fields.taxonomy_confidence),
+                False,
+                now,
             )
-            await enqueue_thumbnail(uow, doc.id)
-            await uow.commit()
+        await uow.events.add(
+            ctx.event(
+                events.DOCUMENT_UPLOADED,
+                "document",
+                doc.id,
+                now,
+                {"title": doc.title, "sha256": doc.sha256, "size_bytes": doc.size_bytes},
+            )
+        )
+        await enqueue_thumbnail(uow, doc.id)
         return doc
+
+
+def _accepted(extension: str, file_types: dict[str, FileType | None]) -> FileType:
+    """The policy of an extension uploads may have; `UnsupportedType` otherwise."""
+    file_type = file_types.get(extension)
+    if file_type is None or not file_type.is_allowed:
+        raise UnsupportedType(f".{extension} files are not accepted")
+    if extension not in TYPE_OF_EXTENSION:
+        raise UnsupportedType(f".{extension} files cannot be read for text")
+    return file_type

@@ -13,7 +13,7 @@ the upload's own outcome. Refused files leave a record and no bytes. Admins list
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -112,8 +112,23 @@ class UploadLog:
         code: str | None,
         document_id: UUID | None = None,
     ) -> None:
+        record = self.record(ctx, source, trace, started, status, code, document_id)
+        await self.write_all([record])
+
+    def record(
+        self,
+        ctx: RequestContext,
+        source: UploadSource,
+        trace: UploadTrace,
+        started: datetime,
+        status: UploadStatus,
+        code: str | None,
+        document_id: UUID | None = None,
+    ) -> UploadRecord:
+        """The record of an attempt that ended now, not yet written (a batch of uploads
+        writes its records in its own unit of work: `write_all`, or `uow.uploads.add`)."""
         filename, size, sha256 = trace._final(status)
-        record = UploadRecord(
+        return UploadRecord(
             id=uuid4(),
             source=source,
             user_id=ctx.actor.id if ctx.actor is not None else None,
@@ -128,12 +143,25 @@ class UploadLog:
             completed_at=self._clock.now(),
             document_id=document_id,
         )
+
+    async def write_all(self, records: Sequence[UploadRecord]) -> None:
+        """Write records in one unit of work of their own; logged, never raised, if that
+        fails (the uploads' own outcomes stand)."""
+        if not records:
+            return
         try:
             async with self._uow() as uow:
-                await uow.uploads.add(record)
+                for record in records:
+                    await uow.uploads.add(record)
                 await uow.commit()
         except Exception:  # the upload's own outcome stands; say why this one is missing
-            log.warning("the record of an upload (%s) could not be written", status, exc_info=True)
+            statuses = sorted({str(r.status) for r in records})
+            log.warning(
+                "%d upload record(s) (%s) could not be written",
+                len(records),
+                ", ".join(statuses),
+                exc_info=True,
+            )
 
     async def list(
         self, ctx: RequestContext, filters: UploadFilter, page: PageRequest

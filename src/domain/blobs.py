@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -105,4 +105,10 @@ class BlobLocks(Protocol):
     def hold(self, key: str) -> AbstractAsyncContextManager[None]:
         """Wait for the key's lock and hold it for the block. Raises `StorageUnavailable`
         when the lock cannot be taken because the database is unreachable."""
+        ...
+
+    def hold_many(self, keys: Collection[str]) -> AbstractAsyncContextManager[None]:
+        """`hold` for several keys at once (a batch of uploads), taken in one order every
+        holder follows, so two holders of overlapping sets never wait for each other in a
+        circle."""
         ...

@@ -131,7 +131,9 @@ class Container(containers.DeclarativeContainer):
         DocumentLifecycle, uow_factory, clock, blobs, blob_locks
     )
     upload_log = providers.Singleton(UploadLog, uow_factory, clock)
-    document_import = providers.Singleton(DocumentImport, uow_factory, document_uploads, upload_log)
+    document_import = providers.Singleton(
+        DocumentImport, uow_factory, document_uploads, upload_log, clock
+    )
     # The extraction workers render thumbnails too (a PDF page is parsed again to draw it).
     document_thumbnails = providers.Singleton(
         DocumentThumbnails, uow_factory, blobs, blob_locks, extractor

@@ -80,3 +80,42 @@ async def test_a_cancelled_holder_or_waiter_leaves_the_lock_free(locks: BlobLock
     order: list[str] = []
     await asyncio.wait_for(_take(locks, KEY, order, "next"), 10)
     assert order == ["next"]
+
+
+async def test_holding_many_excludes_a_holder_of_any_one_of_them(locks: BlobLocks) -> None:
+    order: list[str] = []
+    async with locks.hold_many([KEY, OTHER]):
+        waiter = asyncio.create_task(_take(locks, OTHER, order, "second"))
+        await asyncio.sleep(A_WHILE)
+        order.append("batch done")
+    await asyncio.wait_for(waiter, 10)
+
+    assert order == ["batch done", "second"]
+
+
+async def test_overlapping_batches_in_opposite_orders_both_finish(locks: BlobLocks) -> None:
+    """Both take their keys in one order whatever order they were given in: no deadlock."""
+    keys = [f"{n:02x}/00/{n:02x}00" for n in range(12)]
+    done: list[str] = []
+
+    async def batch(label: str, given: list[str]) -> None:
+        for _ in range(5):
+            async with locks.hold_many(given):
+                await asyncio.sleep(0.005)
+        done.append(label)
+
+    await asyncio.wait_for(
+        asyncio.gather(batch("forward", keys), batch("backward", keys[::-1] + keys[:1])), 20
+    )
+    assert sorted(done) == ["backward", "forward"]
+
+
+async def test_holding_many_releases_every_lock_when_the_block_raises(locks: BlobLocks) -> None:
+    with pytest.raises(RuntimeError):
+        async with locks.hold_many([KEY, OTHER]):
+            raise RuntimeError("the batch failed")
+
+    order: list[str] = []
+    await asyncio.wait_for(_take(locks, KEY, order, "key"), 10)
+    await asyncio.wait_for(_take(locks, OTHER, order, "other"), 10)
+    assert order == ["key", "other"]

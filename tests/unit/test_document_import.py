@@ -5,6 +5,7 @@ refusals that cost only their own file, and the three duplicate policies."""
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from application.document_uploads import DocumentFields
 from application.users import CreateUser
 from domain.events import EventFilter
 from domain.pagination import PageRequest
+from domain.uploads import UploadFilter
 from infrastructure.config import AppSettings
 from infrastructure.container import Container, build_container
 from tests.support.clock import SteppingClock
@@ -77,14 +79,24 @@ async def uploaded_events(app: Container) -> int:
     return len(page.items)
 
 
+async def record_statuses(app: Container) -> dict[str, int]:
+    """How many upload records the imports left, by status."""
+    async with app.uow_factory()(autocommit=True) as uow:
+        page = await uow.uploads.list(UploadFilter(), PageRequest(200))
+    return dict(Counter(str(r.status) for r in page.items))
+
+
 def outcomes(results: list[FileResult]) -> dict[str, tuple[Outcome, str | None]]:
     return {r.name: (r.outcome, r.code) for r in results}
 
 
-async def test_each_file_gets_a_result_and_a_second_run_stores_nothing(app: Container) -> None:
+@pytest.mark.parametrize("batch_size", [0, 50], ids=["one-by-one", "batched"])
+async def test_each_file_gets_a_result_and_a_second_run_stores_nothing(
+    app: Container, batch_size: int
+) -> None:
     ctx = await owner(app)
     heard: list[str] = []
-    options = ImportOptions(DocumentFields(tags=("batch",)), jobs=1)
+    options = ImportOptions(DocumentFields(tags=("batch",)), jobs=1, batch_size=batch_size)
 
     first = await app.document_import().run(ctx, FOLDER, options, lambda r: heard.append(r.name))
 
@@ -106,6 +118,7 @@ async def test_each_file_gets_a_result_and_a_second_run_stores_nothing(app: Cont
     assert (doc.document.original_filename, doc.document.tags) == ("b.md", ["batch"])
     assert doc.document.source == "import"
     assert await uploaded_events(app) == 3
+    assert await record_statuses(app) == {"stored": 3, "duplicate": 1, "rejected": 4}
 
     again = await app.document_import().run(ctx, FOLDER, options)
 
@@ -152,3 +165,53 @@ async def test_an_owner_without_the_right_gets_every_file_refused(app: Container
 
     assert {(r.outcome, r.code) for r in results} == {(Outcome.REJECTED, "permission_denied")}
     assert await uploaded_events(app) == 0
+
+
+async def test_a_batch_that_cannot_be_stored_whole_is_stored_file_by_file(
+    app: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch's unit of work failing (here: the database refuses it) loses no file: each is
+    run again on its own, and gets its own outcome and one upload record."""
+    ctx = await owner(app)
+    uploads = app.document_uploads()
+    batches: list[int] = []
+
+    async def refused(ctx: RequestContext, files: list[object], *args: object) -> object:
+        batches.append(len(files))
+        raise RuntimeError("the batch's transaction failed")
+
+    monkeypatch.setattr(uploads, "store_batch", refused)
+
+    results = await app.document_import().run(ctx, FOLDER, ImportOptions(jobs=2))
+
+    assert batches == [3]  # a.txt, b.md and c.pdf; the copy of a.txt waits for the retry
+    assert outcomes(results)["a.txt"] == (Outcome.IMPORTED, None)
+    assert outcomes(results)["copy-of-a.txt"] == (Outcome.DUPLICATE, "duplicate")
+    assert sum(r.outcome is Outcome.IMPORTED for r in results) == 3
+    assert await uploaded_events(app) == 3
+    assert await record_statuses(app) == {"stored": 3, "duplicate": 1, "rejected": 4}
+    assert len(await app.blobs().keys_older_than(-1)) == 3  # no blob left without its row
+
+
+async def test_large_files_and_small_ones_are_imported_alike(
+    app: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files above the batch limit go one by one, the rest in batches of `batch_size`."""
+    monkeypatch.setattr("application.document_import.BATCH_FILE_MAX", 20)
+    ctx = await owner(app)
+    files = [Source(f"f{n}.txt", f"file number {n} " * (1 + n % 2)) for n in range(7)]
+    files = [Source(f.name, f.data.encode()) for f in files]  # type: ignore[attr-defined]
+    batches: list[int] = []
+    store_batch = app.document_uploads().store_batch
+
+    async def counted(ctx: RequestContext, prepared: list[object], *args: object) -> object:
+        batches.append(len(prepared))
+        return await store_batch(ctx, prepared, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(app.document_uploads(), "store_batch", counted)
+
+    results = await app.document_import().run(ctx, files, ImportOptions(batch_size=2))
+
+    assert [r.outcome for r in results] == [Outcome.IMPORTED] * 7
+    assert batches == [2, 2]  # the four short files; the three long ones alone
+    assert await record_statuses(app) == {"stored": 7}

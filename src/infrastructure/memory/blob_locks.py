@@ -6,8 +6,8 @@ PostgreSQL adapter (which adds the lock other processes see)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Collection
+from contextlib import AsyncExitStack, asynccontextmanager
 
 
 class InMemoryBlobLocks:
@@ -29,6 +29,13 @@ class InMemoryBlobLocks:
             users[0] -= 1
             if users[0] == 0:
                 del self._locks[key]
+
+    @asynccontextmanager
+    async def hold_many(self, keys: Collection[str]) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for key in sorted(set(keys)):  # one order for every holder: no deadlock
+                await stack.enter_async_context(self.hold(key))
+            yield
 
     def __len__(self) -> int:
         """Keys with a holder or a waiter (none once everybody is done)."""

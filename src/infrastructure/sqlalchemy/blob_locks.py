@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from infrastructure.memory.blob_locks import InMemoryBlobLocks
@@ -34,6 +34,11 @@ from infrastructure.sqlalchemy.availability import storage_errors
 # so Archivist's locks never collide with another application's on the same database.
 NAMESPACE: Final = int.from_bytes(b"blob", "big", signed=True)
 _LOCK: Final = text("SELECT pg_advisory_xact_lock(CAST(:ns AS integer), CAST(:id AS integer))")
+# Several at once, in the order of the array (a function scan yields its rows in order).
+_LOCK_MANY: Final = text(
+    "SELECT count(pg_advisory_xact_lock(CAST(:ns AS integer), id))"
+    " FROM unnest(CAST(:ids AS integer[])) AS t(id)"
+)
 
 
 def lock_id(key: str) -> int:
@@ -49,19 +54,32 @@ class AdvisoryBlobLocks:
 
     @asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[None]:
-        async with self._local.hold(key):
+        async with self._local.hold(key), self._locked(_LOCK, {"id": lock_id(key)}):
+            yield
+
+    @asynccontextmanager
+    async def hold_many(self, keys: Collection[str]) -> AsyncIterator[None]:
+        # Within the process in the keys' order, across processes in the lock numbers'
+        # order: each is the one order every holder of that layer follows.
+        ids = sorted({lock_id(key) for key in keys})
+        async with self._local.hold_many(keys), self._locked(_LOCK_MANY, {"ids": ids}):
+            yield
+
+    @asynccontextmanager
+    async def _locked(self, statement: TextClause, params: dict[str, Any]) -> AsyncIterator[None]:
+        """The advisory lock(s) `statement` takes, held in a transaction of their own."""
+        async with storage_errors(connecting=True):
+            conn = await self._engine.connect()
+        try:
             async with storage_errors(connecting=True):
-                conn = await self._engine.connect()
-            try:
-                async with storage_errors(connecting=True):
-                    await conn.begin()
-                    await conn.execute(_LOCK, {"ns": NAMESPACE, "id": lock_id(key)})
-                yield
-            finally:
-                # ROLLBACK releases the lock; if the connection was lost, so was the lock. A
-                # failure here must not hide the block's own outcome.
-                with contextlib.suppress(Exception):
-                    try:
-                        await conn.rollback()
-                    finally:
-                        await conn.close()
+                await conn.begin()
+                await conn.execute(statement, {"ns": NAMESPACE, **params})
+            yield
+        finally:
+            # ROLLBACK releases the lock; if the connection was lost, so was the lock. A
+            # failure here must not hide the block's own outcome.
+            with contextlib.suppress(Exception):
+                try:
+                    await conn.rollback()
+                finally:
+                    await conn.close()
