@@ -13,25 +13,34 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
 from uuid import UUID
 
 from application import document_access
 from application.context import RequestContext
 from application.document_access import ON_BEHALF
 from domain.blobs import BlobLocks, BlobStore, ThumbnailRenderer
+from domain.clock import Clock
+from domain.documents import DocumentType
 from domain.errors import ThumbnailNotReady
 from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.processing import ProcessingState
 
 # The background job that makes a document's thumbnail (payload: {"document_id": ...}).
 JOB = "thumbnail"
 MEDIA_TYPE = "image/webp"
 MAX_BYTES = 4 * 1024 * 1024  # a 400-px WebP is tens of KB; anything near this is a fault
+# The types the renderer draws (every type today); another is marked "not_applicable".
+THUMBNAIL_TYPES: Final = frozenset(DocumentType)
 
 
-async def enqueue_thumbnail(uow: UnitOfWork, doc_id: UUID) -> None:
+async def enqueue_thumbnail(uow: UnitOfWork, doc_id: UUID, at: datetime) -> None:
     """Queue the making of a document's thumbnail in `uow` (with the change that stored it:
-    no job for an upload that rolls back; one job a document however often it is asked)."""
+    no job for an upload that rolls back; one job a document however often it is asked),
+    and mark the document's "thumbnail" processing pending in the same unit of work."""
     await uow.jobs.enqueue(JOB, {"document_id": str(doc_id)}, dedupe_key=f"{JOB}:{doc_id}")
+    await uow.processing.mark(doc_id, JOB, ProcessingState.PENDING, at)
 
 
 @dataclass(frozen=True)
@@ -48,11 +57,13 @@ class DocumentThumbnails:
         blobs: BlobStore,
         blob_locks: BlobLocks,
         renderer: ThumbnailRenderer,
+        clock: Clock,
     ) -> None:
         self._uow = uow_factory
         self._blobs = blobs
         self._locks = blob_locks
         self._renderer = renderer
+        self._clock = clock
 
     async def get(self, ctx: RequestContext, doc_id: UUID) -> Thumbnail:
         """The thumbnail of a document the caller may read (`NotFound` otherwise, as for the
@@ -67,14 +78,24 @@ class DocumentThumbnails:
 
     async def make(self, doc_id: UUID) -> str | None:
         """Render and keep the thumbnail of a document; its blob key, or None for a document
-        that is gone. Raises what the renderer raises for a file it cannot render (a
-        `DomainError`: the job records it and does not retry)."""
+        that is gone or of a type without thumbnails. Marks the document's "thumbnail"
+        processing done (or not_applicable). Raises what the renderer raises for a file it
+        cannot render (a `DomainError`: the job is held as failed, not retried, and the
+        worker marks the processing failed)."""
         async with self._uow(autocommit=True) as uow:
             doc = await uow.documents.get(doc_id)
+            if doc is not None and doc.thumbnail_key is not None:
+                await uow.processing.mark(doc_id, JOB, ProcessingState.DONE, self._clock.now())
         if doc is None:
             return None
         if doc.thumbnail_key is not None:
             return doc.thumbnail_key
+        if doc.document_type not in THUMBNAIL_TYPES:
+            async with self._uow(autocommit=True) as uow:
+                await uow.processing.mark(
+                    doc_id, JOB, ProcessingState.NOT_APPLICABLE, self._clock.now()
+                )
+            return None
         data = await self._blobs.read(doc.storage_key)
         picture = await asyncio.to_thread(
             self._renderer.thumbnail, data, doc.document_type, doc.title, doc.content or ""
@@ -91,6 +112,7 @@ class DocumentThumbnails:
             async with self._uow() as uow:
                 if not await uow.documents.set_thumbnail(doc_id, stored.key):
                     return None  # purged meanwhile; the sweep of unreferenced blobs takes it
+                await uow.processing.mark(doc_id, JOB, ProcessingState.DONE, self._clock.now())
                 await uow.commit()
         return stored.key
 

@@ -24,6 +24,7 @@ from application import document_access
 from application.blob_release import BlobReleaser
 from application.context import RequestContext
 from application.document_access import ON_BEHALF
+from application.document_ocr import enqueue_ocr
 from application.document_tags import clean_tags, ensure_tags
 from application.document_thumbnails import enqueue_thumbnail
 from application.file_spool import FileSpool
@@ -66,6 +67,8 @@ class PreparedFile:
     content: str  # its text
     filename: str
     file_type: FileType
+    # PDF pages without a text layer (scans): an `ocr` job reads them once the file is stored.
+    pages_without_text: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,8 +199,15 @@ class DocumentUploads:
             raise ValidationFailed.on("file", "is empty")
         data = await spool.read()
         document_type = TYPE_OF_EXTENSION[spool.file_type.extension]
-        content = await asyncio.to_thread(self._extractor.extract, data, document_type)
-        return PreparedFile(data, spool.sha256, content, spool.filename, spool.file_type)
+        extracted = await asyncio.to_thread(self._extractor.read, data, document_type)
+        return PreparedFile(
+            data,
+            spool.sha256,
+            extracted.text,
+            spool.filename,
+            spool.file_type,
+            extracted.pages_without_text,
+        )
 
     async def store_batch(
         self,
@@ -385,7 +395,9 @@ class DocumentUploads:
                 {"title": doc.title, "sha256": doc.sha256, "size_bytes": doc.size_bytes},
             )
         )
-        await enqueue_thumbnail(uow, doc.id)
+        await enqueue_thumbnail(uow, doc.id, now)
+        if prepared.pages_without_text:
+            await enqueue_ocr(uow, doc.id, now)
         return doc
 
 

@@ -8,6 +8,8 @@ handlers into it; a worker (`PgJobWorker`, `InMemoryJobRunner`) runs them. Both 
 
 from __future__ import annotations
 
+import enum
+import logging
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -16,7 +18,23 @@ from typing import Protocol
 from domain.errors import DomainError
 from domain.jobs import JsonObject
 
+log = logging.getLogger("archivist.jobs")
+
 JobHandler = Callable[[JsonObject], Awaitable[None]]
+
+
+class JobOutcome(enum.StrEnum):
+    """How one run of a job ended, as workers report it (`JobHandlers.report`)."""
+
+    DONE = "done"
+    RETRIED = "retried"  # failed, and runs again after its delay
+    FAILED = "failed"  # failed for good: held as failed with its error
+
+
+# Told of every run's outcome (kind, outcome): cheap and synchronous (a metrics counter).
+OutcomeListener = Callable[[str, JobOutcome], None]
+# Awaited once a job has failed for good: (kind, payload, error as `describe_error` says it).
+FailureHook = Callable[[str, JsonObject, str], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +90,8 @@ class JobHandlers:
 
     def __init__(self) -> None:
         self._kinds: dict[str, JobKind] = {}
+        self._listeners: list[OutcomeListener] = []
+        self._on_failed: FailureHook | None = None
 
     def register(self, kind: str, handler: JobHandler, policy: RetryPolicy | None = None) -> None:
         """Register `handler` for `kind`. Raises `ValueError` if `kind` has a handler
@@ -93,6 +113,32 @@ class JobHandlers:
 
     def __len__(self) -> int:
         return len(self._kinds)
+
+    def listen(self, listener: OutcomeListener) -> None:
+        """Tell `listener` the outcome of every run either worker makes."""
+        self._listeners.append(listener)
+
+    def on_failed_for_good(self, hook: FailureHook) -> None:
+        """Await `hook` when a job fails for good (the composition root marks the
+        document's processing failed with it). One hook: a second replaces the first."""
+        self._on_failed = hook
+
+    async def report(
+        self, kind: str, outcome: JobOutcome, payload: JsonObject, error: str | None = None
+    ) -> None:
+        """What both workers call after each run. Never raises: a listener or hook that
+        fails is logged, and the worker goes on (the job's own state is the queue's)."""
+        for listener in list(self._listeners):
+            try:
+                listener(kind, outcome)
+            except Exception:
+                log.exception("a job outcome listener failed (%s %s)", kind, outcome)
+        hook = self._on_failed
+        if outcome is JobOutcome.FAILED and hook is not None:
+            try:
+                await hook(kind, payload, error or "")
+            except Exception as err:
+                log.error("recording the failure of a %s job failed: %s", kind, describe_error(err))
 
 
 def retry_delay(policy: RetryPolicy, attempts: int, error: BaseException) -> timedelta | None:

@@ -74,6 +74,15 @@ class BlobStore(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class ExtractedText:
+    """What reading a file found: its text, and the PDF pages that have none (a scan, or a
+    page of drawings), numbered from 1: the pages OCR may read."""
+
+    text: str
+    pages_without_text: tuple[int, ...] = ()
+
+
 class TextExtractor(Protocol):
     def extract(self, data: bytes, document_type: DocumentType) -> str:
         """The text of a file. Raises `ContentMismatch` when the bytes are not what the type
@@ -81,6 +90,30 @@ class TextExtractor(Protocol):
         cannot be read safely (undecodable text, a zip bomb, a truncated PDF), and its
         subclass `ExtractionLimitExceeded` when reading them would cost more than one file may
         (pages, CPU time, memory, wall time). Blocking: callers run it in a thread."""
+        ...
+
+    def read(self, data: bytes, document_type: DocumentType) -> ExtractedText:
+        """`extract`'s text, with the pages of a PDF that have no text layer (none for
+        other types). Raises as `extract`."""
+        ...
+
+
+class OcrEngine(Protocol):
+    """Reads the text of PDF pages that have no text layer from their pictures."""
+
+    @property
+    def ocr_problem(self) -> str | None:
+        """None when OCR can run here; else why not (Tesseract is not installed, or lacks
+        the data of a configured language). Decided once per process."""
+        ...
+
+    def ocr(self, data: bytes, extracted: ExtractedText) -> str:
+        """The text of a PDF whose reading gave `extracted`: its text layer's text, then the
+        text recognised on each of `extracted.pages_without_text` in page order (blank
+        lines between pages), at most as long as extraction allows. Raises `OcrUnavailable`
+        (with `ocr_problem`'s reason) when OCR cannot run, and what `extract` raises for a
+        file or page that cannot be rendered or costs more than one file may. Blocking:
+        callers run it in a thread."""
         ...
 
 

@@ -22,6 +22,7 @@ from domain.documents import (
 )
 from domain.events import Event
 from domain.pagination import Keyset, Kind, Page, PageRequest
+from domain.processing import ProcessingFilter
 from domain.users import User
 from domain.values import check_instant, check_text
 
@@ -64,6 +65,10 @@ class DocumentFilter:
     # Classified at or below this path in this version (the use case fills the version in).
     taxonomy_path: tuple[str, ...] | None = None
     taxonomy_version: str | None = None
+    # A kind of background work in a state (`processing=failed`, `thumbnail:failed`).
+    processing: ProcessingFilter | None = None
+    # True: OCR is pending or failed (the "ocr" kind); False: it is neither.
+    needs_ocr: bool | None = None
 
     def __post_init__(self) -> None:
         # What PostgreSQL refuses, every storage refuses (a 422, never a 500).

@@ -250,6 +250,13 @@ class Document:
             return self
         return self._next(now, tags=new_names)
 
+    def with_recognised_text(self, content: str, now: datetime) -> Document:
+        """The document whose text is `content`, read from its own file by OCR (so in the
+        trash too); this document itself when that is its text already."""
+        if content == self.content:
+            return self
+        return self._next(now, content=content)
+
     def trash(self, now: datetime) -> Document:
         """The document moved to the trash; this document itself if it is there already."""
         if self.in_trash:

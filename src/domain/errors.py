@@ -97,6 +97,14 @@ class ExtractionLimitExceeded(ValidationFailed):
         self.limit = limit
 
 
+class OcrUnavailable(DomainError):
+    """No OCR engine is installed (or it lacks a configured language): a scanned page
+    cannot be read. A background job's error, never an answer to a request."""
+
+    def __init__(self, reason: str = "Tesseract is not installed: see README, OCR") -> None:
+        super().__init__(reason)
+
+
 class StorageUnavailable(DomainError):
     """The storage cannot be reached just now (the database restarts, its connections are
     exhausted): nothing was changed, and the same request may succeed if retried later."""

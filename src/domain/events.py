@@ -21,6 +21,7 @@ DOCUMENT_UPDATED: Final = "document.updated"
 DOCUMENT_DELETED: Final = "document.deleted"
 DOCUMENT_RESTORED: Final = "document.restored"
 DOCUMENT_PURGED: Final = "document.purged"
+DOCUMENT_OCR: Final = "document.ocr"  # the text of its scanned pages was read by OCR
 PERMISSION_GRANTED: Final = "permission.granted"
 PERMISSION_REVOKED: Final = "permission.revoked"
 CATEGORY_CREATED: Final = "category.created"
@@ -38,6 +39,7 @@ CLASSIFICATION_REMOVED: Final = "classification.removed"
 CLASSIFICATION_APPROVED: Final = "classification.approved"
 SEARCH_PERFORMED: Final = "search.performed"
 SEARCH_RATED: Final = "search.rated"
+JOB_RETRIED: Final = "job.retried"  # an admin queued a failed job again
 
 # What people read and looked for, as opposed to what they changed: these expire after the
 # `event_retention_days` setting; every other event is kept for good.

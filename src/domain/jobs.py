@@ -12,6 +12,7 @@ import enum
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol, TypeAlias
 
 JsonValue: TypeAlias = (
@@ -27,6 +28,14 @@ PRIORITY_MAX = 2**31 - 1
 class JobState(enum.StrEnum):
     QUEUED = "queued"  # waiting for a worker
     RUNNING = "running"  # taken by a worker, not finished
+    FAILED = "failed"  # failed for good, held with its error until retried (the dead letter)
+
+
+class FinishedAs(enum.StrEnum):
+    """How a job left the queue's work: done, or failed for good."""
+
+    DONE = "done"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +45,45 @@ class QueuedJob:
     payload: dict[str, JsonValue]
     priority: int
     state: JobState
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A job in the queue, in any state (a done job has left it)."""
+
+    id: int
+    kind: str
+    payload: dict[str, JsonValue]
+    state: JobState
+    attempts: int  # the runs it has had, the first included (0 while never run)
+
+
+@dataclass(frozen=True, slots=True)
+class FailedJob:
+    """A job held as failed: the runs it had and the last one's error."""
+
+    id: int
+    kind: str
+    payload: dict[str, JsonValue]
+    attempts: int  # the runs it had, the first included
+    error: str | None  # "Type: message", as `application.jobs.describe_error` says it
+    failed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class JobCount:
+    kind: str
+    state: JobState | FinishedAs
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class JobSummary:
+    """What the queue holds now (`waiting`: queued, running and failed jobs by kind), and
+    how many jobs finished within the window asked for (`finished`, by kind)."""
+
+    waiting: Sequence[JobCount]
+    finished: Sequence[JobCount]
 
 
 class JobQueue(Protocol):
@@ -60,6 +108,29 @@ class JobQueue(Protocol):
         """The jobs waiting or running (of `kind`, if given) as this unit of work sees them:
         committed ones and its own. In the order workers take them: highest priority
         first, then oldest (lowest id) first."""
+        ...
+
+    async def get(self, job_id: int) -> Job | None:
+        """The job with this id while it is in the queue (queued, running or failed);
+        None for an unknown id or a job that is done."""
+        ...
+
+    async def summary(self, finished_within: timedelta) -> JobSummary:
+        """Counts of the jobs in the queue by kind and state, and of those that finished
+        (done, or failed for good) within `finished_within` of the store's clock, by kind.
+        Each sorted by kind, then state; no zero counts."""
+        ...
+
+    async def failures(self, limit: int) -> Sequence[FailedJob]:
+        """The jobs held as failed, the most recently failed first (then highest id), at
+        most `limit`."""
+        ...
+
+    async def retry(self, job_id: int) -> bool:
+        """Queue a job held as failed again, due now, with its attempts reset; workers are
+        told (it runs at once, not at their next poll). False, changing nothing, if the
+        job is not held as failed. Raises `Conflict` if another job with its dedupe key
+        is queued or running meanwhile."""
         ...
 
 

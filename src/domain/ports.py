@@ -24,6 +24,7 @@ from domain.document_ports import (
 from domain.events import Event, EventFilter
 from domain.jobs import JobQueue
 from domain.pagination import Page, PageRequest
+from domain.processing import ProcessingRepository
 from domain.search_ports import SearchRepository
 from domain.settings import Setting
 from domain.taxonomy_ports import ClassificationRepository, TaxonomyRepository
@@ -133,6 +134,7 @@ class UnitOfWork(Protocol):
     search: SearchRepository
     jobs: JobQueue
     uploads: UploadRepository
+    processing: ProcessingRepository
 
     async def __aenter__(self) -> Self: ...
 

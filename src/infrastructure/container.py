@@ -11,17 +11,22 @@ from application.audit import AuditLog
 from application.auth_throttle import FailedAuthenticationThrottle
 from application.bootstrap import AdminBootstrap
 from application.catalog import CatalogService
+from application.consume import ConsumeOptions, ConsumerLease, DocumentConsumer
 from application.demo import DemoService
 from application.document_bulk import DocumentBulk
 from application.document_import import DocumentImport
 from application.document_lifecycle import DocumentLifecycle
+from application.document_ocr import JOB as OCR_JOB
+from application.document_ocr import DocumentOcr
 from application.document_reads import DocumentReads
 from application.document_thumbnails import JOB as THUMBNAIL_JOB
 from application.document_thumbnails import DocumentThumbnails
 from application.document_uploads import DocumentUploads
 from application.grants import GrantService
+from application.job_admin import JobAdmin
 from application.jobs import JobHandlers
 from application.maintenance import MaintenanceService
+from application.processing import DocumentProcessing
 from application.search import SearchService
 from application.settings import SettingsService
 from application.stats import StatsService
@@ -33,14 +38,18 @@ from domain.clock import SystemClock
 from domain.jobs import JsonObject
 from infrastructure.blobs import FilesystemBlobStore
 from infrastructure.config import AppSettings
+from infrastructure.consume_folder import ConsumeFolder
 from infrastructure.extraction import ExtractionLimits, ProcessLimits, ProcessTextExtractor
+from infrastructure.job_metrics import count_job_outcome
 from infrastructure.memory.blob_locks import InMemoryBlobLocks
 from infrastructure.memory.blobs import InMemoryBlobStore
+from infrastructure.memory.consumer_lease import InMemoryConsumerLease
 from infrastructure.memory.job_runner import InMemoryJobRunner
 from infrastructure.memory.stats import InMemoryStatsRepository
 from infrastructure.memory.store import InMemoryStore
 from infrastructure.memory.uow import InMemoryUnitOfWorkFactory
 from infrastructure.sqlalchemy.blob_locks import AdvisoryBlobLocks
+from infrastructure.sqlalchemy.consumer_lease import AdvisoryConsumerLease
 from infrastructure.sqlalchemy.database import Database
 from infrastructure.sqlalchemy.job_worker import PgJobWorker
 from infrastructure.sqlalchemy.migrations import AlwaysReady, SqlReadiness
@@ -55,6 +64,24 @@ def _engine_of(database: Database) -> object:
 
 def _extraction_limits(settings: AppSettings) -> ExtractionLimits:
     return ExtractionLimits(max_pdf_pages=settings.extraction_max_pdf_pages)
+
+
+def _consume_options(settings: AppSettings) -> ConsumeOptions:
+    return ConsumeOptions(settings.consume_user, settings.consume_subdirs_as)
+
+
+def _consume_folder(
+    settings: AppSettings, consumer: DocumentConsumer, lease: ConsumerLease
+) -> ConsumeFolder | None:
+    """The consume folder's watcher, run beside the job worker; None when no folder is set."""
+    if settings.consume_dir is None:
+        return None
+    return ConsumeFolder(
+        settings.consume_dir,
+        consumer,
+        lease,
+        settle_seconds=settings.consume_settle_seconds,
+    )
 
 
 def _process_limits(settings: AppSettings) -> ProcessLimits:
@@ -112,6 +139,7 @@ class Container(containers.DeclarativeContainer):
         ProcessTextExtractor,
         providers.Callable(_extraction_limits, app_settings),
         providers.Callable(_process_limits, app_settings),
+        providers.Callable(lambda s: s.ocr_languages, app_settings),
     )
 
     users = providers.Singleton(UserService, uow_factory, clock)
@@ -136,8 +164,12 @@ class Container(containers.DeclarativeContainer):
     )
     # The extraction workers render thumbnails too (a PDF page is parsed again to draw it).
     document_thumbnails = providers.Singleton(
-        DocumentThumbnails, uow_factory, blobs, blob_locks, extractor
+        DocumentThumbnails, uow_factory, blobs, blob_locks, extractor, clock
     )
+    document_processing = providers.Singleton(DocumentProcessing, uow_factory, clock)
+    job_admin = providers.Singleton(JobAdmin, uow_factory, clock)
+    # OCR of scanned pages: the extraction workers render and read them too.
+    document_ocr = providers.Singleton(DocumentOcr, uow_factory, clock, blobs, extractor, extractor)
     document_bulk = providers.Singleton(DocumentBulk, uow_factory, clock, document_reads, taxonomy)
     catalog = providers.Singleton(CatalogService, uow_factory, clock)
     grants = providers.Singleton(GrantService, uow_factory, clock)
@@ -167,6 +199,24 @@ class Container(containers.DeclarativeContainer):
             job_handlers,
             providers.Callable(lambda s: s.worker_concurrency, app_settings),
         ),
+    )
+    # The consume folder (docs/decisions.md, "Consume folder"): started where the job worker
+    # is; one consumer per database holds the lease.
+    consumer_lease = providers.Selector(
+        config.storage,
+        memory=providers.Singleton(InMemoryConsumerLease),
+        postgres=providers.Singleton(
+            AdvisoryConsumerLease, providers.Callable(lambda d: d.url, database)
+        ),
+    )
+    document_consumer = providers.Singleton(
+        DocumentConsumer,
+        uow_factory,
+        document_import,
+        providers.Callable(_consume_options, app_settings),
+    )
+    consume_folder = providers.Singleton(
+        _consume_folder, app_settings, document_consumer, consumer_lease
     )
     # In-process, per server process: see docs/decisions.md, "Throttling".
     auth_throttle = providers.Singleton(
@@ -198,6 +248,20 @@ def _register_job_handlers(container: Container) -> None:
         await thumbnails.make(UUID(str(payload["document_id"])))
 
     handlers.register(THUMBNAIL_JOB, make_thumbnail)
+
+    # A job that fails for good marks its document's processing failed (both workers).
+    async def job_failed(kind: str, payload: JsonObject, error: str) -> None:
+        processing: DocumentProcessing = container.document_processing()
+        await processing.job_failed(kind, payload, error)
+
+    handlers.on_failed_for_good(job_failed)
+    handlers.listen(count_job_outcome)
+
+    async def read_scanned_pages(payload: JsonObject) -> None:
+        document_ocr: DocumentOcr = container.document_ocr()
+        await document_ocr.run(UUID(str(payload["document_id"])))
+
+    handlers.register(OCR_JOB, read_scanned_pages)
 
 
 async def shutdown_container(container: Container) -> None:

@@ -61,6 +61,8 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("PUT", f"{API}/file-types/{{extension:str}}"): ADMIN,
     ("GET", f"{API}/events"): ADMIN,
     ("GET", f"{API}/uploads"): ADMIN,
+    ("GET", f"{API}/jobs"): ADMIN,
+    ("POST", f"{API}/jobs/{{job_id:int}}/retry"): ADMIN,
     ("GET", f"{API}/taxonomies"): ANY_USER,
     ("POST", f"{API}/taxonomies"): ADMIN,
     ("GET", f"{API}/taxonomies/{{version:str}}/nodes"): ANY_USER,
@@ -86,6 +88,7 @@ _SAMPLE_OF_TYPE: dict[str, Callable[[], str]] = {
     "uuid": lambda: str(uuid4()),
     # str parameters: a setting key, a tag name, a file extension; any word will do.
     "str": lambda: "search_retention_days",
+    "int": lambda: "1",  # a job id
 }
 
 

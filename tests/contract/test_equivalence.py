@@ -29,6 +29,7 @@ from domain.document_ports import DocumentFilter, DocumentSort, Readable
 from domain.documents import Document, DocumentChanges, DocumentType, Permission, Tag
 from domain.errors import Conflict, DomainError
 from domain.pagination import Page, PageRequest
+from domain.processing import ProcessingFilter
 from domain.settings import Setting
 from domain.tokens import ApiToken
 from domain.users import User, UserChanges, UserFilter
@@ -159,7 +160,18 @@ def _document_operation(draw: st.DrawFn, kind: str) -> tuple[Any, ...]:
         return (kind, actor, draw(a_doc))
     if kind == "doc_list":
         wanted = draw(st.sampled_from([(), ("red",), ("RED", "blue")]))
-        return (kind, actor, draw(st.booleans()), wanted, draw(st.integers(1, 3)))
+        # Processing state: every document here has its thumbnail pending (no job runs).
+        processing = draw(st.sampled_from([None, None, "pending", "thumbnail:pending", "done"]))
+        needs_ocr = draw(st.sampled_from([None, None, False, True]))
+        return (
+            kind,
+            actor,
+            draw(st.booleans()),
+            wanted,
+            draw(st.integers(1, 3)),
+            processing,
+            needs_ocr,
+        )
     if kind == "grant":
         access = draw(st.sampled_from(["read", "write", "delete", "own"]))
         return (kind, actor, draw(a_doc), draw(someone), access)
@@ -370,8 +382,13 @@ class World:
         if kind == "doc_race":
             return await self._race(ctx, self.doc_ref(op[2]), op[3])
         if kind == "doc_list":
-            _, _, deleted, tags, limit = op
-            filters = DocumentFilter(tags=tags, deleted=deleted)
+            _, _, deleted, tags, limit, processing, needs_ocr = op
+            filters = DocumentFilter(
+                tags=tags,
+                deleted=deleted,
+                processing=ProcessingFilter.parse(processing) if processing else None,
+                needs_ocr=needs_ocr,
+            )
             return await reads.list_documents(
                 ctx, filters, DocumentSort.CREATED, PageRequest(limit)
             )

@@ -6,11 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import math
+from datetime import timedelta
 
 import pytest
 
-from domain.jobs import JobState, QueuedJob
+from application.jobs import JobHandlers
+from domain.errors import Conflict, NotFound
+from domain.jobs import FinishedAs, Job, JobCount, JobState, JobSummary, JsonObject, QueuedJob
 from domain.ports import UnitOfWorkFactory
+from infrastructure.memory.job_runner import InMemoryJobRunner
+from infrastructure.memory.uow import InMemoryUnitOfWorkFactory
+from infrastructure.sqlalchemy.database import Database
+from infrastructure.sqlalchemy.job_worker import PgJobWorker
 from tests.support import factories
 
 # Long enough for PostgreSQL to have received B's insert and made it wait on A's key.
@@ -187,3 +194,126 @@ async def test_a_job_that_cannot_be_stored_is_refused(
         await uow.commit()
 
     assert _kinds_and_payloads(await _queued(uow_factory)) == [("ocr", {"still": "usable"})]
+
+
+# --- what admins read and retry (issue #12 item 4) --------------------------------------------
+
+
+async def _run_jobs(
+    uow_factory: UnitOfWorkFactory, pg: Database | None, handlers: JobHandlers
+) -> None:
+    """Run every runnable job with the storage's own worker until none waits."""
+    if pg is None:
+        assert isinstance(uow_factory, InMemoryUnitOfWorkFactory)
+        await InMemoryJobRunner(uow_factory.store, handlers).run_pending()
+        return
+    worker = PgJobWorker(pg.url, handlers, concurrency=1)
+    await worker.start()
+    try:
+        async with asyncio.timeout(30):
+            while True:  # polled: a worker's progress has no event to wait on
+                if not await _queued(uow_factory):
+                    break
+                await asyncio.sleep(0.05)
+    finally:
+        await worker.stop()
+
+
+def _handlers(*, failing: bool = True) -> JobHandlers:
+    async def thumbnail(payload: JsonObject) -> None:
+        if failing:
+            raise NotFound("document", payload["document_id"])  # fails for good at once
+
+    async def ok(payload: JsonObject) -> None:
+        return None
+
+    handlers = JobHandlers()
+    handlers.register("thumbnail", thumbnail)
+    handlers.register("ok", ok)
+    return handlers
+
+
+async def _failed_pair(uow_factory: UnitOfWorkFactory, pg: Database | None) -> tuple[int, int, int]:
+    """Two thumbnail jobs failed for good, one after the other, and one job done."""
+    ids = []
+    for n in (1, 2):
+        async with uow_factory() as uow:
+            await uow.jobs.enqueue("thumbnail", {"document_id": f"d{n}"}, dedupe_key=f"t:d{n}")
+            if n == 2:
+                await uow.jobs.enqueue("ok", {})
+            await uow.commit()
+        ids += sorted(j.id for j in await _queued(uow_factory))
+        await _run_jobs(uow_factory, pg, _handlers())
+    first, second, done = ids
+    return first, second, done
+
+
+async def test_failed_jobs_are_listed_newest_first_with_their_error_and_counted(
+    uow_factory: UnitOfWorkFactory, pg: Database | None
+) -> None:
+    first, second, done = await _failed_pair(uow_factory, pg)
+
+    async with uow_factory(autocommit=True) as uow:
+        failures = list(await uow.jobs.failures(10))
+        only_one = list(await uow.jobs.failures(1))
+        summary = await uow.jobs.summary(timedelta(hours=1))
+        got = await uow.jobs.get(first)
+        gone, unknown = await uow.jobs.get(done), await uow.jobs.get(10**9)
+
+    assert [(f.id, f.kind, f.payload, f.attempts, f.error) for f in failures] == [
+        (second, "thumbnail", {"document_id": "d2"}, 1, "NotFound: document d2 was not found"),
+        (first, "thumbnail", {"document_id": "d1"}, 1, "NotFound: document d1 was not found"),
+    ]
+    assert failures[0].failed_at > failures[1].failed_at
+    assert [f.id for f in only_one] == [second]
+    assert summary == JobSummary(
+        waiting=[JobCount("thumbnail", JobState.FAILED, 2)],
+        finished=[
+            JobCount("ok", FinishedAs.DONE, 1),
+            JobCount("thumbnail", FinishedAs.FAILED, 2),
+        ],
+    )
+    assert got == Job(first, "thumbnail", {"document_id": "d1"}, JobState.FAILED, 1)
+    assert (gone, unknown) == (None, None)
+
+
+async def test_a_retry_queues_a_failed_job_again_with_its_attempts_reset(
+    uow_factory: UnitOfWorkFactory, pg: Database | None
+) -> None:
+    first, second, done = await _failed_pair(uow_factory, pg)
+
+    async with uow_factory() as uow:
+        assert await uow.jobs.retry(first) is True
+        await uow.rollback()  # a rolled-back retry changes nothing
+    async with uow_factory() as uow:
+        assert await uow.jobs.retry(first) is True
+        assert await uow.jobs.retry(first) is False  # queued now, not failed
+        assert await uow.jobs.retry(done) is False  # done: not in the queue
+        await uow.commit()
+    async with uow_factory(autocommit=True) as uow:
+        again = await uow.jobs.get(first)
+        failures = [f.id for f in await uow.jobs.failures(10)]
+    await _run_jobs(uow_factory, pg, _handlers(failing=False))
+    async with uow_factory(autocommit=True) as uow:
+        summary = await uow.jobs.summary(timedelta(hours=1))
+
+    assert again == Job(first, "thumbnail", {"document_id": "d1"}, JobState.QUEUED, 0)
+    assert failures == [second]
+    assert JobCount("thumbnail", FinishedAs.DONE, 1) in summary.finished
+    assert summary.waiting == [JobCount("thumbnail", JobState.FAILED, 1)]
+
+
+async def test_a_retry_whose_dedupe_key_another_job_holds_is_a_conflict(
+    uow_factory: UnitOfWorkFactory, pg: Database | None
+) -> None:
+    first, second, _ = await _failed_pair(uow_factory, pg)
+    async with uow_factory() as uow:  # a failed job no longer holds its key
+        assert await uow.jobs.enqueue("thumbnail", {"document_id": "d2"}, dedupe_key="t:d2")
+        await uow.commit()
+
+    with pytest.raises(Conflict, match="dedupe key"):
+        async with uow_factory() as uow:
+            await uow.jobs.retry(second)
+            await uow.commit()
+    async with uow_factory(autocommit=True) as uow:
+        assert [f.id for f in await uow.jobs.failures(10)] == [second, first]

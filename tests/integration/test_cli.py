@@ -320,3 +320,29 @@ async def test_serve_started_again_creates_no_second_admin(cli: Cli) -> None:
     assert "Created the first administrator" not in second.stderr
     assert await cli.count("SELECT count(*) FROM users") == 1
     assert await cli.count("SELECT count(*) FROM api_tokens") == 1
+
+
+async def test_serve_behind_a_trusted_proxy_records_the_forwarded_client_address(
+    cli: Cli,
+) -> None:
+    server = start_server(
+        cli.env,
+        cli.cwd,
+        cli.cwd / "logs",
+        ["--proxy-headers", "--forwarded-allow-ips", "127.0.0.1"],
+    )
+    try:
+        async with httpx.AsyncClient(base_url=server.base_url) as client:
+            response = await client.get(
+                "/api/v1/me",
+                headers={
+                    "Authorization": f"Bearer {_admin_token(cli)}",
+                    "X-Forwarded-For": "203.0.113.7",
+                },
+            )
+    finally:
+        server.stop()
+
+    assert response.status_code == 200
+    assert await cli.count("SELECT count(*) FROM users WHERE last_login_ip = '203.0.113.7'") == 1
+    assert f"data directory {cli.data_dir.resolve()} " in server.stderr

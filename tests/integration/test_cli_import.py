@@ -1,8 +1,8 @@
 """`archivist import DIR` (SPEC §4; issue #12 item 6), run as a subprocess against a freshly
-created and migrated database: a folder of ~100 generated files of every kind, with a
-duplicate, a disallowed type and a corrupt PDF; the counts printed and reported, the rows
-stored, their thumbnails made by the jobs the import queued, and a second run that stores
-nothing."""
+created and migrated database: a folder of ~100 generated files of every kind, with a scanned
+page, a duplicate, a disallowed type and a corrupt PDF; the counts printed and reported, the
+rows stored, their thumbnails made by the jobs the import queued, the scan found by its words
+once OCR'd (or flagged where Tesseract is missing), and a second run that stores nothing."""
 
 from __future__ import annotations
 
@@ -17,12 +17,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from application.context import RequestContext
 from infrastructure.config import AppSettings
 from infrastructure.container import build_container, shutdown_container
+from infrastructure.extraction.ocr import tesseract_problem
 from interfaces.cli.main import main
 from tests.support.integration_cli import CliResult, cli_env, run_cli
 from tests.support.integration_databases import FreshDatabase, fresh_database
 from tests.support.pdf import one_page_pdf
+from tests.support.scans import SCANNED_WORDS, need_tesseract, scanned_pdf
 from tests.unit.test_extraction import document_xml, docx, paragraph
 
 pytestmark = pytest.mark.postgres
@@ -63,8 +66,9 @@ async def cli(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cli]:
 
 
 def make_folder(root: Path) -> None:
-    """101 files to import (60 TXT, 20 Markdown in a sub-folder, 10 DOCX, 8 PDF, a copy of a
-    TXT, a disallowed .exe, a corrupt PDF) and a hidden file that is left out."""
+    """102 files to import (60 TXT, 20 Markdown in a sub-folder, 10 DOCX, 8 PDF, a scanned
+    page as a PDF without text, a copy of a TXT, a disallowed .exe, a corrupt PDF) and a
+    hidden file that is left out."""
     (root / "notes").mkdir(parents=True)
     for n in range(60):
         (root / f"memo-{n:02}.txt").write_text(f"memo number {n}: quarterly figures {n * 7}")
@@ -75,6 +79,7 @@ def make_folder(root: Path) -> None:
         (root / f"contract-{n}.docx").write_bytes(docx(body))
     for n in range(8):
         (root / f"report-{n}.pdf").write_bytes(one_page_pdf(f"annual report {n}"))
+    (root / "scan.pdf").write_bytes(scanned_pdf(" ".join(SCANNED_WORDS)))
     (root / "memo-00-copy.txt").write_bytes((root / "memo-00.txt").read_bytes())
     (root / "setup.exe").write_bytes(b"MZ\x90\x00 not a document")
     (root / "broken.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >> trailing junk")
@@ -89,11 +94,25 @@ async def run_jobs_until_done(cli: Cli) -> None:
     await worker.start()
     try:
         deadline = time.monotonic() + 120
-        while await cli.scalar("SELECT count(*) FROM jobs.pgqueuer"):
+        waiting = "SELECT count(*) FROM jobs.pgqueuer WHERE status IN ('queued', 'picked')"
+        while await cli.scalar(waiting):
             assert time.monotonic() < deadline, "the jobs did not finish"
             await asyncio.sleep(0.1)
     finally:
         await worker.stop()
+        await shutdown_container(container)
+
+
+async def found_by(cli: Cli, query: str) -> list[object]:
+    """The ids of the documents the application's search finds for the administrator."""
+    settings = AppSettings(storage="postgres", slow_query_ms=0, blob_dir=cli.cwd / "blobs")
+    container = build_container(settings, cli.database.url)
+    try:
+        async with container.uow_factory()(autocommit=True) as uow:
+            admin = await uow.users.get_by_email("ada@example.com")
+        found = await container.search().search(RequestContext(actor=admin), query)
+        return [hit.document_id for hit in found.results]
+    finally:
         await shutdown_container(container)
 
 
@@ -115,7 +134,7 @@ async def test_a_folder_is_imported_reported_and_a_second_run_stores_nothing(
     )
 
     assert first.returncode == 1, first.stderr  # two files were rejected
-    assert counts(first) == (101, 98, 1, 2, 0)
+    assert counts(first) == (102, 99, 1, 2, 0)
     assert "Traceback" not in first.stderr
     not_imported = {r["name"]: (r["outcome"], r["code"]) for r in json.loads(report.read_text())}
     # Of the two files with the same bytes, whichever came second is the duplicate.
@@ -125,23 +144,38 @@ async def test_a_folder_is_imported_reported_and_a_second_run_stores_nothing(
         "setup.exe": ("rejected", "unsupported_type"),
         "broken.pdf": ("rejected", "validation_failed"),
     }
-    assert await cli.scalar("SELECT count(*) FROM documents") == 98
-    assert await cli.scalar("SELECT count(DISTINCT document_id) FROM document_tags") == 98
+    assert await cli.scalar("SELECT count(*) FROM documents") == 99
+    assert await cli.scalar("SELECT count(DISTINCT document_id) FROM document_tags") == 99
     assert await cli.scalar("SELECT count(*) FROM documents WHERE source <> 'import'") == 0
     assert await cli.scalar(
         "SELECT content FROM documents WHERE original_filename = 'contract-3.docx'"
     ) == ("contract clause 3")
 
-    # Every stored document queued its thumbnail; a job worker makes them all.
-    assert await cli.scalar("SELECT count(*) FROM jobs.pgqueuer") == 98
+    # Every stored document queued its thumbnail, the scan its OCR; a job worker does them all.
+    assert (
+        await cli.scalar("SELECT count(*) FROM jobs.pgqueuer WHERE entrypoint = 'thumbnail'") == 99
+    )
+    assert await cli.scalar("SELECT count(*) FROM jobs.pgqueuer WHERE entrypoint = 'ocr'") == 1
     await run_jobs_until_done(cli)
     assert await cli.scalar("SELECT count(*) FROM documents WHERE thumbnail_key IS NULL") == 0
+    ocr = await cli.scalar(
+        "SELECT p.state || coalesce(' ' || p.reason, '') FROM document_processing p"
+        " JOIN documents d ON d.id = p.document_id"
+        " WHERE d.original_filename = 'scan.pdf' AND p.kind = 'ocr'"
+    )
+    if tesseract_problem("eng+kor") is None:  # read: found by the words on the picture
+        assert ocr == "done"
+        scan = await cli.scalar("SELECT id FROM documents WHERE original_filename = 'scan.pdf'")
+        assert await found_by(cli, " ".join(SCANNED_WORDS)) == [scan]
+    else:  # flagged: listed by needs_ocr until Tesseract is installed and the job retried
+        assert str(ocr).startswith("failed OcrUnavailable"), ocr
+        need_tesseract("eng+kor")  # fails here when ARCHIVIST_REQUIRE_TESSERACT=1
 
     again = await cli.run("import", str(folder), "--recursive")
 
     assert again.returncode == 1
-    assert counts(again) == (101, 0, 99, 2, 0)
-    assert await cli.scalar("SELECT count(*) FROM documents") == 98
+    assert counts(again) == (102, 0, 100, 2, 0)
+    assert await cli.scalar("SELECT count(*) FROM documents") == 99
 
 
 async def test_a_clean_folder_exits_0_and_an_unknown_owner_is_refused(

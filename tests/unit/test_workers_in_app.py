@@ -16,7 +16,7 @@ from interfaces.http.app import create_app
 
 async def _enqueue(container: Container, payload: JsonObject) -> None:
     async with container.uow_factory()() as uow:
-        await uow.jobs.enqueue("ocr", payload)
+        await uow.jobs.enqueue("probe", payload)
         await uow.commit()
 
 
@@ -30,7 +30,7 @@ async def test_the_app_runs_jobs_only_with_run_workers(run_workers: bool) -> Non
         ran.append(payload)
         done.set()
 
-    container.job_handlers().register("ocr", handle)
+    container.job_handlers().register("probe", handle)
     await _enqueue(container, {"n": 1})
 
     async with AsyncTestClient(create_app(container, run_workers=run_workers)) as client:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from domain.blobs import ExtractedText
 from domain.documents import DocumentType
-from domain.errors import ValidationFailed
+from domain.errors import OcrUnavailable, ValidationFailed
+from infrastructure.extraction import ocr
 from infrastructure.extraction.docx import extract_docx
 from infrastructure.extraction.limits import ExtractionLimits, clean_text
-from infrastructure.extraction.pdf import extract_pdf
+from infrastructure.extraction.ocr import DEFAULT_LANGUAGES, check_languages
+from infrastructure.extraction.pdf import extract_pdf, read_pdf
 from infrastructure.extraction.text import decode_text
 
 
@@ -20,8 +23,32 @@ class SafeTextExtractor:
     escapes, whatever the bytes: callers may map those two errors to 4xx and be done.
     """
 
-    def __init__(self, limits: ExtractionLimits | None = None) -> None:
+    def __init__(
+        self, limits: ExtractionLimits | None = None, ocr_languages: str = DEFAULT_LANGUAGES
+    ) -> None:
         self._limits = limits or ExtractionLimits()
+        self._ocr_languages = check_languages(ocr_languages)
+
+    @property
+    def ocr_problem(self) -> str | None:
+        """`OcrEngine`: why Tesseract cannot run here with the configured languages (None:
+        it can)."""
+        return ocr.tesseract_problem(self._ocr_languages)
+
+    def ocr(self, data: bytes, extracted: ExtractedText) -> str:
+        """`OcrEngine`, in this process and without a time limit (the server uses
+        `ProcessTextExtractor`)."""
+        problem = ocr.tesseract_problem(self._ocr_languages)
+        if problem is not None:
+            raise OcrUnavailable(problem)
+        recognised = ocr.ocr_pages(data, extracted.pages_without_text, self._ocr_languages, 0)
+        return ocr.with_recognised_text(extracted, recognised, self._limits.max_text_chars)
+
+    def read(self, data: bytes, document_type: DocumentType) -> ExtractedText:
+        """`extract`'s text, with the PDF pages that have no text layer."""
+        if document_type is DocumentType.PDF:
+            return read_pdf(data, self._limits)
+        return ExtractedText(self.extract(data, document_type))
 
     def extract(self, data: bytes, document_type: DocumentType) -> str:
         match document_type:

@@ -6,8 +6,9 @@ import re
 from io import BytesIO
 from typing import Final
 
-from pypdf import PasswordType, PdfReader
+from pypdf import PageObject, PasswordType, PdfReader
 
+from domain.blobs import ExtractedText
 from domain.errors import ContentMismatch, ExtractionLimitExceeded, ValidationFailed
 from infrastructure.extraction.limits import ExtractionLimits, clean_text
 
@@ -24,12 +25,19 @@ def extract_pdf(data: bytes, limits: ExtractionLimits) -> str:
     `ContentMismatch` without a PDF header, `ExtractionLimitExceeded` for more than
     `max_pdf_pages` pages, `ValidationFailed` for a truncated, damaged or password-protected
     PDF."""
+    return read_pdf(data, limits).text
+
+
+def read_pdf(data: bytes, limits: ExtractionLimits) -> ExtractedText:
+    """`extract_pdf`'s text and the numbers (from 1) of the pages without a text layer that
+    draw something (a scan; not an empty page), among the pages read before the text
+    reached `max_text_chars`. Raises as `extract_pdf`."""
     if _HEADER.match(data) is None:
         raise ContentMismatch("file: claims to be a PDF but does not start with %PDF-")
     if _EOF_MARKER not in data[-_TAIL:]:
         raise ValidationFailed.on("file", "is a truncated PDF (no %%EOF marker at its end)")
     try:
-        pages = _page_texts(data, limits)
+        pages, without_text = _page_texts(data, limits)
     except (ValidationFailed, MemoryError):
         raise  # MemoryError: the memory limit of the extraction process, not a damaged file
     except Exception as exc:
@@ -39,10 +47,12 @@ def extract_pdf(data: bytes, limits: ExtractionLimits) -> str:
         raise ValidationFailed.on(
             "file", f"is a damaged PDF that cannot be read ({_brief(exc)})"
         ) from None
-    return clean_text("\n\n".join(pages), limits.max_text_chars)
+    return ExtractedText(clean_text("\n\n".join(pages), limits.max_text_chars), without_text)
 
 
-def _page_texts(data: bytes, limits: ExtractionLimits) -> list[str]:
+def _open_pdf(data: bytes, limits: ExtractionLimits) -> PdfReader:
+    """A reader of the PDF, decrypted, its page count within the limit (raises as
+    `extract_pdf`, except that damage found later surfaces as pypdf's own errors)."""
     reader = PdfReader(BytesIO(data), strict=False)
     if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
         # Many PDFs are "encrypted" with an empty user password only to restrict printing;
@@ -52,16 +62,29 @@ def _page_texts(data: bytes, limits: ExtractionLimits) -> list[str]:
     # tree. Then the real count, since the declared one can lie.
     _check_page_count(_declared_page_count(reader), limits.max_pdf_pages)
     _check_page_count(len(reader.pages), limits.max_pdf_pages)
+    return reader
+
+
+def _page_texts(data: bytes, limits: ExtractionLimits) -> tuple[list[str], tuple[int, ...]]:
+    reader = _open_pdf(data, limits)
     texts: list[str] = []
+    without_text: list[int] = []
     length = 0
-    for page in reader.pages:
+    for number, page in enumerate(reader.pages, start=1):
         if length >= limits.max_text_chars:
             break
         text = (page.extract_text() or "").strip("\r\n")
         if text:  # a page without text (a scan, a blank) adds no blank lines
             texts.append(text)
             length += len(text) + 2
-    return texts
+        if not text.strip() and _draws_something(page):  # a scan; an empty page is not
+            without_text.append(number)
+    return texts, tuple(without_text)
+
+
+def _draws_something(page: PageObject) -> bool:
+    contents = page.get_contents()
+    return contents is not None and bool(contents.get_data().strip())
 
 
 def _declared_page_count(reader: PdfReader) -> int:

@@ -43,13 +43,16 @@ from multiprocessing.context import ForkServerContext
 from multiprocessing.process import BaseProcess
 from typing import Any, Final
 
+from domain.blobs import ExtractedText
 from domain.documents import DocumentType
 from domain.errors import (
     ContentMismatch,
     ExtractionLimitExceeded,
     FieldError,
+    OcrUnavailable,
     ValidationFailed,
 )
+from infrastructure.extraction import ocr
 from infrastructure.extraction.extractor import SafeTextExtractor
 from infrastructure.extraction.limits import MIB, ExtractionLimits
 from infrastructure.extraction.thumbnails import render_thumbnail
@@ -65,6 +68,10 @@ _STARTUP_TIMEOUT_S: Final = 120.0  # the main module's imports, on a busy machin
 # What a worker is asked to do with a file.
 _TEXT = "text"
 _THUMBNAIL = "thumbnail"
+_OCR = "ocr"
+# Scanned pages OCR'd per worker task: each task is under the limits of one file, and sends
+# the whole file to its worker (so not one page per task).
+_OCR_PAGES_PER_TASK: Final = 4
 _MAX_FILES_PER_WORKER: Final = 200  # then a fresh process, whatever the parser leaks
 _EXIT_MEMORY: Final = 3  # a worker that could not even send its reply
 
@@ -95,10 +102,12 @@ class ProcessTextExtractor:
         self,
         limits: ExtractionLimits | None = None,
         process_limits: ProcessLimits | None = None,
+        ocr_languages: str = ocr.DEFAULT_LANGUAGES,
     ) -> None:
         self._limits = limits or ExtractionLimits()
         self._process_limits = process_limits or ProcessLimits()
-        self._in_process = SafeTextExtractor(self._limits)
+        self._ocr_languages = ocr.check_languages(ocr_languages)
+        self._in_process = SafeTextExtractor(self._limits, ocr_languages)
         self._slots = threading.BoundedSemaphore(self.workers)
         self._lock = threading.Lock()
         self._idle: list[_Worker] = []
@@ -114,10 +123,36 @@ class ProcessTextExtractor:
         return self._process_limits.workers or min(2, len(os.sched_getaffinity(0)))
 
     def extract(self, data: bytes, document_type: DocumentType) -> str:
+        return self.read(data, document_type).text
+
+    def read(self, data: bytes, document_type: DocumentType) -> ExtractedText:
+        """`TextExtractor.read`: the text, and the PDF pages without a text layer."""
         if document_type in _TEXT_TYPES and len(data) <= self._process_limits.in_process_text_bytes:
-            return self._in_process.extract(data, document_type)
-        text: str = self._run((_TEXT, data, document_type.value, self._limits, None))
-        return text
+            return self._in_process.read(data, document_type)
+        extracted: ExtractedText = self._run((_TEXT, data, document_type.value, self._limits, None))
+        return extracted
+
+    @property
+    def ocr_problem(self) -> str | None:
+        """`OcrEngine`: why Tesseract cannot run here with the configured languages (None:
+        it can). Asked in this process, once: the workers run the same machine's Tesseract."""
+        return ocr.tesseract_problem(self._ocr_languages)
+
+    def ocr(self, data: bytes, extracted: ExtractedText) -> str:
+        """`OcrEngine`: the scanned pages read by the workers, a few pages per task, each
+        task under the limits of reading one file."""
+        problem = ocr.tesseract_problem(self._ocr_languages)
+        if problem is not None:
+            raise OcrUnavailable(problem)
+        pages = extracted.pages_without_text
+        recognised: list[str] = []
+        for start in range(0, len(pages), _OCR_PAGES_PER_TASK):
+            batch = tuple(pages[start : start + _OCR_PAGES_PER_TASK])
+            texts: list[str] = self._run(
+                (_OCR, data, DocumentType.PDF.value, self._limits, (batch, self._ocr_languages))
+            )
+            recognised += texts
+        return ocr.with_recognised_text(extracted, recognised, self._limits.max_text_chars)
 
     def thumbnail(self, data: bytes, document_type: DocumentType, title: str, text: str) -> bytes:
         """`ThumbnailRenderer`: rendered by a worker, under the same limits as reading."""
@@ -382,8 +417,13 @@ def _read_one(
             if operation == _THUMBNAIL:
                 title, text = extra
                 result: Any = render_thumbnail(data, kind, title, text)
+            elif operation == _OCR:
+                pages, languages = extra
+                # Tesseract is a process of its own: its CPU time is not this worker's, so
+                # it gets this file's allowance as its timeout.
+                result = ocr.ocr_pages(data, pages, languages, cpu_seconds)
             else:
-                result = SafeTextExtractor(limits).extract(data, kind)
+                result = SafeTextExtractor(limits).read(data, kind)
         finally:
             signal.setitimer(signal.ITIMER_PROF, 0)
         return ("ok", result)

@@ -17,11 +17,13 @@ from domain.documents import Category, Document, Permission, Tag, category_found
 from domain.events import Event
 from domain.pagination import Page, PageRequest
 from domain.ports import EventRepository
+from domain.processing import NEEDS_OCR, OCR, Processing
 from domain.users import User
 from infrastructure import constraints
 from infrastructure.constraints import conflict
 from infrastructure.memory.json_containment import contains
 from infrastructure.memory.permissions import PermKey
+from infrastructure.memory.processing import ProcessingKey, in_state
 from infrastructure.memory.table import StagedTable
 
 DocTagKey = tuple[UUID, UUID]  # (document_id, tag_id)
@@ -43,6 +45,8 @@ class InMemoryDocumentRepository:
         categories: StagedTable[UUID, Category],
         classifications: StagedTable[Any, Any],
         began_at: datetime,
+        *,
+        processing: StagedTable[ProcessingKey, Processing] | None = None,
     ) -> None:
         # When the unit of work began: what PostgreSQL's now() stamps rows with by default.
         self._began_at = began_at
@@ -53,6 +57,9 @@ class InMemoryDocumentRepository:
         self._users = users
         self._categories = categories
         self._classifications = classifications
+        self._processing: StagedTable[ProcessingKey, Processing] = (
+            processing if processing is not None else StagedTable({})
+        )
 
     def _tag_names(self, doc_id: UUID) -> list[str]:
         names = []
@@ -173,6 +180,16 @@ class InMemoryDocumentRepository:
             and (f.created_after is None or doc.created_at >= f.created_after)
             and (f.created_before is None or doc.created_at < f.created_before)
             and (f.taxonomy_path is None or self._in_subtree(doc.id, f))
+            and (
+                f.processing is None
+                or in_state(
+                    self._processing, doc.id, frozenset({f.processing.state}), f.processing.kind
+                )
+            )
+            and (
+                f.needs_ocr is None
+                or in_state(self._processing, doc.id, NEEDS_OCR, OCR) == f.needs_ocr
+            )
         )
 
     def _in_subtree(self, doc_id: UUID, f: DocumentFilter) -> bool:
@@ -235,6 +252,8 @@ class InMemoryDocumentRepository:
             self._perms.remove(key)
         for key in [k for k in self._classifications.all_keys() if k[0] == doc_id]:
             self._classifications.remove(key)
+        for pkey in [k for k in self._processing.all_keys() if k[0] == doc_id]:
+            self._processing.remove(pkey)
 
     async def readable_with_sha256(self, sha256: str, reader: User) -> Sequence[Document]:
         rows = [

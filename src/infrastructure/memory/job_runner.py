@@ -15,15 +15,17 @@ import logging
 from collections.abc import Sequence
 from contextlib import suppress
 
-from application.jobs import JobHandlers, JobKind, describe_error, retry_delay
-from domain.jobs import decode_payload
-from infrastructure.memory.jobs import JobStatus, StoredJob
+from application.jobs import JobHandlers, JobKind, JobOutcome, describe_error, retry_delay
+from domain.jobs import FinishedAs, decode_payload
+from infrastructure.memory.jobs import FinishedJob, JobStatus, StoredJob, now
 from infrastructure.memory.store import InMemoryStore
 
 log = logging.getLogger("archivist.jobs")
 
 # How often the background runner looks for jobs: memory storage is for tests and demos.
 POLL_SECONDS = 0.2
+# The finished jobs kept for the admin summary's counts.
+LOG_MAX = 100_000
 
 
 class InMemoryJobRunner:
@@ -73,11 +75,12 @@ class InMemoryJobRunner:
         the number of runs."""
         runs = 0
         attempts = job.attempts  # retries so far
+        payload = decode_payload(job.payload)
         while True:
             self._set(job, state=JobStatus.PICKED, attempts=attempts)
             runs += 1
             try:
-                await kind.handler(decode_payload(job.payload))
+                await kind.handler(payload)
             except Exception as err:
                 error = describe_error(err)
                 delay = retry_delay(kind.policy, attempts + 1, err)
@@ -85,15 +88,30 @@ class InMemoryJobRunner:
                     log.error(
                         "job %s/%d failed for good (run %d): %s", job.kind, job.id, runs, error
                     )
-                    self._set(job, state=JobStatus.FAILED, attempts=attempts, error=error)
+                    at = now()
+                    self._set(
+                        job, state=JobStatus.FAILED, attempts=attempts, error=error, failed_at=at
+                    )
+                    self._log(FinishedJob(job.kind, FinishedAs.FAILED, at))
+                    await self._handlers.report(job.kind, JobOutcome.FAILED, payload, error)
                     return runs
                 log.warning(
                     "job %s/%d failed (run %d), retrying: %s", job.kind, job.id, runs, error
                 )
+                await self._handlers.report(job.kind, JobOutcome.RETRIED, payload)
                 attempts += 1
             else:
                 self._store.jobs.pop(job.id, None)  # done: it leaves the table, as in pgqueuer
+                self._log(FinishedJob(job.kind, FinishedAs.DONE, now()))
+                await self._handlers.report(job.kind, JobOutcome.DONE, payload)
                 return runs
+
+    def _log(self, entry: FinishedJob) -> None:
+        """pgqueuer's log, in short; bounded, as a demo server may run for long."""
+        log_ = self._store.job_log
+        log_.append(entry)
+        if len(log_) > LOG_MAX:
+            del log_[: len(log_) - LOG_MAX]
 
     def _set(self, job: StoredJob, **columns: object) -> None:
         """A worker's own write: committed at once, as pgqueuer's statements are."""

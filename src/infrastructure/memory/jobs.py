@@ -4,12 +4,20 @@ them."""
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+from domain.errors import Conflict
 from domain.jobs import (
+    FailedJob,
+    FinishedAs,
+    Job,
+    JobCount,
     JobState,
+    JobSummary,
     JsonObject,
     QueuedJob,
     check_job,
@@ -42,12 +50,33 @@ class StoredJob:
     dedupe_key: str | None
     attempts: int = 0
     error: str | None = None
+    failed_at: datetime | None = None  # when it was held as failed
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedJob:
+    """pgqueuer's log of a job that finished: its kind, how and when."""
+
+    kind: str
+    how: FinishedAs
+    at: datetime
 
 
 # The statuses `queued` lists, as the port names them, and in which a job holds its dedupe
 # key (pgqueuer's unique index): the SQL adapter's mapping.
 _STATES = {JobStatus.QUEUED: JobState.QUEUED, JobStatus.PICKED: JobState.RUNNING}
 WAITING = frozenset(_STATES)
+_ALL_STATES = {**_STATES, JobStatus.FAILED: JobState.FAILED}
+
+
+def runs(job: StoredJob) -> int:
+    """The runs a job has had, the first included (`attempts` counts the retries)."""
+    return job.attempts + (0 if job.state is JobStatus.QUEUED else 1)
+
+
+def now() -> datetime:
+    """What PostgreSQL's now() stands for here: the wall clock, not the application's."""
+    return datetime.now(UTC)
 
 
 class JobIds:
@@ -64,11 +93,17 @@ class JobIds:
 
 class InMemoryJobQueue:
     def __init__(
-        self, table: StagedTable[int, StoredJob], ids: JobIds, *, autocommit: bool = False
+        self,
+        table: StagedTable[int, StoredJob],
+        ids: JobIds,
+        *,
+        autocommit: bool = False,
+        log: list[FinishedJob] | None = None,
     ) -> None:
         self._t = table
         self._ids = ids
         self._autocommit = autocommit
+        self._log = log if log is not None else []
 
     async def enqueue(
         self,
@@ -98,14 +133,76 @@ class InMemoryJobQueue:
             for j in jobs
         ]
 
+    async def get(self, job_id: int) -> Job | None:
+        job = self._t.get(job_id)
+        if job is None:
+            return None
+        return Job(job.id, job.kind, decode_payload(job.payload), _ALL_STATES[job.state], runs(job))
+
+    async def summary(self, finished_within: timedelta) -> JobSummary:
+        waiting: dict[tuple[str, JobState], int] = {}
+        for job in self._t.values():
+            key = (job.kind, _ALL_STATES[job.state])
+            waiting[key] = waiting.get(key, 0) + 1
+        since = now() - finished_within
+        finished: dict[tuple[str, FinishedAs], int] = {}
+        for entry in self._log:
+            if entry.at > since:
+                fkey = (entry.kind, entry.how)
+                finished[fkey] = finished.get(fkey, 0) + 1
+        return JobSummary(
+            waiting=[JobCount(k, s, n) for (k, s), n in sorted(waiting.items())],
+            finished=[JobCount(k, s, n) for (k, s), n in sorted(finished.items())],
+        )
+
+    async def failures(self, limit: int) -> Sequence[FailedJob]:
+        failed = [j for j in self._t.values() if j.state is JobStatus.FAILED]
+        failed.sort(key=lambda j: (j.failed_at or datetime.min.replace(tzinfo=UTC), j.id))
+        return [
+            FailedJob(
+                j.id,
+                j.kind,
+                decode_payload(j.payload),
+                runs(j),
+                j.error,
+                j.failed_at or now(),
+            )
+            for j in reversed(failed[-limit:] if limit > 0 else [])
+        ]
+
+    async def retry(self, job_id: int) -> bool:
+        job = self._t.get(job_id)
+        if job is None or job.state is not JobStatus.FAILED:
+            return False
+        key = job.dedupe_key
+        if key is not None and self._t.find(lambda j: holds(j, key)) is not None:
+            raise Conflict(
+                "another job with this job's dedupe key is queued or running; "
+                "retry once it has finished"
+            )
+        requeued = dataclasses.replace(job, state=JobStatus.QUEUED, attempts=0, failed_at=None)
+        self._t.put(job_id, requeued)
+        if self._autocommit:
+            self._t.apply()
+        return True
+
     def settle(self, committed: dict[int, StoredJob]) -> None:
         """Before commit: a job of this unit whose dedupe key another unit committed meanwhile
         is dropped. PostgreSQL's `ON CONFLICT DO NOTHING` ends the same: the second insert
-        waits for the first transaction and then inserts nothing."""
+        waits for the first transaction and then inserts nothing. A held job this unit
+        queued again (`retry`) is refused instead, as the UPDATE breaks the unique index."""
         for job_id, job in list(self._t.pending()):
             key = job.dedupe_key
-            if key is not None and any(holds(other, key) for other in committed.values()):
-                self._t.remove(job_id)
+            if key is None or not any(
+                holds(other, key) for other in committed.values() if other.id != job_id
+            ):
+                continue
+            if job_id in committed:
+                raise Conflict(
+                    "another job with this job's dedupe key is queued or running; "
+                    "retry once it has finished"
+                )
+            self._t.remove(job_id)
 
 
 def holds(job: StoredJob, dedupe_key: str) -> bool:

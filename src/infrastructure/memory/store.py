@@ -9,13 +9,14 @@ from uuid import UUID
 
 from domain.documents import DEFAULT_FILE_TYPES, Category, Document, FileType, Permission, Tag
 from domain.events import Event
+from domain.processing import Processing
 from domain.search import Feedback, SearchQueryLog, SearchResponseLog
 from domain.settings import Setting
 from domain.taxonomy import Classification, TaxonomyNode, TaxonomyVersion
 from domain.tokens import ApiToken
 from domain.uploads import UploadRecord
 from domain.users import User
-from infrastructure.memory.jobs import JobIds, StoredJob
+from infrastructure.memory.jobs import FinishedJob, JobIds, StoredJob
 
 
 @dataclass
@@ -38,7 +39,9 @@ class InMemoryStore:
     feedback: dict[tuple[UUID, UUID], Feedback] = field(default_factory=dict)
     jobs: dict[int, StoredJob] = field(default_factory=dict)
     job_ids: JobIds = field(default_factory=JobIds)
+    job_log: list[FinishedJob] = field(default_factory=list)  # pgqueuer's log, in short
     uploads: dict[UUID, UploadRecord] = field(default_factory=dict)
+    processing: dict[tuple[UUID, str], Processing] = field(default_factory=dict)
     # Seeded like migration 0002 seeds the table.
     file_types: dict[str, FileType] = field(
         default_factory=lambda: {f.extension: copy.deepcopy(f) for f in DEFAULT_FILE_TYPES}

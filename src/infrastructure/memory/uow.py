@@ -13,6 +13,7 @@ from infrastructure.memory.documents import InMemoryDocumentRepository, InMemory
 from infrastructure.memory.file_types import InMemoryFileTypeRepository
 from infrastructure.memory.jobs import InMemoryJobQueue
 from infrastructure.memory.permissions import InMemoryPermissionRepository
+from infrastructure.memory.processing import InMemoryProcessingRepository
 from infrastructure.memory.repositories import (
     InMemoryApiTokenRepository,
     InMemoryEventRepository,
@@ -48,6 +49,7 @@ class InMemoryUnitOfWork:
     search: InMemorySearchRepository
     jobs: InMemoryJobQueue
     uploads: InMemoryUploadRepository
+    processing: InMemoryProcessingRepository
 
     def __init__(
         self, store: InMemoryStore, *, autocommit: bool = False, tuning: Tuning | None = None
@@ -77,6 +79,7 @@ class InMemoryUnitOfWork:
         self._search_queries = StagedTable(self._store.search_queries)
         self._search_responses = StagedTable(self._store.search_responses)
         self._feedback = StagedTable(self._store.feedback)
+        self._processing = StagedTable(self._store.processing)
         self.documents = InMemoryDocumentRepository(
             self._documents,
             self._doc_tags,
@@ -89,6 +92,7 @@ class InMemoryUnitOfWork:
             # server's transaction start, the default of document_tags.created_at), which no
             # Clock the application is given moves either.
             datetime.now(UTC),
+            processing=self._processing,
         )
         self.views = InMemoryDocumentViews(self.documents, self.events)
         self.categories = InMemoryCategoryRepository(self._categories)
@@ -110,9 +114,14 @@ class InMemoryUnitOfWork:
             self._tuning,
         )
         self._jobs = StagedTable(self._store.jobs)
-        self.jobs = InMemoryJobQueue(self._jobs, self._store.job_ids, autocommit=self._autocommit)
+        self.jobs = InMemoryJobQueue(
+            self._jobs, self._store.job_ids, autocommit=self._autocommit, log=self._store.job_log
+        )
         self._uploads = StagedTable(self._store.uploads)
         self.uploads = InMemoryUploadRepository(self._uploads)
+        self.processing = InMemoryProcessingRepository(
+            self._processing, self._documents, autocommit=self._autocommit
+        )
         self._open = True
         return self
 
@@ -135,6 +144,7 @@ class InMemoryUnitOfWork:
         # Check everything first, then apply without an await in between: all or nothing.
         self.tags.settle_ensured(self._store.tags)
         self.jobs.settle(self._store.jobs)
+        self.processing.settle(self._documents)
         if self._documents.stale():
             raise Conflict("the document was changed by someone else meanwhile; send it again")
         check_unique_on_commit(
@@ -182,6 +192,7 @@ class InMemoryUnitOfWork:
             self._feedback,
             self._jobs,
             self._uploads,
+            self._processing,
         ]
 
     async def rollback(self) -> None:

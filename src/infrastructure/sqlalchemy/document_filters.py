@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.document_ports import DocumentFilter
 from domain.documents import category_found
+from domain.processing import NEEDS_OCR, OCR
 from infrastructure.sqlalchemy import tables as t
 from infrastructure.tuning import Tuning
 
@@ -80,7 +81,28 @@ async def filter_conditions(
         conds.append(d.created_at >= filters.created_after)
     if filters.created_before is not None:
         conds.append(d.created_at < filters.created_before)
+    if filters.processing is not None:
+        conds.append(
+            _in_processing(
+                [filters.processing.state.value],
+                filters.processing.kind,
+            )
+        )
+    if filters.needs_ocr is not None:
+        needing = _in_processing([s.value for s in NEEDS_OCR], OCR)
+        conds.append(needing if filters.needs_ocr else ~needing)
     return conds
+
+
+def _in_processing(states: list[str], kind: str | None) -> ColumnElement[bool]:
+    """Documents with a kind (`kind`, or any) in one of `states`. EXISTS, so that negated
+    it is an anti-join: a rare state is found through the index on (state, kind,
+    document_id), a common one checked per listed document through the primary key."""
+    p = t.document_processing.c
+    found = exists().where(p.document_id == d.id, p.state.in_(states))
+    if kind is not None:
+        found = found.where(p.kind == kind)
+    return found
 
 
 async def _subtree_condition(

@@ -148,10 +148,37 @@ def start_embedded(
     return uri.replace("postgresql://postgres:@", "postgresql+asyncpg://postgres@", 1)
 
 
+class NoDatabase(Exception):
+    """The data directory holds no embedded database, and the command may not create one."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        super().__init__(
+            f"no database in the data directory {data_dir} (no {data_dir / 'pgdata'}); "
+            "'archivist serve' or 'archivist migrate upgrade' creates one. To use another, "
+            "set ARCHIVIST_DATA_DIR to its directory or DATABASE_URL to its server"
+        )
+
+
+def has_embedded_database(data_dir: Path) -> bool:
+    """Whether `<data_dir>/pgdata` holds a PostgreSQL cluster (initdb writes PG_VERSION)."""
+    return (data_dir / "pgdata" / "PG_VERSION").is_file()
+
+
 def resolve_database_url(
-    database_url: str | None, data_dir: Path, shared_buffers: str | None = "auto"
+    database_url: str | None,
+    data_dir: Path,
+    shared_buffers: str | None = "auto",
+    *,
+    create: bool = True,
 ) -> str:
-    """DATABASE_URL when given; otherwise the embedded server under `<data_dir>/pgdata`."""
+    """DATABASE_URL when given; otherwise the embedded server under `<data_dir>/pgdata`,
+    created there if missing unless `create` is false (then `NoDatabase`): only `serve` and
+    `migrate upgrade` create one, so a command run from another directory cannot silently
+    start an empty second database."""
     if database_url:
         return database_url
+    data_dir = data_dir.expanduser().resolve()
+    if not create and not has_embedded_database(data_dir):
+        raise NoDatabase(data_dir)
     return start_embedded(data_dir / "pgdata", shared_buffers=shared_buffers)

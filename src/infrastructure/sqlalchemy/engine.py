@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import event
@@ -12,6 +14,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from infrastructure.config import AppSettings
+from infrastructure.sqlalchemy.statement_stats import record_statements
 
 log = logging.getLogger("archivist.sql")
 
@@ -46,7 +49,11 @@ def create_engine(
         max_overflow=settings.db_max_overflow if max_overflow is None else max_overflow,
         pool_timeout=settings.db_pool_timeout,
         pool_pre_ping=settings.db_pool_pre_ping,
-        echo=settings.sql_echo,
+        # SQLAlchemy's "never" is -1 (0 would replace every connection at each checkout).
+        pool_recycle=settings.db_pool_recycle or -1,
+        # `echo=True` would add SQLAlchemy's own handler (stdout, another format): the
+        # statements go through the process's logging instead (`_echo_statements`).
+        echo=False,
         # Parameters can carry emails and token hashes: never in logs or error messages.
         hide_parameters=True,
         connect_args={
@@ -57,6 +64,10 @@ def create_engine(
         },
     )
     _replace_closed_connections(engine)
+    # Per statement name: calls, total and longest time (`statement_stats`, db-report).
+    record_statements(engine, statement_name)
+    if settings.sql_echo:
+        _echo_statements()
     if settings.slow_query_ms > 0:
         _log_slow_queries(engine, settings.slow_query_ms / 1000)
     return engine
@@ -76,9 +87,54 @@ def _replace_closed_connections(engine: AsyncEngine) -> None:
             raise DisconnectionError("connection closed by the server")
 
 
+def _echo_statements() -> None:
+    """`ARCHIVIST_SQL_ECHO`: what `echo=True` logs (statements; parameters hidden by
+    `hide_parameters`), through the handlers of the process's logging setup."""
+    logging.getLogger("sqlalchemy.engine.Engine").setLevel(logging.INFO)
+
+
+_VERB = re.compile(r"\s*\(*\s*([A-Za-z]+)")
+# The table a statement writes (not `FOR UPDATE`, `FOR NO KEY UPDATE`, `DO UPDATE`).
+_WRITE = re.compile(
+    r"\b(INSERT\s+INTO|(?<!FOR\s)(?<!KEY\s)(?<!DO\s)UPDATE|DELETE\s+FROM)\s+((?:\w+\.)?\w+)",
+    re.IGNORECASE,
+)
+# The first table a statement reads.
+_READ = re.compile(r"\bFROM\s+((?:\w+\.)?\w+)", re.IGNORECASE)
+# A statement without a table (`SELECT pg_sleep(...)`, `SELECT 1`): the word after the verb.
+_FIRST_WORD = re.compile(r"\s*\(*\s*[A-Za-z]+\s+([A-Za-z_]\w*)")
+_NOT_A_NAME = frozenset({"DISTINCT", "ALL", "NOT", "ONLY", "TRANSACTION", "ISOLATION"})
+
+
+@lru_cache(maxsize=512)
+def statement_name(sql: str) -> str:
+    """A short name for a statement, from its text only: its verb and the table it writes
+    or else the first it reads (`SELECT documents`, `INSERT events`, `UPDATE api_tokens`,
+    `WITH INSERT events`, `WITH SELECT documents`), or the verb and the word after it
+    (`SELECT pg_sleep`). SQLAlchemy's statements carry their values as bound parameters:
+    no part of a name is a value a caller sent."""
+    verb_match = _VERB.match(sql)
+    verb = verb_match.group(1).upper() if verb_match else "SQL"
+    if verb in {"INSERT", "UPDATE", "DELETE", "WITH"}:
+        written = _WRITE.search(sql)
+        if written is not None:
+            what = written.group(1).split()[0].upper()
+            prefix = "WITH " if verb == "WITH" else ""
+            return f"{prefix}{what} {written.group(2)}"
+    read = _READ.search(sql)
+    if read is not None:
+        return f"{verb} SELECT {read.group(1)}" if verb == "WITH" else f"{verb} {read.group(1)}"
+    word = _FIRST_WORD.match(sql)
+    if word is not None and word.group(1).upper() not in _NOT_A_NAME:
+        return f"{verb} {word.group(1)}"
+    return verb
+
+
 def _log_slow_queries(engine: AsyncEngine, threshold_s: float) -> None:
-    """Log statements slower than the threshold. Parameters are never logged: they can
-    hold secrets (token hashes, emails). The statements run on the driver connection
+    """Log statements slower than the threshold: the statement's name (`statement_name`)
+    and its duration. Neither its text nor its parameters: parameters can hold secrets
+    (token hashes, emails), and the line is read next to the request's others (it carries
+    the request id), which say which route ran it. The statements run on the driver connection
     (`prepared.PreparedStatement`) fire these events too, with no cursor or context: the
     listeners read only the connection and the SQL."""
 
@@ -99,4 +155,8 @@ def _log_slow_queries(engine: AsyncEngine, threshold_s: float) -> None:
             return
         elapsed = time.perf_counter() - started
         if elapsed >= threshold_s:
-            log.warning("slow query (%.1f ms): %s", elapsed * 1000, " ".join(statement.split()))
+            name = statement_name(statement)
+            ms = round(elapsed * 1000, 1)
+            log.warning(
+                "slow statement %s: %.1f ms", name, ms, extra={"statement": name, "duration_ms": ms}
+            )

@@ -32,13 +32,14 @@ from application.jobs import (
     DEFAULT_RETRY_POLICY,
     JobHandlers,
     JobKind,
+    JobOutcome,
     RetryPolicy,
     describe_error,
     retry_delay,
 )
-from domain.jobs import decode_payload
+from domain.jobs import JsonObject, decode_payload
 from infrastructure.sqlalchemy.engine import async_url, safe_url
-from infrastructure.sqlalchemy.jobs import JOB_SETTINGS, job_queries
+from infrastructure.sqlalchemy.jobs import JOB_SETTINGS, NOTIFY_CHANGED, job_queries
 
 log = logging.getLogger("archivist.jobs")
 
@@ -59,14 +60,18 @@ class PolicyExecutor(EntrypointExecutor):
     """pgqueuer's executor with `application.jobs.retry_delay` deciding what a failure
     means: a retry after the policy's delay (`RetryRequested`: the job is queued again with
     `attempts` + 1 and its error in pgqueuer's log), or a failure for good (the exception
-    goes through; `on_failure="hold"` keeps the job as `failed` with its traceback)."""
+    goes through; `on_failure="hold"` keeps the job as `failed` with its traceback).
+    Each run's outcome is reported to `handlers` (metrics; a failure for good marks the
+    document's processing failed)."""
 
     policy: RetryPolicy = DEFAULT_RETRY_POLICY
+    handlers: JobHandlers | None = None
 
     async def execute(self, job: Job, context: Context) -> None:
         try:
             await super().execute(job, context)
         except RetryRequested:
+            await self._report(job, JobOutcome.RETRIED)
             raise
         except Exception as err:
             run = job.attempts + 1  # pgqueuer's attempts count the retries so far
@@ -81,7 +86,9 @@ class PolicyExecutor(EntrypointExecutor):
                     self.policy.max_attempts,
                     error,
                 )
+                await self._report(job, JobOutcome.FAILED, error)
                 raise
+            await self._report(job, JobOutcome.RETRIED)
             log.warning(
                 "job %s/%s failed (run %d of at most %d), retrying in %s: %s",
                 job.entrypoint,
@@ -92,12 +99,16 @@ class PolicyExecutor(EntrypointExecutor):
                 error,
             )
             raise RetryRequested(delay=delay, reason=error) from err
+        await self._report(job, JobOutcome.DONE)
 
-
-# A "table changed" notification as pgqueuer's trigger sends it, for a retry (below).
-_NOTIFY_CHANGED = """SELECT pg_notify($1, json_build_object(
-    'channel', $1::text, 'operation', 'update', 'sent_at', NOW(), 'table', $2::text,
-    'type', 'table_changed_event')::text)"""
+    async def _report(self, job: Job, outcome: JobOutcome, error: str | None = None) -> None:
+        if self.handlers is None:
+            return
+        try:
+            payload: JsonObject = decode_payload(job.payload)
+        except ValueError:
+            payload = {}
+        await self.handlers.report(job.entrypoint, outcome, payload, error)
 
 
 @dataclasses.dataclass
@@ -115,7 +126,7 @@ class WorkerQueries(Queries):
         self, job: Job, delay: timedelta, traceback_record: TracebackRecord | None
     ) -> None:
         await super().retry_job(job, delay, traceback_record)
-        await self.driver.execute(_NOTIFY_CHANGED, JOB_SETTINGS.channel, JOB_SETTINGS.queue_table)
+        await self.driver.execute(NOTIFY_CHANGED, JOB_SETTINGS.channel, JOB_SETTINGS.queue_table)
 
 
 def concurrency_plan(concurrency: int) -> tuple[int, int]:
@@ -188,7 +199,9 @@ class PgJobWorker:
         pgq = PgQueuer(connection=driver, channel=Channel(JOB_SETTINGS.channel), queries=queries)
         for kind in kinds:
             pgq.entrypoint(
-                kind.name, on_failure="hold", executor_factory=_executor_factory(kind.policy)
+                kind.name,
+                on_failure="hold",
+                executor_factory=_executor_factory(kind.policy, self._handlers),
             )(self._entrypoint(kind))
         self._pgq = pgq
         self._task = asyncio.create_task(
@@ -261,10 +274,10 @@ class PgJobWorker:
 
 
 def _executor_factory(
-    policy: RetryPolicy,
+    policy: RetryPolicy, handlers: JobHandlers | None = None
 ) -> Callable[[EntrypointExecutorParameters], PolicyExecutor]:
     def build(parameters: EntrypointExecutorParameters) -> PolicyExecutor:
-        return PolicyExecutor(parameters=parameters, policy=policy)
+        return PolicyExecutor(parameters=parameters, policy=policy, handlers=handlers)
 
     return build
 

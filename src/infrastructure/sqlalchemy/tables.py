@@ -246,6 +246,26 @@ document_tags = Table(
     Index("ix_document_tags_tag_id_document_id", "tag_id", "document_id"),
 )
 
+# What background work has done to a document, per kind (issue #12 item 4; migration 0011).
+# The listing's `processing=<state>` and `<kind>:<state>` filters, and `needs_ocr`, find
+# their documents through (state, kind, document_id).
+document_processing = Table(
+    "document_processing",
+    metadata,
+    Column(
+        "document_id",
+        UUID(as_uuid=True),
+        ForeignKey("documents.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("kind", String(50), primary_key=True),
+    Column("state", String(20), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("state IN ('pending', 'done', 'failed', 'not_applicable')", name="state_known"),
+    Index("ix_document_processing_state_kind_document_id", "state", "kind", "document_id"),
+)
+
 permissions = Table(
     "permissions",
     metadata,

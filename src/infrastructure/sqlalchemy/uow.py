@@ -17,6 +17,7 @@ from infrastructure.sqlalchemy.documents import (
 from infrastructure.sqlalchemy.file_types import SqlAlchemyFileTypeRepository
 from infrastructure.sqlalchemy.jobs import SqlAlchemyJobQueue
 from infrastructure.sqlalchemy.permissions import SqlAlchemyPermissionRepository
+from infrastructure.sqlalchemy.processing import SqlAlchemyProcessingRepository
 from infrastructure.sqlalchemy.repositories import (
     SqlAlchemyApiTokenRepository,
     SqlAlchemyEventRepository,
@@ -67,6 +68,7 @@ class SqlAlchemyUnitOfWork:
     search: SqlAlchemySearchRepository
     jobs: SqlAlchemyJobQueue
     uploads: SqlAlchemyUploadRepository
+    processing: SqlAlchemyProcessingRepository
 
     def __init__(
         self,
@@ -116,6 +118,7 @@ class SqlAlchemyUnitOfWork:
         self.search = SqlAlchemySearchRepository(conn, self._tuning)
         self.jobs = SqlAlchemyJobQueue(conn)
         self.uploads = SqlAlchemyUploadRepository(conn)
+        self.processing = SqlAlchemyProcessingRepository(conn)
         return self
 
     async def __aexit__(

@@ -39,10 +39,18 @@ log = logging.getLogger("archivist")
 T = TypeVar("T")
 
 
-def _database_url(settings: AppSettings) -> str:
+def _database_url(settings: AppSettings, *, create: bool = False) -> str:
+    """The database to use. The embedded one is created only with `create` (`serve`,
+    `migrate upgrade`); any other command on a data directory without one raises
+    `NoDatabase`, which `main` reports with the directory's absolute path."""
     return resolve_database_url(
-        settings.database_url, settings.data_dir, settings.embedded_shared_buffers
+        settings.database_url, settings.data_dir, settings.embedded_shared_buffers, create=create
     )
+
+
+def log_data_dir(settings: AppSettings) -> None:
+    """Say at start which data directory (absolute) a long-running command works in."""
+    log.info("data directory %s (blobs in %s)", settings.data_dir, settings.blobs_path)
 
 
 def _database_failure(err: Exception, url: str) -> int:
@@ -93,8 +101,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from interfaces.http.app import create_app
     from interfaces.http.server import BoundedHttpToolsProtocol, head_limit
+    from interfaces.logging_setup import log_config
 
     settings = AppSettings()
+    log_data_dir(settings)
     if args.workers > 1 and settings.storage == "memory":
         print(
             "archivist serve: --workers needs PostgreSQL (memory is per process)", file=sys.stderr
@@ -104,7 +114,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         url = None
         log.warning("storage=memory: nothing is persisted; for tests and demos only")
     else:
-        url = _database_url(settings)
+        url = _database_url(settings, create=True)
         log.info("database %s", safe_url(url))
         try:
             migrations.upgrade(url)
@@ -134,8 +144,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # httptools, with the request head bounded (interfaces/http/server.py).
         http=BoundedHttpToolsProtocol,
         h11_max_incomplete_event_size=head_limit(settings.max_header_bytes, settings.max_url_bytes),
-        access_log=not args.no_access_log,
-        log_level="info",
+        # The same log lines as every command (interfaces/logging_setup.py), in each worker
+        # process too; the app writes the access log (interfaces/http/request_log.py).
+        log_config=log_config(
+            settings.log_format, settings.log_level, access_log=not args.no_access_log
+        ),
+        access_log=False,
+        log_level=settings.log_level.lower(),
+        # The client address (audit trail, upload records, login IP, the auth throttle) is
+        # the TCP peer unless asked: uvicorn would otherwise trust X-Forwarded-For from
+        # 127.0.0.1 by default, so anything local could claim any address.
+        proxy_headers=args.proxy_headers,
+        forwarded_allow_ips=args.forwarded_allow_ips,
     )
     return 0
 
@@ -155,7 +175,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from alembic.util.exc import CommandError
 
     settings = AppSettings()
-    url = _database_url(settings)
+    if args.action == "history":  # the scripts only: no database needed
+        url = None
+    else:
+        url = _database_url(settings, create=args.action == "upgrade")
     cfg = migrations.alembic_config(url)
     try:
         if args.action == "upgrade":
@@ -179,6 +202,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         print(f"archivist migrate {args.action}: {err}", file=sys.stderr)
         return 1
     except (DBAPIError, OSError) as err:
+        assert url is not None  # history touches no database
         return _database_failure(err, url)
     return 0
 

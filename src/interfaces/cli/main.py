@@ -7,11 +7,13 @@ The command line is parsed before anything heavy is imported: the commands thems
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from interfaces.cli.backup import add_backup_commands
+from interfaces.cli.db_report import add_db_report_command
 from interfaces.cli.worker import add_worker_command
 
 
@@ -21,8 +23,51 @@ def _worker_count(text: str) -> int:
     return int(text)
 
 
+class _Version(argparse.Action):
+    """`--version`: the installed package's version, looked up only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(
+            option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0, **kwargs
+        )
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            installed = version("archivist")
+        except PackageNotFoundError:  # a source tree that was never installed
+            installed = "unknown (not installed)"
+        print(f"archivist {installed}")
+        parser.exit()
+
+
+def _trusted_proxies(text: str) -> str:
+    """`--forwarded-allow-ips`: comma-separated IP addresses or networks, or `*`."""
+    import ipaddress
+
+    items = [item.strip() for item in text.split(",")]
+    for item in items:
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{item!r} is not an IP address or network (e.g. 10.0.0.5,10.1.0.0/16 or *)"
+            ) from None
+    return ",".join(items)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="archivist", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="migrate, then serve the HTTP API")
@@ -34,6 +79,21 @@ def build_parser() -> argparse.ArgumentParser:
         type=_worker_count,
         default=1,
         help="server processes sharing the port, database and blob directory (default 1)",
+    )
+    serve.add_argument(
+        "--proxy-headers",
+        action="store_true",
+        help="behind a reverse proxy: take the client address (audit trail, upload records, "
+        "login IP, throttling) and scheme from X-Forwarded-For/-Proto, when the peer is "
+        "one of --forwarded-allow-ips. Off: the TCP peer is the client",
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        type=_trusted_proxies,
+        metavar="IPS",
+        help="with --proxy-headers: the proxies trusted to set those headers, comma-separated "
+        "addresses or networks, or * for any (default $FORWARDED_ALLOW_IPS, else "
+        "127.0.0.1,::1)",
     )
     serve.set_defaults(func="cmd_serve")
 
@@ -95,6 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     imports.set_defaults(func="cmd_import")
 
     add_worker_command(sub)
+    add_backup_commands(sub)
+    add_db_report_command(sub)
     return parser
 
 
@@ -105,15 +167,36 @@ def _job_count(text: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("pgserver").setLevel(logging.WARNING)  # its INFO is a page per start
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "forwarded_allow_ips", None) is not None and not args.proxy_headers:
+        parser.error("--forwarded-allow-ips needs --proxy-headers")
+    from pydantic import ValidationError
+
+    from infrastructure.config import AppSettings, describe_invalid_settings
+    from infrastructure.sqlalchemy.embedded import NoDatabase
     from interfaces.cli import commands
+    from interfaces.logging_setup import configure_logging
 
     command = args.func if callable(args.func) else getattr(commands, args.func)
-    return int(command(args))
+    try:
+        # Log lines of every command: ARCHIVIST_LOG_FORMAT, ARCHIVIST_LOG_LEVEL.
+        settings = AppSettings()
+        configure_logging(
+            settings.log_format,
+            settings.log_level,
+            access_log=not getattr(args, "no_access_log", False),
+        )
+        return int(command(args))
+    except NoDatabase as err:
+        print(f"archivist {args.command}: {err}", file=sys.stderr)
+        return 1
+    except ValidationError as err:
+        if err.title != "AppSettings":  # not the configuration: a bug, with its traceback
+            raise
+        for line in describe_invalid_settings(err).splitlines():
+            print(f"archivist: {line}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

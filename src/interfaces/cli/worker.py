@@ -38,10 +38,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from infrastructure.config import AppSettings
     from infrastructure.container import build_container, shutdown_container
-    from infrastructure.sqlalchemy.embedded import resolve_database_url
-    from interfaces.cli.commands import _database_failure
+    from interfaces.cli.commands import _database_failure, _database_url, log_data_dir
 
     settings = AppSettings()
+    log_data_dir(settings)
     if settings.storage == "memory":
         print(
             "archivist worker: needs PostgreSQL (memory storage is per process; "
@@ -51,9 +51,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         return 2
     if args.concurrency is not None:
         settings = settings.model_copy(update={"worker_concurrency": args.concurrency})
-    url = resolve_database_url(
-        settings.database_url, settings.data_dir, settings.embedded_shared_buffers
-    )
+    url = _database_url(settings)  # never creates the embedded database
 
     async def run() -> int:
         container = build_container(settings, url)
@@ -65,7 +63,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 return 1
-            await container.job_worker().run_until_stopped()
+            # With ARCHIVIST_CONSUME_DIR, the consume folder too (one consumer per database).
+            consume = container.consume_folder()
+            if consume is not None:
+                await consume.start()
+            try:
+                await container.job_worker().run_until_stopped()
+            finally:
+                if consume is not None:
+                    await consume.stop()
             return 0
         finally:
             await shutdown_container(container)

@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from application.jobs import JobWorker
 from infrastructure.config import AppSettings
+from infrastructure.consume_folder import ConsumeFolder
 from infrastructure.container import Container, build_container, shutdown_container
 from infrastructure.sqlalchemy.embedded import resolve_database_url
 from interfaces.http.auth import BearerAuthenticationMiddleware
@@ -25,6 +26,7 @@ from interfaces.http.limits import correct_allow_header, install_request_limits
 from interfaces.http.metrics import MetricsController, install_metrics
 from interfaces.http.openapi import StrictPydanticSchemaPlugin, render_plugins
 from interfaces.http.problems import EXCEPTION_HANDLERS
+from interfaces.http.request_log import install_request_log
 from interfaces.http.routes import API_CONTROLLERS
 from interfaces.http.validation import ArchivistRequest, refuse_unstorable_query
 
@@ -91,12 +93,19 @@ def create_app(
             gc.collect()
             gc.freeze()
         worker: JobWorker | None = None
+        consume: ConsumeFolder | None = None
         try:
             if run_workers:
                 worker = app.state.container.job_worker()
                 await worker.start()
+                # With ARCHIVIST_CONSUME_DIR: one process consumes (docs, "Consume folder").
+                consume = app.state.container.consume_folder()
+                if consume is not None:
+                    await consume.start()
             yield
         finally:
+            if consume is not None:
+                await consume.stop()
             if worker is not None:
                 await worker.stop()
             await shutdown_container(app.state.container)
@@ -126,6 +135,9 @@ def create_app(
             ),
         ),
         plugins=[StrictPydanticSchemaPlugin()],  # the schema states model-wide rules
+        # Logging is the process's (interfaces/logging_setup.py): Litestar's default config
+        # would replace the root logger's handlers with its own format.
+        logging_config=None,
         debug=False,
     )
     app.state.container = container
@@ -134,6 +146,7 @@ def create_app(
         app, max_header_bytes=settings.max_header_bytes, max_url_bytes=settings.max_url_bytes
     )
     install_metrics(app)  # a registry per app: create_app() may run many times a process
+    install_request_log(app)  # last: outermost, so every response has a request id
     return app
 
 

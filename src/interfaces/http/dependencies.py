@@ -19,6 +19,8 @@ from application.document_reads import DocumentReads
 from application.document_thumbnails import DocumentThumbnails
 from application.document_uploads import DocumentUploads
 from application.grants import GrantService
+from application.job_admin import JobAdmin
+from application.processing import DocumentProcessing
 from application.search import SearchService
 from application.settings import SettingsService
 from application.stats import StatsService
@@ -73,6 +75,14 @@ def provide_document_thumbnails(state: State) -> DocumentThumbnails:
     return state.container.document_thumbnails()  # type: ignore[no-any-return]
 
 
+def provide_document_processing(state: State) -> DocumentProcessing:
+    return state.container.document_processing()  # type: ignore[no-any-return]
+
+
+def provide_job_admin(state: State) -> JobAdmin:
+    return state.container.job_admin()  # type: ignore[no-any-return]
+
+
 def provide_upload_log(state: State) -> UploadLog:
     return state.container.upload_log()  # type: ignore[no-any-return]
 
@@ -113,6 +123,8 @@ DEPENDENCIES = {
     "document_bulk": Provide(provide_document_bulk, sync_to_thread=False),
     "document_thumbnails": Provide(provide_document_thumbnails, sync_to_thread=False),
     "upload_log": Provide(provide_upload_log, sync_to_thread=False),
+    "document_processing": Provide(provide_document_processing, sync_to_thread=False),
+    "job_admin": Provide(provide_job_admin, sync_to_thread=False),
     "catalog_service": Provide(provide_catalog_service, sync_to_thread=False),
     "grant_service": Provide(provide_grant_service, sync_to_thread=False),
     "audit_log": Provide(provide_audit_log, sync_to_thread=False),

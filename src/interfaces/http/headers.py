@@ -17,10 +17,19 @@ _COMMON = (
 )
 # The API serves data, never pages: forbid everything. /schema (the docs UI) needs scripts.
 _STRICT_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+# The docs page (interfaces.http.docs_ui): scripts, styles, images and requests from this
+# origin only, so nothing it loads can come from elsewhere. Swagger UI sets inline styles;
+# it shows image responses ("Try it out") from blob: URLs.
+_DOCS_CSP = (
+    b"content-security-policy",
+    b"default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; "
+    b"frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+)
 _NO_STORE = (b"cache-control", b"no-store")
 # The three sets, built once (this runs on every response).
 _API_HEADERS: tuple[tuple[bytes, bytes], ...] = (*_COMMON, _STRICT_CSP, _NO_STORE)
-_SCHEMA_HEADERS: tuple[tuple[bytes, bytes], ...] = _COMMON
+_SCHEMA_HEADERS: tuple[tuple[bytes, bytes], ...] = (*_COMMON, _DOCS_CSP)
 _OTHER_HEADERS: tuple[tuple[bytes, bytes], ...] = (*_COMMON, _STRICT_CSP)
 
 

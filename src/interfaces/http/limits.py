@@ -26,6 +26,8 @@ from litestar.types import (
     Send,
 )
 
+from interfaces.logging_setup import REQUEST_ID
+
 PROBLEM_JSON: Final = b"application/problem+json"
 
 
@@ -56,6 +58,7 @@ async def send_problem(
         "detail": detail,
         "instance": scope["path"] if status != 414 else None,  # not echoed when too long
         "code": code,
+        "request_id": REQUEST_ID.get(),
     }
     if errors:
         body["errors"] = errors

@@ -13,12 +13,19 @@ from the scope after the app returns: Litestar's router stores it in the same sc
 
 Each app gets its own `CollectorRegistry`: `create_app()` can be called any number of times in
 one process (the tests do) without registering a metric twice.
+
+Background jobs (issue #12 item 4): `archivist_job_queue_depth{kind, state}` is read from the
+queue at scrape time (one grouped count, cached `QUEUE_DEPTH_TTL` seconds: the queue is the
+database's, the same from any process), and `archivist_job_outcomes_total{kind, outcome}`
+counts the runs of the workers in this process (`infrastructure.job_metrics`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from litestar import Controller, Litestar, Response, get
@@ -34,11 +41,56 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from application.job_admin import JobAdmin
+from domain.jobs import JobCount, JobState
+from infrastructure.job_metrics import JOB_OUTCOMES
+
+log = logging.getLogger("archivist")
 
 PREFIX = "archivist"
 # Not measured (by path prefix): the probes, the scrape itself and the API documentation.
 EXCLUDED_PREFIXES = ("/metrics", "/health", "/schema")
 UNMATCHED = "<unmatched>"  # the path label of requests no route matched (404s from the router)
+# How long a scrape's reading of the job queue is reused (seconds).
+QUEUE_DEPTH_TTL = 5.0
+_QUEUE_STATES = (JobState.QUEUED, JobState.RUNNING, JobState.FAILED)
+
+
+class JobQueueCollector(Collector):
+    """`archivist_job_queue_depth{kind, state}` from the last reading of the queue: every
+    registered kind in every state (zero included), and any other kind the queue holds."""
+
+    def __init__(self) -> None:
+        self.counts: Sequence[JobCount] = ()
+        self.kinds: Sequence[str] = ()
+        self.read_at = float("-inf")
+        self.source: object = None  # what it was read from (the app's container)
+
+    def stale(self, source: object) -> bool:
+        return source is not self.source or time.monotonic() - self.read_at > QUEUE_DEPTH_TTL
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            f"{PREFIX}_job_queue_depth",
+            "Background jobs in the queue by kind and state (queued, running, failed)",
+            labels=["kind", "state"],
+        )
+        found = {(c.kind, c.state): c.count for c in self.counts}
+        kinds = sorted({*self.kinds, *(kind for kind, _ in found)})
+        for kind in kinds:
+            for state in _QUEUE_STATES:
+                family.add_metric([kind, state.value], found.get((kind, state), 0))
+        yield family
+
+
+class _JobOutcomes(Collector):
+    """The process's job outcome counter, exposed in an app's registry."""
+
+    def collect(self) -> Iterator[Metric]:
+        yield from JOB_OUTCOMES.collect()
 
 
 class HttpMetrics:
@@ -73,6 +125,25 @@ class HttpMetrics:
         )
         # (method, path, status) -> (counter, histogram) children: `labels()` is the costly part.
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self.job_queue = JobQueueCollector()
+        self.registry.register(self.job_queue)
+        self.registry.register(_JobOutcomes())
+
+    async def refresh_job_queue(self, container: Any) -> None:
+        """Read the queue's depth for the next render unless the last reading is fresh.
+        A failed reading (the database is down) is logged and the last one kept."""
+        collector = self.job_queue
+        if not collector.stale(container):
+            return
+        try:
+            admin: JobAdmin = container.job_admin()
+            counts = await admin.depth()
+            kinds = [kind.name for kind in container.job_handlers()]
+        except Exception as err:
+            log.warning("metrics: reading the job queue failed: %s", err)
+            return
+        collector.counts, collector.kinds = counts, kinds
+        collector.read_at, collector.source = time.monotonic(), container
 
     def observe(self, method: str, path: str, status: int, seconds: float) -> None:
         key = (method, path, status)
@@ -93,6 +164,7 @@ class HttpMetrics:
         if "PROMETHEUS_MULTIPROC_DIR" in os.environ or "prometheus_multiproc_dir" in os.environ:
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            registry.register(self.job_queue)  # the database's, not summed over processes
         return generate_latest(registry)
 
 
@@ -146,6 +218,8 @@ class MetricsController(Controller):
     path = "/metrics"
     include_in_schema = False
 
-    @get(sync_to_thread=False)
-    def metrics(self, state: State) -> Response[bytes]:
-        return Response(state.metrics.render(), media_type=_MEDIA_TYPE)
+    @get()
+    async def metrics(self, state: State) -> Response[bytes]:
+        metrics: HttpMetrics = state.metrics
+        await metrics.refresh_job_queue(state.container)
+        return Response(metrics.render(), media_type=_MEDIA_TYPE)

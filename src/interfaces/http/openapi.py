@@ -27,17 +27,12 @@ import copy
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from litestar.openapi.plugins import (
-    JsonRenderPlugin,
-    OpenAPIRenderPlugin,
-    RapidocRenderPlugin,
-    RedocRenderPlugin,
-    StoplightRenderPlugin,
-    SwaggerRenderPlugin,
-)
+from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin
 from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.plugins.pydantic import PydanticSchemaPlugin
 from pydantic import BaseModel
+
+from interfaces.http.docs_ui import SwaggerUIPlugin
 
 if TYPE_CHECKING:
     from litestar import Request
@@ -346,11 +341,7 @@ class FinishedJsonRenderPlugin(JsonRenderPlugin):
 
 
 def render_plugins() -> Sequence[OpenAPIRenderPlugin]:
-    """Litestar's documentation sites (Redoc at /schema), reading the finished document."""
-    return [
-        RedocRenderPlugin(path=["/", "/redoc"]),
-        SwaggerRenderPlugin(),
-        StoplightRenderPlugin(),
-        RapidocRenderPlugin(),
-        FinishedJsonRenderPlugin(),
-    ]
+    """Swagger UI at /schema (and /schema/swagger) on the app's own assets, reading the
+    finished document at /schema/openapi.json. Litestar's other sites (Redoc, Stoplight,
+    RapiDoc) load from CDNs: not served (docs/decisions.md, "API docs offline")."""
+    return [SwaggerUIPlugin(), FinishedJsonRenderPlugin()]

@@ -31,6 +31,7 @@ from domain.errors import (
     ValidationFailed,
 )
 from domain.taxonomy import TaxonomyNodeNotFound, format_path
+from interfaces.logging_setup import REQUEST_ID
 
 log = logging.getLogger("archivist.http")
 
@@ -87,6 +88,7 @@ class Problem(BaseModel):
     code: str
     errors: list[FieldProblem] | None = None
     suggestions: list[str] | None = None  # an unknown taxonomy path: the nearest existing ones
+    request_id: str | None = None  # as in the X-Request-ID header and the server's log lines
 
 
 def problem_response(
@@ -106,6 +108,7 @@ def problem_response(
         "detail": detail,
         "instance": request.url.path,
         "code": code or _CODE_OF_STATUS.get(status, "error"),
+        "request_id": REQUEST_ID.get(),
     }
     if errors:
         body["errors"] = errors

@@ -14,6 +14,7 @@ from interfaces.http.controllers.documents import DocumentController
 from interfaces.http.controllers.events import EventController
 from interfaces.http.controllers.file_types import FileTypeController
 from interfaces.http.controllers.grants import GrantController
+from interfaces.http.controllers.jobs import JobController
 from interfaces.http.controllers.me import MeController
 from interfaces.http.controllers.search import SearchController
 from interfaces.http.controllers.settings import SettingController
@@ -40,6 +41,7 @@ API_CONTROLLERS: list[ControllerRouterHandler] = [
     FileTypeController,
     EventController,
     UploadController,
+    JobController,
     TaxonomyController,
     ClassificationController,
     SearchController,

@@ -23,6 +23,8 @@ class CategoryController(Controller):
     @get(
         operation_id="listCategories",
         summary="Every category, by name",
+        description="Every category, by name, with its description and whether it is active. "
+        "Any user.",
         responses=problems(401),
     )
     async def list_categories(
@@ -33,6 +35,8 @@ class CategoryController(Controller):
     @post(
         operation_id="createCategory",
         summary="Create a category (admin)",
+        description="Creates a category. Admins only (403 otherwise); 409 when the name is "
+        "taken; 422 for an invalid field.",
         guards=[admin_guard],
         responses=problems(400, 401, 403, 409, 422),
     )
@@ -49,6 +53,8 @@ class CategoryController(Controller):
         "/{category_id:uuid}",
         operation_id="updateCategory",
         summary="Rename, describe or deactivate a category (admin)",
+        description="Changes the fields sent: name, description, or `is_active`. Admins only "
+        "(403 otherwise); 404 for an unknown id; 409 when the new name is taken.",
         guards=[admin_guard],
         responses=problems(400, 401, 403, 404, 409, 422),
     )
@@ -66,6 +72,8 @@ class CategoryController(Controller):
         "/{category_id:uuid}",
         operation_id="deleteCategory",
         summary="Delete a category; its documents stay, without one (admin)",
+        description="Deletes a category; its documents stay, without a category. Admins only "
+        "(403 otherwise); 404 for an unknown id.",
         guards=[admin_guard],
         responses=problems(400, 401, 403, 404),
     )

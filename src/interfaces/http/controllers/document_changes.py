@@ -61,6 +61,12 @@ class DocumentChangeController(Controller):
         "/{doc_id:uuid}",
         operation_id="updateDocument",
         summary="Change title, access level, department, category, metadata or source",
+        description="Changes the fields sent: title, access level, department, category, "
+        "metadata, source. Send `If-Match` with the document's ETag to apply the change only to "
+        "that version (412 otherwise). Callers with write rights (the level and department "
+        "also need the right to reclassify): 404 for a document you cannot read, 403 without "
+        "the rights; 409 for a document in the trash; 422 for an invalid field. The response "
+        "carries the new ETag.",
         responses=problems(400, 401, 403, 404, 409, 412, 422),
     )
     async def update_document(
@@ -81,6 +87,11 @@ class DocumentChangeController(Controller):
         "/{doc_id:uuid}",
         operation_id="deleteDocument",
         summary="Move to the trash; ?purge=true deletes for good (owner or admin)",
+        description="Moves a document to the trash (its owner may restore it); `purge=true` "
+        "deletes it for good, with its file once no other document holds the same bytes. "
+        "Callers with delete rights; purging is for its owner and admins. 404 for a document "
+        "you cannot read, 403 without the rights; 409 when trashing a document already in the "
+        "trash; 412 for a stale `If-Match`.",
         responses=problems(400, 401, 403, 404, 409, 412, 422),
     )
     async def delete_document(
@@ -101,6 +112,9 @@ class DocumentChangeController(Controller):
         "/{doc_id:uuid}/restore",
         operation_id="restoreDocument",
         summary="Take a document out of the trash",
+        description="Takes a document out of the trash. Callers with delete rights: 404 for a "
+        "document you cannot read, 403 without the rights; 409 when it is not in the trash; 412 "
+        "for a stale `If-Match`.",
         status_code=200,
         responses=problems(400, 401, 403, 404, 409, 412),
     )
@@ -118,6 +132,10 @@ class DocumentChangeController(Controller):
         "/{doc_id:uuid}/tags",
         operation_id="replaceDocumentTags",
         summary="Replace a document's tags (unknown names are created)",
+        description="Replaces a document's tags with the names sent (unknown names become new "
+        "tags). Callers with write rights: 404 for a document you cannot read, 403 without "
+        "them; 409 for a document in the trash; 412 for a stale `If-Match`; 422 for an invalid "
+        "name or too many tags.",
         responses=problems(400, 401, 403, 404, 409, 412, 422),
     )
     async def replace_tags(
@@ -138,6 +156,10 @@ class DocumentChangeController(Controller):
         "/{doc_id:uuid}/tags",
         operation_id="addDocumentTags",
         summary="Add tags to a document (unknown names are created)",
+        description="Adds the names sent to a document's tags (unknown names become new tags; "
+        "ones it has are ignored). Callers with write rights: 404 for a document you cannot "
+        "read, 403 without them; 409 for a document in the trash; 412 for a stale `If-Match`; "
+        "422 for an invalid name or too many tags.",
         status_code=200,
         responses=problems(400, 401, 403, 404, 409, 412, 422),
     )
@@ -157,6 +179,9 @@ class DocumentChangeController(Controller):
         "/{doc_id:uuid}/tags/{name:str}",
         operation_id="removeDocumentTag",
         summary="Take a tag off a document",
+        description="Takes the tag `name` (any case) off a document. Callers with write rights: "
+        "404 for a document you cannot read or a tag it does not carry, 403 without the "
+        "rights; 409 for a document in the trash; 412 for a stale `If-Match`.",
         responses=problems(400, 401, 403, 404, 409, 412, 422),
     )
     async def remove_tag(

@@ -28,6 +28,10 @@ class DocumentThumbnailController(Controller):
         "/{doc_id:uuid}/thumbnail",
         operation_id="getDocumentThumbnail",
         summary="The document's thumbnail (WebP); 404 thumbnail_not_ready until it is made",
+        description="The document's thumbnail (WebP, at most 400 pixels wide): the first page "
+        "of a PDF, a card of the text otherwise. Made in the background after the upload: 404 "
+        "`thumbnail_not_ready` until then (see the document's `processing`). Anyone who can "
+        "read the document (404 otherwise); `If-None-Match` with its ETag gives 304.",
         responses={
             200: ResponseSpec(
                 data_container=bytes, description="The thumbnail", media_type="image/webp"

@@ -37,6 +37,7 @@ from domain.documents import Document as DomainDocument
 from domain.uploads import UploadSource
 from domain.values import DEPARTMENT_MAX
 from interfaces.http.controllers.documents import with_etag
+from interfaces.http.examples import UPLOADED_DOCUMENT, with_examples
 from interfaces.http.openapi import LINE_RULE, TAXONOMY_PATH
 from interfaces.http.problems import problems
 from interfaces.http.schemas.document_uploads import DocumentTextCreate
@@ -134,7 +135,17 @@ class DocumentUploadController(Controller):
     @post(
         operation_id="uploadDocument",
         summary="Upload a file as a new document (multipart/form-data)",
-        operation_class=UploadOperation,
+        description="Stores a file as a new document, streamed: the file's extension picks its "
+        "file type (415 for one not accepted) and its size limit (413 beyond it); the text is "
+        "extracted, then a thumbnail (and OCR of scanned pages, when enabled) is made in the "
+        "background. With curl: `curl -H 'Authorization: Bearer TOKEN' -F file=@invoice.pdf -F "
+        "title='Invoice 2025-001' -F tags=finance -F tags=invoice -F 'metadata={\"year\": 2025}' "
+        "http://HOST/api/v1/documents`. Members (up to their own access level, for their own "
+        "department or none) and admins; 403 otherwise; 404 for an unknown category or taxonomy "
+        "path; 409 when a document you can read holds the same bytes (unless "
+        "`on_duplicate=allow`), naming it; 422 for an invalid field or a file whose content "
+        "does not match its type. The response carries the ETag.",
+        operation_class=with_examples(status=201, response=UPLOADED_DOCUMENT, base=UploadOperation),
         request_max_body_size=BODY_MAX_BYTES,
         status_code=201,
         responses=problems(400, 401, 403, 404, 409, 413, 415, 422),
@@ -161,6 +172,11 @@ class DocumentUploadController(Controller):
         "/text",
         operation_id="createTextDocument",
         summary="Create a document from text (TXT or MARKDOWN)",
+        description="Stores text sent as JSON as a new TXT or MARKDOWN document (no file upload "
+        "needed). Members (up to their own access level, for their own department or none) and "
+        "admins; 403 otherwise; 404 for an unknown category or taxonomy path; 409 when a "
+        "document you can read holds the same text (unless `on_duplicate` is `allow`); 413 for "
+        "text over the type's limit; 422 for an invalid field.",
         request_max_body_size=TEXT_BODY_MAX_BYTES,
         status_code=201,
         responses=problems(400, 401, 403, 404, 409, 413, 415, 422),

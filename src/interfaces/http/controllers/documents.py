@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Annotated
 from urllib.parse import quote
 from uuid import UUID
@@ -31,12 +31,15 @@ from litestar.response import Stream
 from application.context import RequestContext
 from application.document_reads import DocumentReads
 from application.document_reads import Download as DownloadResult
+from application.processing import DocumentProcessing
 from domain.document_ports import DocumentFilter, DocumentSort
 from domain.documents import CATEGORY_NAME_MAX, TAG_NAME_MAX, DocumentType
 from domain.documents import Document as DomainDocument
 from domain.pagination import MAX_LIMIT, PageRequest
+from domain.processing import Processing, ProcessingFilter
 from domain.taxonomy import parse_path, parse_version
 from domain.values import DEPARTMENT_MAX
+from interfaces.http.examples import DOCUMENT_LIST, with_examples
 from interfaces.http.instants import DATE_TIME, aware_rfc3339
 from interfaces.http.openapi import LINE_RULE, TAXONOMY_PATH, VERSION_PARAMETER, schema_only
 from interfaces.http.problems import problems
@@ -45,6 +48,8 @@ from interfaces.http.schemas.documents import Document, DuplicateGroup
 from interfaces.http.schemas.events import Event
 
 METADATA_QUERY_MAX = 8192
+# `processing=`: a state, or a kind and a state (`domain.processing.ProcessingFilter`).
+PROCESSING_PATTERN = r"^(?:[a-z][a-z0-9_.-]{0,49}:)?(?:pending|done|failed|not_applicable)$"
 
 _STRONG_TAG = re.compile(r'^(?:W/)?"([^"]*)"$')
 
@@ -70,9 +75,13 @@ def none_match(if_none_match: str | None, tag: str) -> bool:
     return False
 
 
-def with_etag(doc: DomainDocument, status_code: int = 200) -> Response[Document]:
+def with_etag(
+    doc: DomainDocument,
+    status_code: int = 200,
+    processing: Mapping[str, Processing] | None = None,
+) -> Response[Document]:
     return Response(
-        Document.of(doc),
+        Document.of(doc, processing=processing),
         status_code=status_code,
         headers={"ETag": version_etag(doc.version)},
     )
@@ -122,12 +131,20 @@ class DocumentController(Controller):
     @get(
         operation_id="listDocuments",
         summary="Documents you can read, filtered; deleted=true lists your trash",
+        description="The documents you can read, newest first (or by `sort`), filtered by type, "
+        "tag, category, department, access level, owner, metadata containment, taxonomy "
+        "subtree, creation time or background processing state, paged by `cursor` (the "
+        "previous page's `next_cursor`). The items leave the text out (GET /documents/{id} "
+        "has it). `deleted=true` lists your trash instead. Any user; 400 or 422 for a "
+        "malformed filter or cursor.",
+        operation_class=with_examples(status=200, response=DOCUMENT_LIST),
         responses=problems(400, 401, 404, 422),  # 404: an unknown taxonomy version
     )
     async def list_documents(
         self,
         ctx: NamedDependency[RequestContext],
         document_reads: NamedDependency[DocumentReads],
+        document_processing: NamedDependency[DocumentProcessing],
         tag: list[str] | None = Parameter(
             default=None,
             description="Repeatable; every tag must be on the document.",
@@ -164,6 +181,18 @@ class DocumentController(Controller):
             description="Default: the latest published version.",
             schema_extra=schema_only(VERSION_PARAMETER),
         ),
+        processing: str | None = Parameter(
+            default=None,
+            max_length=80,
+            description="<state> or <kind>:<state> (failed, thumbnail:failed): documents "
+            "with a kind of background work (any kind, or that one) in that state; state "
+            "one of pending, done, failed, not_applicable.",
+            schema_extra=schema_only(PROCESSING_PATTERN),
+        ),
+        needs_ocr: bool | None = Parameter(
+            default=None,
+            description="true: OCR is pending or failed; false: it is neither.",
+        ),
         sort: FromQuery[DocumentSort] = DocumentSort.CREATED_DESC,
         limit: int = Parameter(default=50, ge=1, le=MAX_LIMIT),
         cursor: str | None = Parameter(default=None, max_length=512),
@@ -183,10 +212,16 @@ class DocumentController(Controller):
             # Checked whether or not `taxonomy` is given (the schema states one rule); an
             # empty value is as good as none.
             taxonomy_version=parse_version(taxonomy_version) if taxonomy_version else None,
+            processing=ProcessingFilter.parse(processing) if processing is not None else None,
+            needs_ocr=needs_ocr,
         )
         page = await document_reads.list_documents(ctx, filters, sort, PageRequest(limit, cursor))
+        states = await document_processing.of(page.items)  # one query for the page
         return ListOf[Document](
-            items=[Document.of(d, with_content=False) for d in page.items],
+            items=[
+                Document.of(d, with_content=False, processing=states.get(d.id, {}))
+                for d in page.items
+            ],
             next_cursor=page.next_cursor,
         )
 
@@ -194,6 +229,8 @@ class DocumentController(Controller):
         "/duplicates",
         operation_id="listDuplicateDocuments",
         summary="Groups of documents you can read that hold the same bytes",
+        description="Groups of documents you can read that hold the same bytes (same SHA-256). "
+        "Any user.",
         responses=problems(400, 401, 422),
     )
     async def list_duplicates(
@@ -209,6 +246,10 @@ class DocumentController(Controller):
         "/{doc_id:uuid}",
         operation_id="getDocument",
         summary="One document with its text; records a view",
+        description="One document with its extracted text and processing state; records a "
+        "`document.viewed` event. The response carries the ETag (send it as `If-Match` to "
+        "change the document). Anyone who can read it; 404 otherwise (a document you may not "
+        "read is not revealed).",
         responses=problems(400, 401, 404),
     )
     async def get_document(
@@ -216,14 +257,19 @@ class DocumentController(Controller):
         doc_id: FromPath[UUID],
         ctx: NamedDependency[RequestContext],
         document_reads: NamedDependency[DocumentReads],
+        document_processing: NamedDependency[DocumentProcessing],
     ) -> Response[Document]:
         found = await document_reads.get(ctx, doc_id)
-        return with_etag(found.document)
+        states = await document_processing.of([found.document])
+        return with_etag(found.document, processing=states.get(doc_id, {}))
 
     @get(
         "/{doc_id:uuid}/file",
         operation_id="downloadDocument",
         summary="The original file, streamed; records a download (a 304 too)",
+        description="The original file, streamed with its media type and file name; records a "
+        "`document.downloaded` event (a 304 to `If-None-Match` too). Anyone who can read it; "
+        "404 otherwise.",
         responses={
             # The stored file's own media type (application/pdf, text/plain, ...).
             200: ResponseSpec(data_container=bytes, description="The file", media_type="*/*"),

@@ -28,6 +28,9 @@ class EventController(Controller):
     @get(
         operation_id="listEvents",
         summary="The audit trail, newest first (admin)",
+        description="The whole audit trail (who did what to which resource, when, from which "
+        "address), newest first, filtered by action, actor, resource or time, paged by "
+        "`cursor`. Admins only (403 otherwise); 400 or 422 for a malformed filter or cursor.",
         responses=problems(400, 401, 403, 422),
     )
     async def list_events(

@@ -22,6 +22,9 @@ class FileTypeController(Controller):
     @get(
         operation_id="listFileTypes",
         summary="Every file type with its upload limit",
+        description="The upload policy: each accepted extension with its media type, document "
+        "type and upload size limit (an upload over it is 413; another extension is 415). Any "
+        "user.",
         responses=problems(401),
     )
     async def list_file_types(
@@ -33,6 +36,9 @@ class FileTypeController(Controller):
         "/{extension:str}",
         operation_id="putFileType",
         summary="Create or change a file type (admin)",
+        description="Creates or changes the file type of an extension (leading dots ignored): "
+        "its media type, document type, size limit and whether it is accepted. Admins only (403 "
+        "otherwise); 422 for an invalid field.",
         guards=[admin_guard],
         responses=problems(400, 401, 403, 422),
     )

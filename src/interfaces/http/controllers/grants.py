@@ -23,6 +23,9 @@ class GrantController(Controller):
     @get(
         operation_id="listDocumentPermissions",
         summary="The grants on a document (owner or admin)",
+        description="The users granted read, write or delete access to a document, beyond its "
+        "access level and department. Its owner and admins; 404 for a document you cannot read, "
+        "403 for one you can read but do not manage.",
         responses=problems(400, 401, 403, 404),
     )
     async def list_permissions(
@@ -38,6 +41,9 @@ class GrantController(Controller):
         "/{user_id:uuid}",
         operation_id="putDocumentPermission",
         summary="Give a user read, write or delete access (owner or admin)",
+        description="Gives a user read, write or delete access to a document (replacing their "
+        "grant). Its owner and admins; 404 for a document you cannot read or an unknown user, "
+        "403 for a document you can read but do not manage; 422 for an unknown permission.",
         responses=problems(400, 401, 403, 404, 422),
     )
     async def put_permission(
@@ -54,6 +60,9 @@ class GrantController(Controller):
         "/{user_id:uuid}",
         operation_id="deleteDocumentPermission",
         summary="Take a user's grant away (owner or admin)",
+        description="Takes a user's grant on a document away. Its owner and admins; 404 for a "
+        "document you cannot read or a grant that does not exist, 403 for a document you can "
+        "read but do not manage.",
         responses=problems(400, 401, 403, 404),
     )
     async def delete_permission(

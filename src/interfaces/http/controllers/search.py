@@ -13,6 +13,7 @@ from application.search import SearchFilters, SearchService
 from domain.documents import DocumentType
 from domain.pagination import MAX_LIMIT, PageRequest
 from interfaces.http.auth import admin_guard
+from interfaces.http.examples import SEARCH_REQUEST, SEARCH_RESPONSE, with_examples
 from interfaces.http.problems import problems
 from interfaces.http.schemas.common import ListOf
 from interfaces.http.schemas.search import (
@@ -35,7 +36,15 @@ class SearchController(Controller):
     @post(
         "/search",
         operation_id="search",
+        operation_class=with_examples(status=200, request=SEARCH_REQUEST, response=SEARCH_RESPONSE),
         summary="Ranked full-text search over the documents you can read",
+        description="Full-text search (BM25 over titles and text) of the documents you can "
+        "read, with optional filters (tags, category, type, department, metadata containment, "
+        "taxonomy subtree, creation time), a page size and `cursor` for the next page, and "
+        "facet counts on request. When no document holds every word the answer is `relaxed`: "
+        "ranked on any of them. Every search is recorded in your history (its `query_id` takes "
+        "feedback). Any user; 404 when a filter names an unknown taxonomy version or node; 422 "
+        "for an invalid field or cursor.",
         status_code=200,
         responses=problems(400, 401, 404, 422),
     )
@@ -77,6 +86,8 @@ class SearchController(Controller):
         "/documents/{doc_id:uuid}/similar",
         operation_id="similarDocuments",
         summary="Documents you can read that share this one's rarest terms",
+        description="Documents you can read that share the rarest terms of this one (more like "
+        "this), best first. 404 for a document you cannot read; 422 for a limit out of range.",
         responses=problems(400, 401, 404, 422),
     )
     async def similar(
@@ -95,6 +106,9 @@ class SearchController(Controller):
         "/search/history",
         operation_id="searchHistory",
         summary="Your searches, newest first (admins: ?user_id= for another user's)",
+        description="Your searches, newest first, with their filters, result counts, timings "
+        "and ratings, paged by `cursor`. Admins may pass `user_id` for another user's (403 for "
+        "anyone else).",
         responses=problems(400, 401, 403, 422),
     )
     async def history(
@@ -114,6 +128,9 @@ class SearchController(Controller):
         "/search/{query_id:uuid}/feedback",
         operation_id="rateSearch",
         summary="Rate one of your searches (1-5); rating again replaces it",
+        description="Rates one of your searches from 1 to 5 with an optional comment; rating it "
+        "again replaces the rating. 404 for a search that is not yours or does not exist; 422 "
+        "for a rating out of range.",
         status_code=200,
         responses=problems(400, 401, 404, 422),
     )
@@ -131,6 +148,9 @@ class SearchController(Controller):
         "/analytics/search",
         operation_id="searchAnalytics",
         summary="Queries per day, top and zero-result queries, ratings, latency (admin)",
+        description="Over the last `days`: queries per day, the most frequent queries and those "
+        "that found nothing, the average rating and its histogram, the 95th percentile of "
+        "response times. Admins only (403 otherwise); 422 for a range out of bounds.",
         guards=[admin_guard],
         responses=problems(400, 401, 403, 422),
     )

@@ -21,6 +21,8 @@ class SettingController(Controller):
     @get(
         operation_id="listSettings",
         summary="Public settings (all of them for admins)",
+        description="The settings you may see, ordered by key: the public ones for every user, "
+        "all of them for admins. Known keys never written show their defaults.",
         responses=problems(401),
     )
     async def list_settings(
@@ -35,6 +37,8 @@ class SettingController(Controller):
         "/{key:str}",
         operation_id="getSetting",
         summary="One setting",
+        description="One setting by key. A key that does not exist, or a private one asked by a "
+        "non-admin, is 404; a malformed key is 400 or 422.",
         responses=problems(400, 401, 404, 422),
     )
     async def get_setting(
@@ -49,6 +53,9 @@ class SettingController(Controller):
         "/{key:str}",
         operation_id="putSetting",
         summary="Create or replace a setting (admin)",
+        description="Creates or replaces a setting (value, type, description, whether it is "
+        "public). Known keys keep their type and range (422 otherwise). Admins only (403 "
+        "otherwise).",
         guards=[admin_guard],
         responses=problems(400, 401, 403, 422),
     )

@@ -22,6 +22,9 @@ class StatsController(Controller):
         operation_id="getStats",
         summary="Per-category figures, uploads per day, popular tags, most viewed and "
         "downloaded documents (admin)",
+        description="Archive figures: per category the documents, their bytes and views and "
+        "downloads; uploads per day over `days`; the most used tags; the most viewed and "
+        "downloaded documents. Admins only (403 otherwise); 422 for a range out of bounds.",
         responses=problems(400, 401, 403, 422),
     )
     async def stats(

@@ -19,7 +19,14 @@ class SystemController(Controller):
     path = "/"
     tags = ["system"]
 
-    @get("/health", operation_id="health", summary="The process is up", security=[])
+    @get(
+        "/health",
+        operation_id="health",
+        summary="The process is up",
+        description="Liveness: answers 200 while the process runs, without touching the "
+        "database. No token needed.",
+        security=[],
+    )
     async def health(self) -> Health:
         return Health(status="ok")
 
@@ -27,6 +34,9 @@ class SystemController(Controller):
         "/ready",
         operation_id="ready",
         summary="The database answers and its schema is at the migrations' head",
+        description="Readiness: 200 when the database answers and its schema is at the "
+        "migrations' head, else 503 with the reason in `detail` (a load balancer should stop "
+        "sending traffic). No token needed.",
         security=[],
         responses={
             503: ResponseSpec(

@@ -25,6 +25,9 @@ class TagController(Controller):
     @get(
         operation_id="listTags",
         summary="Every tag by name; ?sort=popular: by how many documents you can read carry it",
+        description="Every tag by name; `sort=popular` ranks the tags by how many documents you "
+        "can read carry them (with that count; `limit` of them). Any user; 422 for an unknown "
+        "sort.",
         responses=problems(400, 401, 422),
     )
     async def list_tags(
@@ -44,6 +47,8 @@ class TagController(Controller):
     @post(
         operation_id="createTag",
         summary="Create a tag (members and admins)",
+        description="Creates a tag with an optional colour (#rrggbb) and description. Members "
+        "and admins (403 for guests); 409 when the name is taken; 422 for an invalid field.",
         responses=problems(400, 401, 403, 409, 422),
     )
     async def create_tag(
@@ -59,6 +64,8 @@ class TagController(Controller):
         "/{tag_id:uuid}",
         operation_id="updateTag",
         summary="Rename, recolour, describe or deactivate a tag (admin)",
+        description="Changes the fields sent: name, colour, description, `is_active`. Admins "
+        "only (403 otherwise); 404 for an unknown id; 409 when the new name is taken.",
         guards=[admin_guard],
         responses=problems(400, 401, 403, 404, 409, 422),
     )
@@ -75,6 +82,8 @@ class TagController(Controller):
         "/{tag_id:uuid}",
         operation_id="deleteTag",
         summary="Delete a tag; documents lose it (admin)",
+        description="Deletes a tag; documents that carried it lose it. Admins only (403 "
+        "otherwise); 404 for an unknown id.",
         guards=[admin_guard],
         responses=problems(400, 401, 403, 404),
     )

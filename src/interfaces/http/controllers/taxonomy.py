@@ -12,6 +12,7 @@ from application.context import RequestContext
 from application.taxonomy import Classify, TaxonomyService
 from domain.pagination import MAX_LIMIT, PageRequest
 from interfaces.http.auth import admin_guard
+from interfaces.http.examples import CLASSIFICATION, CLASSIFY_REQUEST, with_examples
 from interfaces.http.problems import problems
 from interfaces.http.schemas.common import ListOf
 from interfaces.http.schemas.taxonomy import (
@@ -30,7 +31,13 @@ class TaxonomyController(Controller):
     path = "/taxonomies"
     tags = ["taxonomy"]
 
-    @get(operation_id="listTaxonomies", summary="Every taxonomy version", responses=problems(401))
+    @get(
+        operation_id="listTaxonomies",
+        summary="Every taxonomy version",
+        description="Every taxonomy version, draft or published, with when it was made and "
+        "published. Any user.",
+        responses=problems(401),
+    )
     async def list_taxonomies(
         self, taxonomy_service: NamedDependency[TaxonomyService]
     ) -> ListOf[Taxonomy]:
@@ -39,6 +46,9 @@ class TaxonomyController(Controller):
     @post(
         operation_id="createTaxonomy",
         summary="A new draft version, empty or copied from another (admin)",
+        description="Creates a draft version, empty or with a copy of another version's tree "
+        "(`copy_from`). Admins only (403 otherwise); 404 when `copy_from` does not exist; 409 "
+        "when the version exists.",
         guards=[admin_guard],
         responses=problems(400, 401, 403, 404, 409, 422),
     )
@@ -55,6 +65,9 @@ class TaxonomyController(Controller):
         "/{version:str}/nodes",
         operation_id="addTaxonomyNode",
         summary="Add a node to a draft; its parent must exist (admin)",
+        description="Adds a node (`A/B/C`) to a draft version; its parent (`A/B`) must exist. "
+        "Admins only (403 otherwise); 404 for an unknown version or parent; 409 for a published "
+        "version or a node that exists; 422 for a malformed path.",
         guards=[admin_guard],
         responses=problems(400, 401, 403, 404, 409, 422),
     )
@@ -71,6 +84,7 @@ class TaxonomyController(Controller):
         "/{version:str}/nodes",
         operation_id="listTaxonomyNodes",
         summary="The tree of a version, in path order",
+        description="The nodes of a version in path order. Any user; 404 for an unknown version.",
         responses=problems(400, 401, 404, 422),
     )
     async def list_nodes(
@@ -83,6 +97,9 @@ class TaxonomyController(Controller):
         "/{version:str}/publish",
         operation_id="publishTaxonomy",
         summary="Publish a draft; it is immutable from then on (admin)",
+        description="Publishes a draft: from then on it is immutable and the default version "
+        "for classification and search filters. Admins only (403 otherwise); 404 for an unknown "
+        "version; 409 when it is already published.",
         guards=[admin_guard],
         status_code=200,
         responses=problems(400, 401, 403, 404, 409, 422),
@@ -103,7 +120,16 @@ class ClassificationController(Controller):
     @post(
         "/documents/{doc_id:uuid}/classifications",
         operation_id="classifyDocument",
+        operation_class=with_examples(
+            status=201, request=CLASSIFY_REQUEST, response=CLASSIFICATION
+        ),
         summary="Classify a document (write rights); an unknown path is 404 with suggestions",
+        description="Classifies a document into the taxonomy node at `path` (in `version`, "
+        "default the latest published), with a confidence; `hitl_required` puts it on the "
+        "review queue. Callers with write rights on the document: 404 for a document you cannot "
+        "read or an unknown version, 403 without write rights; an unknown path is 404 "
+        "`taxonomy_node_not_found` with the nearest existing paths in `suggestions`; 409 when "
+        "the document is already classified there.",
         responses=problems(400, 401, 403, 404, 409, 422),
     )
     async def classify(
@@ -120,6 +146,8 @@ class ClassificationController(Controller):
         "/documents/{doc_id:uuid}/classifications",
         operation_id="listClassifications",
         summary="A document's classifications",
+        description="A document's classifications with their paths, confidence and review "
+        "state. Anyone who can read the document; 404 otherwise.",
         responses=problems(400, 401, 404),
     )
     async def list_classifications(
@@ -135,6 +163,9 @@ class ClassificationController(Controller):
         "/documents/{doc_id:uuid}/classifications/{node_id:uuid}",
         operation_id="removeClassification",
         summary="Remove a classification (write rights)",
+        description="Removes a document's classification into a node. Callers with write rights "
+        "on the document: 404 for a document you cannot read or a classification that does not "
+        "exist, 403 without write rights.",
         responses=problems(400, 401, 403, 404, 409),
     )
     async def remove(
@@ -150,6 +181,10 @@ class ClassificationController(Controller):
         "/documents/{doc_id:uuid}/classifications/{node_id:uuid}/approve",
         operation_id="approveClassification",
         summary="Mark a classification reviewed (write rights)",
+        description="Marks a classification reviewed by you (it leaves the review queue). "
+        "Callers with write rights on the document: 404 for a document you cannot read or a "
+        "classification that does not exist, 403 without write rights; 409 when it is already "
+        "reviewed.",
         status_code=200,
         responses=problems(400, 401, 403, 404, 409),
     )
@@ -166,6 +201,8 @@ class ClassificationController(Controller):
         "/classifications/review",
         operation_id="reviewQueue",
         summary="Classifications waiting for review, on documents you can read",
+        description="Classifications marked `hitl_required` and not yet reviewed, on documents "
+        "you can read, paged by `cursor`. Any user.",
         responses=problems(400, 401, 422),
     )
     async def review_queue(

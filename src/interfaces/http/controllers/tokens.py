@@ -21,6 +21,10 @@ class TokenController(Controller):
     @post(
         operation_id="createToken",
         summary="Issue a token; the secret is in the response once",
+        description="Issues an API token for you, or (admins) for the user named by `user_id`. "
+        "The secret is in this response only; the server keeps its hash. `expires_in_days` "
+        "bounds its life. 403 for another user's token without being an admin; 404 for an "
+        "unknown user; 409 for an inactive one; 422 for a lifetime out of range.",
         responses=problems(400, 401, 403, 404, 409, 422),
     )
     async def create_token(
@@ -37,6 +41,8 @@ class TokenController(Controller):
     @get(
         operation_id="listTokens",
         summary="Your tokens (admins: ?user_id= for another user's)",
+        description="Your tokens (never their secrets), newest first, paged by `cursor`. Admins "
+        "may pass `user_id` for another user's (403 for anyone else).",
         responses=problems(400, 401, 403, 422),
     )
     async def list_tokens(
@@ -54,6 +60,9 @@ class TokenController(Controller):
         "/{token_id:uuid}",
         operation_id="revokeToken",
         summary="Revoke a token (idempotent)",
+        description="Revokes a token at once; revoking it again is a no-op (204 both times). "
+        "Your own tokens, or anyone's for an admin; someone else's token is 404 to a non-admin, "
+        "as is an unknown id.",
         responses=problems(400, 401, 404),
     )
     async def revoke_token(

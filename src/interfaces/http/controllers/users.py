@@ -25,6 +25,9 @@ class UserController(Controller):
     @post(
         operation_id="createUser",
         summary="Register a user (admin)",
+        description="Registers a user with an email, name, role (guest, member, admin), "
+        "department and access level (1-3). Admins only (403 otherwise); 409 when the email is "
+        "taken; 422 for an invalid field. Give the user a token with POST /tokens.",
         responses=problems(400, 401, 403, 409, 422),
     )
     async def create_user(
@@ -39,6 +42,9 @@ class UserController(Controller):
     @get(
         operation_id="listUsers",
         summary="List users (admin)",
+        description="Every user, filtered by role, department or active state, paged by "
+        "`cursor` (the previous page's `next_cursor`). Admins only (403 otherwise); 400 or 422 "
+        "for a malformed filter or cursor.",
         responses=problems(400, 401, 403, 422),
     )
     async def list_users(
@@ -62,6 +68,7 @@ class UserController(Controller):
         "/{user_id:uuid}",
         operation_id="getUser",
         summary="One user (admin)",
+        description="One user by id. Admins only (403 otherwise); 404 for an unknown id.",
         responses=problems(400, 401, 403, 404),
     )
     async def get_user(
@@ -76,6 +83,10 @@ class UserController(Controller):
         "/{user_id:uuid}",
         operation_id="updateUser",
         summary="Change a user; is_active=false deactivates (admin)",
+        description="Changes the fields sent (name, role, department, access level, is_active); "
+        "`is_active=false` deactivates the user and stops their tokens at once. Admins only "
+        "(403 otherwise); 404 for an unknown id; 409 when the change would leave no active "
+        "administrator; 422 for an invalid field.",
         responses=problems(400, 401, 403, 404, 409, 422),
     )
     async def update_user(

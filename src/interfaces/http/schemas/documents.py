@@ -3,6 +3,7 @@ routes answer."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -11,9 +12,24 @@ from pydantic import BaseModel, Field
 
 from domain.document_ports import DuplicateGroup as DomainDuplicateGroup
 from domain.documents import Document as DomainDocument
+from domain.processing import Processing as DomainProcessing
+from domain.processing import needs_ocr
 from domain.values import clip_json_value
 
 DocumentTypeName = Literal["PDF", "DOCX", "TXT", "MARKDOWN"]
+ProcessingStateName = Literal["pending", "done", "failed", "not_applicable"]
+
+
+class Processing(BaseModel):
+    """One kind of background work on a document ("thumbnail", "ocr")."""
+
+    state: ProcessingStateName
+    reason: str | None = Field(description="Why it failed (failed only), else null.")
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, p: DomainProcessing) -> Processing:
+        return cls(state=p.state.value, reason=p.reason, updated_at=p.updated_at)
 
 
 class Document(BaseModel):
@@ -40,9 +56,25 @@ class Document(BaseModel):
         default=None,
         description="The extracted text: in single-document answers, null in listings.",
     )
+    processing: dict[str, Processing] | None = Field(
+        default=None,
+        description="Background work on the document by kind (thumbnail, ocr): in "
+        "GET /documents/{id} and listings; null in the answers of uploads and changes.",
+    )
+    needs_ocr: bool | None = Field(
+        default=None,
+        description="The ocr kind is pending or failed: the text lacks what OCR would add. "
+        "Null where `processing` is.",
+    )
 
     @classmethod
-    def of(cls, doc: DomainDocument, *, with_content: bool = True) -> Document:
+    def of(
+        cls,
+        doc: DomainDocument,
+        *,
+        with_content: bool = True,
+        processing: Mapping[str, DomainProcessing] | None = None,
+    ) -> Document:
         return cls(
             id=doc.id,
             title=doc.title,
@@ -64,6 +96,12 @@ class Document(BaseModel):
             created_at=doc.created_at,
             updated_at=doc.updated_at,
             content=doc.content if with_content else None,
+            processing=(
+                None
+                if processing is None
+                else {kind: Processing.of(p) for kind, p in sorted(processing.items())}
+            ),
+            needs_ocr=None if processing is None else needs_ocr(processing),
         )
 
 

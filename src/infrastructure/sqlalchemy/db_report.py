@@ -1,0 +1,509 @@
+"""What `archivist db-report` shows of a PostgreSQL database (issue #13 item 1): sizes, row
+estimates, index usage, cache hits, dead tuples and maintenance, connections, the slowest
+statements, and the plans of the application's hot statements for a sample reader.
+
+Read-only for the operator: the catalog queries only read, and the hot statements (the
+document view writes its `document.viewed` event) run in one transaction that is rolled back.
+The catalog queries run on the driver connection, outside SQLAlchemy's execution and its
+events, so the statement statistics of this process (`statement_stats`) hold only the
+application's own statements the report ran (docs/decisions.md, "Database report")."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from domain.document_ports import DocumentFilter, DocumentSort
+from domain.events import DOCUMENT_VIEWED, Event
+from domain.pagination import PageRequest
+from domain.search import parse_query
+from infrastructure.sqlalchemy.documents import (
+    SqlAlchemyDocumentRepository,
+    SqlAlchemyDocumentViews,
+)
+from infrastructure.sqlalchemy.engine import statement_name
+from infrastructure.sqlalchemy.repositories import (
+    SqlAlchemyApiTokenRepository,
+    SqlAlchemyUserRepository,
+)
+from infrastructure.sqlalchemy.search_repository import SqlAlchemySearchRepository
+from infrastructure.sqlalchemy.statement_stats import (
+    STATEMENT_STATS,
+    StatementStat,
+    StatementStats,
+)
+from infrastructure.tuning import Tuning
+
+LARGE_TABLE_ROWS = 10_000
+"""A sequential scan of a table estimated above this many rows is flagged."""
+SLOWEST = 15
+"""Statements listed, by total time."""
+STATEMENT_TIMEOUT = "60s"
+"""Bound on each statement the report runs for the plans."""
+
+
+@dataclass(frozen=True, slots=True)
+class TableStats:
+    schema: str
+    name: str
+    rows_estimate: int
+    heap_bytes: int
+    index_bytes: int
+    toast_bytes: int
+    total_bytes: int
+    live_tuples: int
+    dead_tuples: int
+    seq_scans: int
+    index_scans: int
+    last_vacuum: datetime | None
+    last_autovacuum: datetime | None
+    last_analyze: datetime | None
+    last_autoanalyze: datetime | None
+
+    @property
+    def qualified(self) -> str:
+        return self.name if self.schema == "public" else f"{self.schema}.{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStats:
+    schema: str
+    table: str
+    name: str
+    scans: int
+    tuples_read: int
+    size_bytes: int
+    unique: bool
+    primary: bool
+
+    @property
+    def never_used(self) -> bool:
+        return self.scans == 0
+
+
+@dataclass(frozen=True, slots=True)
+class CacheHits:
+    """Blocks found in shared buffers against blocks read, since the statistics reset."""
+
+    database_ratio: float | None
+    heap_ratio: float | None
+    index_ratio: float | None
+    blocks_hit: int
+    blocks_read: int
+
+
+@dataclass(frozen=True, slots=True)
+class Connections:
+    application: str
+    state: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SlowStatement:
+    name: str
+    calls: int
+    total_ms: float
+    mean_ms: float
+    max_ms: float
+    query: str | None = None  # pg_stat_statements' normalized text (values as $n)
+
+
+@dataclass(frozen=True, slots=True)
+class SlowestStatements:
+    source: str  # "pg_stat_statements" or "this process"
+    note: str
+    statements: list[SlowStatement]
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """A plan node reading a table or an index."""
+
+    node_type: str
+    relation: str | None
+    index: str | None
+    actual_rows: float
+    loops: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatementPlan:
+    name: str
+    execution_ms: float
+    planning_ms: float
+    shared_hit_blocks: int
+    shared_read_blocks: int
+    scans: list[Scan]
+    large_seq_scans: list[str]  # tables > LARGE_TABLE_ROWS read by a Seq Scan
+    plan: Any  # EXPLAIN's JSON
+
+
+@dataclass(frozen=True, slots=True)
+class OperationPlans:
+    operation: str
+    statements: list[StatementPlan]
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    user_id: UUID
+    user_role: str
+    access_level: int
+    document_id: UUID
+    search_query: str
+    token: str  # "the reader's", "another user's" or "none (a hash that matches none)"
+
+
+@dataclass(frozen=True, slots=True)
+class Plans:
+    sample: Sample | None
+    note: str
+    operations: list[OperationPlans] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class DbReport:
+    generated_at: datetime
+    database: str
+    server_version: str
+    size_bytes: int
+    stats_reset: datetime | None
+    tables: list[TableStats]
+    indexes: list[IndexStats]
+    cache: CacheHits
+    connections: list[Connections]
+    slowest: SlowestStatements
+    plans: Plans
+
+
+async def collect(engine: AsyncEngine, stats: StatementStats = STATEMENT_STATS) -> DbReport:
+    """The report for the database `engine` connects to."""
+    async with engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        head = await driver.fetchrow(_HEAD)
+        tables = [TableStats(**dict(r)) for r in await driver.fetch(_TABLES)]
+        indexes = [IndexStats(**dict(r)) for r in await driver.fetch(_INDEXES)]
+        cache = await driver.fetchrow(_CACHE)
+        connections = [Connections(**dict(r)) for r in await driver.fetch(_CONNECTIONS)]
+        external = await _pg_stat_statements(driver)
+        rows = {t.name: t.rows_estimate for t in tables if t.schema == "public"}
+        plans, ran = await _plans(conn, rows, stats)
+    return DbReport(
+        generated_at=datetime.now(UTC),
+        database=head["database"],
+        server_version=head["server_version"],
+        size_bytes=head["size_bytes"],
+        stats_reset=head["stats_reset"],
+        tables=tables,
+        indexes=indexes,
+        cache=CacheHits(
+            _ratio(cache["blks_hit"], cache["blks_read"]),
+            _ratio(cache["heap_hit"], cache["heap_read"]),
+            _ratio(cache["idx_hit"], cache["idx_read"]),
+            cache["blks_hit"],
+            cache["blks_read"],
+        ),
+        connections=connections,
+        slowest=external if external is not None else _this_process(ran),
+        plans=plans,
+    )
+
+
+def _ratio(hit: int, read: int) -> float | None:
+    return hit / (hit + read) if hit + read else None
+
+
+_HEAD = """
+SELECT current_database() AS database,
+       current_setting('server_version') AS server_version,
+       pg_database_size(current_database()) AS size_bytes,
+       (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database())
+           AS stats_reset
+"""
+
+# reltuples is -1 for a table never vacuumed or analyzed (PostgreSQL 14+): the live tuple
+# count of the statistics collector then.
+_TABLES = """
+SELECT s.schemaname AS schema, s.relname AS name,
+       (CASE WHEN c.reltuples < 0 THEN s.n_live_tup ELSE c.reltuples END)::bigint
+           AS rows_estimate,
+       pg_relation_size(c.oid) AS heap_bytes,
+       pg_indexes_size(c.oid) AS index_bytes,
+       CASE WHEN c.reltoastrelid = 0 THEN 0
+            ELSE pg_total_relation_size(c.reltoastrelid) END AS toast_bytes,
+       pg_total_relation_size(c.oid) AS total_bytes,
+       s.n_live_tup AS live_tuples, s.n_dead_tup AS dead_tuples,
+       s.seq_scan AS seq_scans, coalesce(s.idx_scan, 0) AS index_scans,
+       s.last_vacuum, s.last_autovacuum, s.last_analyze, s.last_autoanalyze
+FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+ORDER BY total_bytes DESC, s.schemaname, s.relname
+"""
+
+_INDEXES = """
+SELECT s.schemaname AS schema, s.relname AS table, s.indexrelname AS name,
+       s.idx_scan AS scans, s.idx_tup_read AS tuples_read,
+       pg_relation_size(s.indexrelid) AS size_bytes,
+       i.indisunique AS unique, i.indisprimary AS primary
+FROM pg_stat_user_indexes s JOIN pg_index i ON i.indexrelid = s.indexrelid
+ORDER BY s.schemaname, s.relname, s.idx_scan DESC, s.indexrelname
+"""
+
+_CACHE = """
+SELECT d.blks_hit, d.blks_read,
+       coalesce(sum(t.heap_blks_hit), 0)::bigint AS heap_hit,
+       coalesce(sum(t.heap_blks_read), 0)::bigint AS heap_read,
+       coalesce(sum(t.idx_blks_hit), 0)::bigint AS idx_hit,
+       coalesce(sum(t.idx_blks_read), 0)::bigint AS idx_read
+FROM pg_stat_database d LEFT JOIN pg_statio_user_tables t ON true
+WHERE d.datname = current_database()
+GROUP BY d.blks_hit, d.blks_read
+"""
+
+# Every session on this database but the report's own.
+_CONNECTIONS = """
+SELECT coalesce(nullif(application_name, ''), '(unnamed)') AS application,
+       coalesce(state, '(none)') AS state, count(*)::int AS count
+FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid()
+GROUP BY 1, 2 ORDER BY 1, 2
+"""
+
+_PG_STAT_STATEMENTS = """
+SELECT query, calls, total_exec_time AS total_ms, mean_exec_time AS mean_ms,
+       max_exec_time AS max_ms
+FROM pg_stat_statements
+WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+ORDER BY total_exec_time DESC LIMIT $1
+"""
+
+
+async def _pg_stat_statements(driver: Any) -> SlowestStatements | None:
+    """The statements the server has seen, when the extension is installed in this database
+    and loaded (`shared_preload_libraries`); None otherwise."""
+    installed = await driver.fetchval(
+        "SELECT true FROM pg_extension WHERE extname = 'pg_stat_statements'"
+    )
+    if not installed:
+        return None
+    try:
+        # In a transaction of its own: an unloaded module fails the statement only.
+        async with driver.transaction():
+            rows = await driver.fetch(_PG_STAT_STATEMENTS, SLOWEST)
+    except Exception as err:  # not loaded, or an older version's columns
+        message = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        return SlowestStatements("this process", f"pg_stat_statements is unusable: {message}", [])
+    return SlowestStatements(
+        "pg_stat_statements",
+        "every client of this database since the extension's last reset (times by the "
+        "server; the query text with its values as $n)",
+        [
+            SlowStatement(
+                statement_name(r["query"]),
+                r["calls"],
+                r["total_ms"],
+                r["mean_ms"],
+                r["max_ms"],
+                " ".join(r["query"].split())[:200],
+            )
+            for r in rows
+        ],
+    )
+
+
+def _this_process(ran: list[StatementStat]) -> SlowestStatements:
+    return SlowestStatements(
+        "this process",
+        "pg_stat_statements is not installed in this database, and the statistics the service "
+        "keeps are in each server process's memory: these are only the application "
+        "statements this report ran for the plans below. For the server's, load "
+        "pg_stat_statements (shared_preload_libraries) and CREATE EXTENSION pg_stat_statements.",
+        [SlowStatement(s.name, s.calls, s.total_ms, s.mean_ms, s.max_ms) for s in ran[:SLOWEST]],
+    )
+
+
+# --- the plans of the hot statements --------------------------------------------------------
+
+# The newest live document of an active user, a member's before an admin's (an admin's reads
+# skip the access predicate): its owner is the sample reader.
+_SAMPLE = """
+SELECT d.id AS document_id, d.title, u.id AS user_id
+FROM documents d JOIN users u ON u.id = d.owner_id
+WHERE d.deleted_at IS NULL AND u.is_active
+ORDER BY u.role = 'admin', d.created_at DESC, d.id
+LIMIT 1
+"""
+_SAMPLE_HASH = """
+SELECT token_hash, user_id = $1 AS own FROM api_tokens
+WHERE revoked_at IS NULL
+ORDER BY user_id = $1 DESC, created_at DESC
+LIMIT 1
+"""
+_WORD = re.compile(r"[^\W\d_]{3,}")
+
+
+async def _plans(
+    conn: AsyncConnection, rows: dict[str, int], stats: StatementStats
+) -> tuple[Plans, list[StatementStat]]:
+    """The plans, and the statistics of the application statements run for them."""
+    if "documents" not in rows or "api_tokens" not in rows:
+        note = "skipped: no Archivist schema here (run `archivist migrate upgrade`)"
+        return Plans(None, note), []
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None
+    picked = await driver.fetchrow(_SAMPLE)
+    if picked is None:
+        return Plans(None, "skipped: no document in the database to read"), []
+    try:
+        async with conn.begin() as tx:
+            # Through SQLAlchemy: this starts the transaction the driver statements join.
+            await conn.execute(text(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'"))
+            operations, sample, ran = await _run_hot_statements(conn, driver, picked, rows, stats)
+            await tx.rollback()
+    except (DBAPIError, asyncpg.PostgresError) as err:
+        cause = getattr(err, "orig", None) or err
+        message = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        return Plans(None, f"failed: {message}"), []
+    plans = Plans(
+        sample,
+        "each statement as the application runs it for the sample reader, then again under "
+        "EXPLAIN (ANALYZE, BUFFERS) (so warm); in one transaction, rolled back",
+        operations,
+    )
+    return plans, ran
+
+
+async def _run_hot_statements(
+    conn: AsyncConnection, driver: Any, picked: Any, rows: dict[str, int], stats: StatementStats
+) -> tuple[list[OperationPlans], Sample, list[StatementStat]]:
+    tuning = Tuning()
+    reader = await SqlAlchemyUserRepository(conn).get(picked["user_id"])
+    assert reader is not None
+    token = await driver.fetchrow(_SAMPLE_HASH, reader.id)
+    token_hash = token["token_hash"] if token is not None else "0" * 64
+    words = sorted(_WORD.findall(picked["title"]), key=len, reverse=True)
+    query = words[0].lower() if words else "document"
+    viewed = Event(
+        datetime.now(UTC), reader.id, DOCUMENT_VIEWED, "document", str(picked["document_id"])
+    )
+    documents = SqlAlchemyDocumentRepository(conn, tuning)
+    search = SqlAlchemySearchRepository(conn, tuning)
+    hot: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+        ("token lookup", lambda: SqlAlchemyApiTokenRepository(conn).find_with_user(token_hash)),
+        ("email lookup", lambda: SqlAlchemyUserRepository(conn).get_by_email(reader.email)),
+        (
+            "document view",
+            lambda: SqlAlchemyDocumentViews(conn).open(picked["document_id"], reader, viewed),
+        ),
+        (
+            "listing",
+            lambda: documents.list_readable(
+                reader, DocumentFilter(), DocumentSort.CREATED_DESC, PageRequest()
+            ),
+        ),
+        (
+            "search",
+            lambda: search.search(reader, parse_query(query), DocumentFilter(), 10),
+        ),
+    ]
+    operations = []
+    before = stats.snapshot()  # the EXPLAINs run on the driver: not recorded
+    for operation, run in hot:
+        operations.append(OperationPlans(operation, await explain_statements(conn, run, rows)))
+    sample = Sample(
+        reader.id,
+        reader.role.value,
+        int(reader.access_level),
+        picked["document_id"],
+        query,
+        "none (a hash that matches none)"
+        if token is None
+        else ("the reader's" if token["own"] else "another user's"),
+    )
+    return operations, sample, stats.since(before)
+
+
+async def explain_statements(
+    conn: AsyncConnection, run: Callable[[], Awaitable[object]], rows: dict[str, int]
+) -> list[StatementPlan]:
+    """Run `run`, then each statement it sent on `conn` again under EXPLAIN (ANALYZE,
+    BUFFERS) with the same parameters; a Seq Scan of a table `rows` estimates above
+    `LARGE_TABLE_ROWS` is flagged. ANALYZE executes the statements: run it in a
+    transaction that is rolled back when they write."""
+    driver = (await conn.get_raw_connection()).driver_connection
+    return [await _explain(driver, sql, params, rows) for sql, params in await _captured(conn, run)]
+
+
+async def _captured(
+    conn: AsyncConnection, run: Callable[[], Awaitable[object]]
+) -> list[tuple[str, tuple[Any, ...]]]:
+    """The statements (SQL and driver parameters) `run` sends on `conn`, as it sends them."""
+    sync = conn.sync_connection
+    seen: list[tuple[str, tuple[Any, ...]]] = []
+
+    def record(c: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        if c is sync and not many:
+            seen.append((statement, tuple(params or ())))
+
+    event.listen(conn.sync_engine, "before_cursor_execute", record)
+    try:
+        await run()
+    finally:
+        event.remove(conn.sync_engine, "before_cursor_execute", record)
+    return seen
+
+
+async def _explain(
+    driver: Any, sql: str, params: tuple[Any, ...], rows: dict[str, int]
+) -> StatementPlan:
+    raw = await driver.fetchval(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", *params)
+    document = json.loads(raw) if isinstance(raw, str) else raw
+    top = document[0]
+    root = top["Plan"]
+    scans = [
+        Scan(
+            n["Node Type"],
+            n.get("Relation Name"),
+            n.get("Index Name"),
+            n.get("Actual Rows", 0),
+            n.get("Actual Loops", 1),
+        )
+        for n in _nodes(root)
+        if "Relation Name" in n or "Index Name" in n
+    ]
+    large = sorted(
+        {
+            s.relation
+            for s in scans
+            if s.node_type == "Seq Scan"
+            and s.relation is not None
+            and rows.get(s.relation, 0) > LARGE_TABLE_ROWS
+        }
+    )
+    return StatementPlan(
+        statement_name(sql),
+        top.get("Execution Time", 0.0),
+        top.get("Planning Time", 0.0),
+        root.get("Shared Hit Blocks", 0),
+        root.get("Shared Read Blocks", 0),
+        scans,
+        large,
+        document,
+    )
+
+
+def _nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", ()):
+        yield from _nodes(child)

@@ -1,0 +1,127 @@
+"""Statement statistics kept by the process: per statement name (`engine.statement_name`),
+the calls, total and longest time. Fed by the engine's cursor events, so the statements run
+on the driver connection (`prepared.PreparedStatement`) are counted too; read by
+`archivist db-report` (the statements of its own process) and meant for `/metrics`.
+
+Each process keeps its own: a report run as another process cannot see a server's
+(docs/decisions.md, "Database report"). Recording costs a perf_counter pair, a lock and a
+list update per statement (~1 µs, measured in docs/decisions.md); names are bounded by the
+schema (verb and table), and past `MAX_NAMES` further names count under `OTHER`."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+MAX_NAMES = 500
+OTHER = "(other)"
+_STARTED = "archivist_stats_t0"
+
+
+@dataclass(frozen=True, slots=True)
+class StatementStat:
+    name: str
+    calls: int
+    total_ms: float
+    max_ms: float
+
+    @property
+    def mean_ms(self) -> float:
+        return self.total_ms / self.calls if self.calls else 0.0
+
+
+class _Entry:
+    __slots__ = ("calls", "longest", "total")
+
+    def __init__(self, seconds: float) -> None:
+        self.calls = 1
+        self.total = seconds
+        self.longest = seconds
+
+
+class StatementStats:
+    """A thread-safe registry: `record` per statement, `snapshot` to read."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_name: dict[str, _Entry] = {}
+
+    def record(self, name: str, seconds: float) -> None:
+        with self._lock:
+            entry = self._by_name.get(name)
+            if entry is None:
+                if len(self._by_name) >= MAX_NAMES:
+                    name = OTHER
+                    entry = self._by_name.get(OTHER)
+                if entry is None:
+                    self._by_name[name] = _Entry(seconds)
+                    return
+            entry.calls += 1
+            entry.total += seconds
+            if seconds > entry.longest:
+                entry.longest = seconds
+
+    def snapshot(self) -> list[StatementStat]:
+        """Every name's figures, the largest total time first."""
+        with self._lock:
+            items = [(name, e.calls, e.total, e.longest) for name, e in self._by_name.items()]
+        stats = [
+            StatementStat(name, calls, total * 1000, longest * 1000)
+            for name, calls, total, longest in items
+        ]
+        return sorted(stats, key=lambda s: (-s.total_ms, s.name))
+
+    def since(self, earlier: list[StatementStat]) -> list[StatementStat]:
+        """What was recorded after `earlier` (a `snapshot`): calls and total time added,
+        the largest total first. A name recorded before keeps its lifetime longest time."""
+        before = {s.name: s for s in earlier}
+        added = []
+        for now in self.snapshot():
+            then = before.get(now.name)
+            if then is None:
+                added.append(now)
+            elif now.calls > then.calls:
+                added.append(
+                    StatementStat(
+                        now.name, now.calls - then.calls, now.total_ms - then.total_ms, now.max_ms
+                    )
+                )
+        return sorted(added, key=lambda s: (-s.total_ms, s.name))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._by_name.clear()
+
+
+STATEMENT_STATS = StatementStats()
+"""The process's statistics, fed by every engine `engine.create_engine` builds."""
+
+
+def record_statements(
+    engine: AsyncEngine,
+    name_of: Callable[[str], str],
+    stats: StatementStats = STATEMENT_STATS,
+) -> None:
+    """Time every statement `engine` runs into `stats`, under `name_of(sql)`. The listeners
+    read only the connection and the SQL (the driver-connection statements pass neither
+    cursor nor context); a failed statement (no `after_cursor_execute`) is not recorded."""
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _start(
+        conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
+    ) -> None:
+        conn.info[_STARTED] = time.perf_counter()
+
+    @event.listens_for(engine.sync_engine, "after_cursor_execute")
+    def _stop(
+        conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
+    ) -> None:
+        started = conn.info.pop(_STARTED, None)
+        if started is not None:
+            stats.record(name_of(statement), time.perf_counter() - started)

@@ -1,0 +1,36 @@
+"""The statement statistics the process keeps (`statement_stats`): per name, calls, total,
+mean and longest time; what came after a snapshot; a bounded number of names."""
+
+from __future__ import annotations
+
+import pytest
+
+from infrastructure.sqlalchemy import statement_stats
+from infrastructure.sqlalchemy.statement_stats import OTHER, StatementStats
+
+
+def test_the_statistics_sum_per_name_and_report_what_came_after_a_snapshot() -> None:
+    stats = StatementStats()
+    stats.record("SELECT users", 0.002)
+    before = stats.snapshot()
+    stats.record("SELECT users", 0.004)
+    stats.record("INSERT events", 0.001)
+
+    (users, events) = stats.snapshot()
+    assert (users.name, users.calls, users.max_ms) == ("SELECT users", 2, pytest.approx(4.0))
+    assert users.mean_ms == pytest.approx(3.0)
+    assert (events.name, events.calls) == ("INSERT events", 1)
+    since = {s.name: s for s in stats.since(before)}
+    assert since["SELECT users"].calls == 1
+    assert since["SELECT users"].total_ms == pytest.approx(4.0)
+    assert since["INSERT events"].calls == 1
+
+
+def test_names_past_the_bound_count_under_other(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(statement_stats, "MAX_NAMES", 2)
+    stats = StatementStats()
+    for name in ("SELECT a", "SELECT b", "SELECT c", "SELECT d", "SELECT a"):
+        stats.record(name, 0.001)
+
+    calls = {s.name: s.calls for s in stats.snapshot()}
+    assert calls == {"SELECT a": 2, "SELECT b": 1, OTHER: 2}
