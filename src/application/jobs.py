@@ -78,6 +78,15 @@ class JobKind:
     policy: RetryPolicy = field(default=DEFAULT_RETRY_POLICY)
 
 
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """Periodic work: `fire` runs at each time the cron expression names."""
+
+    name: str
+    cron: str
+    fire: Callable[[], Awaitable[None]]
+
+
 class JobHandlers:
     """The registry a worker runs jobs from: kind -> handler and policy.
 
@@ -90,6 +99,7 @@ class JobHandlers:
 
     def __init__(self) -> None:
         self._kinds: dict[str, JobKind] = {}
+        self._schedules: list[Schedule] = []
         self._listeners: list[OutcomeListener] = []
         self._on_failed: FailureHook | None = None
 
@@ -113,6 +123,18 @@ class JobHandlers:
 
     def __len__(self) -> int:
         return len(self._kinds)
+
+    def schedule(self, name: str, cron: str, fire: Callable[[], Awaitable[None]]) -> None:
+        """Run `fire` on the cron schedule `cron` (UTC), once across all workers (the
+        PostgreSQL worker's scheduler; the in-memory runner has no clock to follow). `fire`
+        should be quick: it queues the work as a job, which then has its retries and its
+        place in the job admin. Raises `ValueError` if `name` has a schedule already."""
+        if any(s.name == name for s in self._schedules):
+            raise ValueError(f"the schedule {name!r} exists already")
+        self._schedules.append(Schedule(name, cron, fire))
+
+    def schedules(self) -> list[Schedule]:
+        return list(self._schedules)
 
     def listen(self, listener: OutcomeListener) -> None:
         """Tell `listener` the outcome of every run either worker makes."""

@@ -1,12 +1,17 @@
 """Maintenance: `archivist purge` (SPEC.md §4) — what retention says may go, goes for good.
 
-Six sweeps: documents in the trash past `trash_retention_days`, blobs no row references,
+Seven sweeps: documents in the trash past `trash_retention_days`, blobs no row references,
 partial uploads a crash left behind, search logs (queries, responses, feedback) past
 `search_retention_days`, the views, downloads and searches of the audit trail past
-`event_retention_days`, and the records of upload attempts past `upload_retention_days`."""
+`event_retention_days`, the records of upload attempts past `upload_retention_days`, and the
+log of finished background jobs past `job_log_retention_days`.
+
+Run by hand (`archivist purge`), or as the `purge` background job, which the job workers
+queue on the `ARCHIVIST_PURGE_SCHEDULE` cron schedule (once across all workers)."""
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +28,13 @@ from domain.blobs import BlobLocks, BlobStore
 from domain.clock import Clock
 from domain.documents import Document
 from domain.errors import NotFound
+from domain.jobs import JsonObject
 from domain.ports import UnitOfWorkFactory
+
+log = logging.getLogger("archivist.purge")
+
+# The background job that runs a purge (no payload; one at a time: its dedupe key).
+PURGE_JOB = "purge"
 
 # A blob is written before the row that references it commits, so a young unreferenced blob
 # may belong to an upload still in flight; only blobs older than this are swept. The same
@@ -64,6 +75,8 @@ class PurgeReport:
     event_retention_days: int = 0
     uploads: int = 0  # upload records removed (or would be)
     upload_retention_days: int = 0
+    job_log: int = 0  # entries of the finished jobs' log removed (or would be)
+    job_log_retention_days: int = 0
 
     @property
     def bytes_freed(self) -> int:
@@ -104,6 +117,7 @@ class MaintenanceService:
             search_retention = await effective_int(uow.settings, "search_retention_days")
             event_retention = await effective_int(uow.settings, "event_retention_days")
             upload_retention = await effective_int(uow.settings, "upload_retention_days")
+            job_log_retention = await effective_int(uow.settings, "job_log_retention_days")
         cutoff = now - timedelta(days=retention)
         if dry_run:
             documents, blobs = await self._trash_dry_run(cutoff)
@@ -114,6 +128,7 @@ class MaintenanceService:
         searches = await self._search.purge_logs(dry_run=dry_run)
         expired = await self._expire_events(now - timedelta(days=event_retention), dry_run)
         records = await self._expire_uploads(now - timedelta(days=upload_retention), dry_run)
+        job_log = await self._prune_job_log(now - timedelta(days=job_log_retention), dry_run)
         return PurgeReport(
             dry_run=dry_run,
             retention_days=retention,
@@ -126,7 +141,47 @@ class MaintenanceService:
             event_retention_days=event_retention,
             uploads=records,
             upload_retention_days=upload_retention,
+            job_log=job_log,
+            job_log_retention_days=job_log_retention,
         )
+
+    async def enqueue_purge(self) -> bool:
+        """Queue a purge as a background job (what the schedule does): True if queued, False
+        if one is queued or running already."""
+        async with self._uow() as uow:
+            queued = await uow.jobs.enqueue(PURGE_JOB, {}, dedupe_key=PURGE_JOB)
+            await uow.commit()
+        return queued
+
+    async def run_purge_job(self, payload: JsonObject) -> None:
+        """The `purge` job: `purge`, and a line in the log of what went."""
+        report = await self.purge(dry_run=False)
+        log.info(
+            "purge: %d document(s) from the trash, %d blob(s) (%d bytes), %d search(es), "
+            "%d event(s), %d upload record(s), %d job log entr(ies)",
+            len(report.documents),
+            len(report.blobs),
+            report.bytes_freed,
+            report.search_queries,
+            report.events,
+            report.uploads,
+            report.job_log,
+        )
+
+    async def _prune_job_log(self, cutoff: datetime, dry_run: bool) -> int:
+        """Forget the log of jobs that finished before `cutoff`, `EVENT_BATCH` a unit of
+        work (pgqueuer keeps it for good otherwise)."""
+        if dry_run:
+            async with self._uow(autocommit=True) as uow:
+                return await uow.jobs.prune_log(cutoff, DRY_RUN_LIMIT, dry_run=True)
+        total = 0
+        while True:
+            async with self._uow() as uow:
+                gone = await uow.jobs.prune_log(cutoff, EVENT_BATCH)
+                await uow.commit()
+            total += gone
+            if gone < EVENT_BATCH:
+                return total
 
     async def _expire_uploads(self, cutoff: datetime, dry_run: bool) -> int:
         """Delete the upload records of attempts started before `cutoff`, `EVENT_BATCH` a

@@ -133,6 +133,13 @@ class JobQueue(Protocol):
         is queued or running meanwhile."""
         ...
 
+    async def prune_log(self, before: datetime, limit: int, *, dry_run: bool = False) -> int:
+        """Forget at most `limit` entries of the log of finished runs (what `summary` counts)
+        that were written before `before`, of jobs no longer in the queue: a job waiting or
+        held as failed keeps its log (its error is read from it). The number forgotten, or
+        with `dry_run` that would be (nothing is changed)."""
+        ...
+
 
 def encode_payload(payload: JsonObject) -> bytes:
     """The stored form of a payload, the same for every adapter (compact UTF-8 JSON).

@@ -84,6 +84,16 @@ KNOWN_SETTINGS: Final[dict[str, KnownSetting]] = {
             maximum=36500,
         ),
         KnownSetting(
+            "job_log_retention_days",
+            SettingType.INTEGER,
+            30,
+            "Days the log of finished background jobs is kept before purge (a job held as "
+            "failed keeps its log until it is retried or done).",
+            is_public=True,
+            minimum=1,
+            maximum=3650,
+        ),
+        KnownSetting(
             "upload_retention_days",
             SettingType.INTEGER,
             365,

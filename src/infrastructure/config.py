@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from croniter import croniter
 from pydantic import AliasChoices, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -75,6 +76,9 @@ class AppSettings(BaseSettings):
     # worker runs at once (`archivist worker --concurrency N` overrides it).
     workers_in_process: bool = True
     worker_concurrency: int = Field(default=2, ge=1, le=64)
+    # When the workers queue a purge (`archivist purge` as a background job): a cron
+    # expression in UTC (5 fields, or 6 with seconds last); empty: never, purge by hand.
+    purge_schedule: str = "17 3 * * *"
     # The consume folder (docs/decisions.md, "Consume folder"): unset, nothing is watched.
     # The workers import what is dropped there as consume_user (an e-mail; required), with
     # tags or a category from its sub-folders' names if asked, once its size and mtime have
@@ -83,6 +87,14 @@ class AppSettings(BaseSettings):
     consume_user: str | None = None
     consume_subdirs_as: Literal["tags", "category", "none"] = "none"
     consume_settle_seconds: float = Field(default=1.0, ge=0, le=3600)
+
+    @field_validator("purge_schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if value and not croniter.is_valid(value):
+            raise ValueError(f"{value!r} is not a cron expression (e.g. '17 3 * * *')")
+        return value
 
     @field_validator("data_dir", "blob_dir")
     @classmethod

@@ -24,8 +24,8 @@ from application.document_thumbnails import DocumentThumbnails
 from application.document_uploads import DocumentUploads
 from application.grants import GrantService
 from application.job_admin import JobAdmin
-from application.jobs import JobHandlers
-from application.maintenance import MaintenanceService
+from application.jobs import JobHandlers, RetryPolicy
+from application.maintenance import PURGE_JOB, MaintenanceService
 from application.processing import DocumentProcessing
 from application.search import SearchService
 from application.settings import SettingsService
@@ -262,6 +262,20 @@ def _register_job_handlers(container: Container) -> None:
         await document_ocr.run(UUID(str(payload["document_id"])))
 
     handlers.register(OCR_JOB, read_scanned_pages)
+
+    # The periodic purge: a job (retried, held with its error if it keeps failing, listed
+    # by the job admin) that the workers queue on the configured schedule.
+    async def purge(payload: JsonObject) -> None:
+        maintenance: MaintenanceService = container.maintenance()
+        await maintenance.run_purge_job(payload)
+
+    async def queue_purge() -> None:
+        maintenance: MaintenanceService = container.maintenance()
+        await maintenance.enqueue_purge()
+
+    handlers.register(PURGE_JOB, purge, RetryPolicy(max_attempts=3))
+    if schedule := container.app_settings().purge_schedule:
+        handlers.schedule(PURGE_JOB, schedule, queue_purge)
 
 
 async def shutdown_container(container: Container) -> None:

@@ -10,6 +10,7 @@ from tests.api.conftest import API, Api, assert_problem, instant, recorded_event
 KNOWN_KEYS = [
     "default_token_ttl_days",
     "event_retention_days",
+    "job_log_retention_days",
     "search_retention_days",
     "trash_retention_days",
     "upload_retention_days",
@@ -39,6 +40,7 @@ async def test_known_settings_show_their_defaults_before_anyone_writes_them(api:
     assert values == {
         "default_token_ttl_days": (90, "integer"),
         "event_retention_days": (365, "integer"),
+        "job_log_retention_days": (30, "integer"),
         "search_retention_days": (90, "integer"),
         "trash_retention_days": (30, "integer"),
         "upload_retention_days": (365, "integer"),

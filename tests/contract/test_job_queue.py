@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -317,3 +317,30 @@ async def test_a_retry_whose_dedupe_key_another_job_holds_is_a_conflict(
             await uow.commit()
     async with uow_factory(autocommit=True) as uow:
         assert [f.id for f in await uow.jobs.failures(10)] == [second, first]
+
+
+async def test_the_log_of_finished_jobs_is_pruned_but_a_failed_job_keeps_its_own(
+    uow_factory: UnitOfWorkFactory, pg: Database | None
+) -> None:
+    await _failed_pair(uow_factory, pg)
+    earlier = datetime.now(UTC) - timedelta(hours=1)
+    later = datetime.now(UTC) + timedelta(hours=1)
+
+    async with uow_factory(autocommit=True) as uow:
+        nothing_that_old = await uow.jobs.prune_log(earlier, 100)
+        would = await uow.jobs.prune_log(later, 100, dry_run=True)
+        dry_left = await uow.jobs.summary(timedelta(hours=2))
+    async with uow_factory() as uow:
+        one = await uow.jobs.prune_log(later, 1)
+        rest = await uow.jobs.prune_log(later, 100)
+        await uow.commit()
+    async with uow_factory(autocommit=True) as uow:
+        summary = await uow.jobs.summary(timedelta(hours=2))
+        errors = [f.error for f in await uow.jobs.failures(10)]
+
+    assert nothing_that_old == 0
+    assert would == one + rest and one == 1  # pgqueuer logs a job's every status: no fixed count
+    assert JobCount("ok", FinishedAs.DONE, 1) in dry_left.finished  # a dry run changes nothing
+    # The done job's log went; the jobs held as failed keep theirs, and their errors.
+    assert summary.finished == [JobCount("thumbnail", FinishedAs.FAILED, 2)]
+    assert errors == ["NotFound: document d2 was not found", "NotFound: document d1 was not found"]

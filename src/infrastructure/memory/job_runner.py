@@ -92,7 +92,7 @@ class InMemoryJobRunner:
                     self._set(
                         job, state=JobStatus.FAILED, attempts=attempts, error=error, failed_at=at
                     )
-                    self._log(FinishedJob(job.kind, FinishedAs.FAILED, at))
+                    self._log(FinishedJob(job.id, job.kind, FinishedAs.FAILED, at))
                     await self._handlers.report(job.kind, JobOutcome.FAILED, payload, error)
                     return runs
                 log.warning(
@@ -102,7 +102,7 @@ class InMemoryJobRunner:
                 attempts += 1
             else:
                 self._store.jobs.pop(job.id, None)  # done: it leaves the table, as in pgqueuer
-                self._log(FinishedJob(job.kind, FinishedAs.DONE, now()))
+                self._log(FinishedJob(job.id, job.kind, FinishedAs.DONE, now()))
                 await self._handlers.report(job.kind, JobOutcome.DONE, payload)
                 return runs
 

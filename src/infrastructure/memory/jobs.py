@@ -55,8 +55,9 @@ class StoredJob:
 
 @dataclass(frozen=True, slots=True)
 class FinishedJob:
-    """pgqueuer's log of a job that finished: its kind, how and when."""
+    """pgqueuer's log of a job that finished: which job, its kind, how and when."""
 
+    job_id: int
     kind: str
     how: FinishedAs
     at: datetime
@@ -154,6 +155,17 @@ class InMemoryJobQueue:
             waiting=[JobCount(k, s, n) for (k, s), n in sorted(waiting.items())],
             finished=[JobCount(k, s, n) for (k, s), n in sorted(finished.items())],
         )
+
+    async def prune_log(self, before: datetime, limit: int, *, dry_run: bool = False) -> int:
+        old = [
+            i
+            for i, entry in enumerate(self._log)
+            if entry.at < before and self._t.get(entry.job_id) is None
+        ][:limit]
+        if not dry_run:
+            for i in reversed(old):
+                del self._log[i]
+        return len(old)
 
     async def failures(self, limit: int) -> Sequence[FailedJob]:
         failed = [j for j in self._t.values() if j.state is JobStatus.FAILED]

@@ -27,6 +27,7 @@ from pgqueuer.db import AsyncpgPoolDriver
 from pgqueuer.domain.errors import RetryRequested
 from pgqueuer.domain.types import Channel
 from pgqueuer.models import Context, Job, TracebackRecord
+from pgqueuer.models import Schedule as PgqSchedule
 
 from application.jobs import (
     DEFAULT_RETRY_POLICY,
@@ -34,6 +35,7 @@ from application.jobs import (
     JobKind,
     JobOutcome,
     RetryPolicy,
+    Schedule,
     describe_error,
     retry_delay,
 )
@@ -183,7 +185,7 @@ class PgJobWorker:
         if self._task is not None:
             return
         kinds = list(self._handlers)
-        if not kinds:
+        if not kinds and not self._handlers.schedules():
             log.info("job worker: no job kinds registered, taking no jobs")
             return
         self._semaphore = asyncio.Semaphore(self._concurrency)
@@ -203,6 +205,10 @@ class PgJobWorker:
                 on_failure="hold",
                 executor_factory=_executor_factory(kind.policy, self._handlers),
             )(self._entrypoint(kind))
+        for schedule in self._handlers.schedules():
+            # Once across workers: pgqueuer's scheduler takes a due schedule FOR UPDATE SKIP
+            # LOCKED. clean_old: a changed expression replaces the old one's row.
+            pgq.schedule(schedule.name, schedule.cron, clean_old=True)(_fired(schedule))
         self._pgq = pgq
         self._task = asyncio.create_task(
             pgq.run(
@@ -280,6 +286,16 @@ def _executor_factory(
         return PolicyExecutor(parameters=parameters, policy=policy, handlers=handlers)
 
     return build
+
+
+def _fired(schedule: Schedule) -> Callable[[PgqSchedule], Awaitable[None]]:
+    async def fire(_: PgqSchedule) -> None:
+        try:
+            await schedule.fire()
+        except Exception as err:  # pgqueuer would log it with a traceback; say it as ours
+            log.error("the schedule %s failed: %s", schedule.name, describe_error(err))
+
+    return fire
 
 
 def _report_end(task: asyncio.Task[None]) -> None:

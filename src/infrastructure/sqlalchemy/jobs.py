@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Self
 
 from pgqueuer import Queries
@@ -38,6 +38,8 @@ from sqlalchemy import (
     LargeBinary,
     String,
     column,
+    delete,
+    exists,
     func,
     literal_column,
     select,
@@ -314,6 +316,21 @@ class SqlAlchemyJobQueue:
             waiting=sorted(waiting, key=lambda c: (c.kind, c.state)),
             finished=[JobCount(k, s, n) for (k, s), n in sorted(finished.items())],
         )
+
+    async def prune_log(self, before: datetime, limit: int, *, dry_run: bool = False) -> int:
+        q, lg = JOB_QUEUE.c, JOB_LOG.c
+        # The log's index on `created` finds the old entries; a job still in the queue
+        # (waiting, or held as failed) keeps its entries.
+        old = (
+            select(lg.id)
+            .where(lg.created < before, ~exists().where(q.id == lg.job_id))
+            .limit(limit)
+        )
+        if dry_run:
+            counted = await self._conn.execute(select(func.count()).select_from(old.subquery()))
+            return int(counted.scalar_one())
+        gone = await self._conn.execute(delete(JOB_LOG).where(lg.id.in_(old.scalar_subquery())))
+        return int(gone.rowcount)
 
     async def failures(self, limit: int) -> Sequence[FailedJob]:
         q, lg = JOB_QUEUE.c, JOB_LOG.c

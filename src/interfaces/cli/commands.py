@@ -331,6 +331,10 @@ def format_purge_report(report: PurgeReport) -> str:
     lines.append(
         f"Upload records: {verb} {report.uploads} older than {report.upload_retention_days} days"
     )
+    lines.append(
+        f"Job log: {verb} {report.job_log} entr(ies) of jobs finished over "
+        f"{report.job_log_retention_days} days ago"
+    )
     would = " would be" if report.dry_run else ""
     lines.append(
         f"Total: {len(report.blobs)} blob(s){would} deleted, {report.bytes_freed} bytes{would} "
