@@ -142,7 +142,7 @@ class SearchService:
                 elapsed_ms,
                 now,
             )
-            await uow.search.log(query_log, response_log)
+            await uow.search_logs.log(query_log, response_log)
             await uow.events.add(
                 ctx.event(
                     events.SEARCH_PERFORMED,
@@ -230,7 +230,7 @@ class SearchService:
         if owner != user.id and not user.is_active_admin:
             raise PermissionDenied("only administrators read other users' search history")
         async with self._uow(autocommit=True) as uow:
-            return await uow.search.history(owner, page, user)
+            return await uow.search_logs.history(owner, page, user)
 
     async def rate(
         self, ctx: RequestContext, query_id: UUID, rating: int, comment: str | None = None
@@ -244,10 +244,10 @@ class SearchService:
             comment = bounded_text(comment, "comment", COMMENT_MAX, allow_empty=True) or None
         now = self._clock.now()
         async with self._uow() as uow:
-            logged = await uow.search.get_query(query_id)
+            logged = await uow.search_logs.get_query(query_id)
             if logged is None or logged.user_id != user.id:
                 raise NotFound("search", query_id)
-            stored = await uow.search.put_feedback(
+            stored = await uow.search_logs.put_feedback(
                 Feedback(uuid4(), query_id, user.id, rating, comment, now)
             )
             await uow.events.add(
@@ -266,7 +266,7 @@ class SearchService:
             raise ValidationFailed.on("top", "must be between 1 and 100")
         since = self._clock.now() - timedelta(days=days)
         async with self._uow(autocommit=True) as uow:
-            return await uow.search.analytics(since, days, top)
+            return await uow.search_logs.analytics(since, days, top)
 
     async def purge_logs(self, dry_run: bool = False) -> int:
         """Delete search logs older than `search_retention_days`; how many queries went (or,
@@ -275,8 +275,8 @@ class SearchService:
             days = await effective_int(uow.settings, "search_retention_days")
             cutoff = self._clock.now() - timedelta(days=days)
             if dry_run:
-                return await uow.search.count_before(cutoff)
-            removed = await uow.search.purge_before(cutoff)
+                return await uow.search_logs.count_before(cutoff)
+            removed = await uow.search_logs.purge_before(cutoff)
             await uow.commit()
         return removed
 

@@ -25,7 +25,7 @@ from domain.events import Event, EventFilter
 from domain.jobs import JobQueue
 from domain.pagination import Page, PageRequest
 from domain.processing import ProcessingRepository
-from domain.search_ports import SearchRepository
+from domain.search_ports import SearchLogRepository, SearchRepository
 from domain.settings import Setting
 from domain.taxonomy_ports import ClassificationRepository, TaxonomyRepository
 from domain.tokens import ApiToken
@@ -132,6 +132,7 @@ class UnitOfWork(Protocol):
     taxonomy: TaxonomyRepository
     classifications: ClassificationRepository
     search: SearchRepository
+    search_logs: SearchLogRepository
     jobs: JobQueue
     uploads: UploadRepository
     processing: ProcessingRepository

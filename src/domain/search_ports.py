@@ -1,4 +1,6 @@
-"""Ports of the search area."""
+"""Ports of the search area: the search itself (`SearchRepository`) and what is kept of each
+search (`SearchLogRepository`: the query and response logs, feedback, history, analytics and
+their retention)."""
 
 from __future__ import annotations
 
@@ -43,6 +45,8 @@ class SearchRepository(Protocol):
         among them), best first; `NotFound` when `reader` may not read it."""
         ...
 
+
+class SearchLogRepository(Protocol):
     async def log(self, query: SearchQueryLog, response: SearchResponseLog) -> None: ...
 
     async def get_query(self, query_id: UUID) -> SearchQueryLog | None: ...

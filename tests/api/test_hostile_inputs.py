@@ -764,7 +764,7 @@ async def test_stored_deep_search_filters_do_not_break_search_history(api: Api) 
     now = datetime.now(UTC)
     async with api.container.uow_factory()() as uow:
         query = SearchQueryLog(uuid4(), api.member.user_id, "words", None, {"metadata": DEEP}, now)
-        await uow.search.log(query, SearchResponseLog(uuid4(), query.id, "", [], 0, 1, now))
+        await uow.search_logs.log(query, SearchResponseLog(uuid4(), query.id, "", [], 0, 1, now))
         await uow.commit()
     for caller in (api.member, api.admin):
         query = {} if caller is api.member else {"user_id": str(api.member.user_id)}

@@ -45,7 +45,7 @@ async def _log(c: Container, user: User, answer: str, sources: list[Any]) -> Non
     query = SearchQueryLog(uuid4(), user.id, "logged", None, {}, at)
     response = SearchResponseLog(uuid4(), query.id, answer, sources, len(sources), 1, at)
     async with c.uow_factory()() as uow:
-        await uow.search.log(query, response)
+        await uow.search_logs.log(query, response)
         await uow.commit()
 
 

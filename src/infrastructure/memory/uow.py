@@ -21,6 +21,7 @@ from infrastructure.memory.repositories import (
     InMemoryUserRepository,
     check_unique_on_commit,
 )
+from infrastructure.memory.search_logs import InMemorySearchLogRepository
 from infrastructure.memory.search_repository import InMemorySearchRepository
 from infrastructure.memory.store import InMemoryStore
 from infrastructure.memory.table import StagedTable
@@ -47,6 +48,7 @@ class InMemoryUnitOfWork:
     taxonomy: InMemoryTaxonomyRepository
     classifications: InMemoryClassificationRepository
     search: InMemorySearchRepository
+    search_logs: InMemorySearchLogRepository
     jobs: InMemoryJobQueue
     uploads: InMemoryUploadRepository
     processing: InMemoryProcessingRepository
@@ -105,13 +107,9 @@ class InMemoryUnitOfWork:
         self.classifications = InMemoryClassificationRepository(
             self._classifications, self._documents, self._taxonomy_nodes, self._permissions
         )
-        self.search = InMemorySearchRepository(
-            self.documents,
-            self._documents,
-            self._search_queries,
-            self._search_responses,
-            self._feedback,
-            self._tuning,
+        self.search = InMemorySearchRepository(self.documents, self._documents, self._tuning)
+        self.search_logs = InMemorySearchLogRepository(
+            self.documents, self._search_queries, self._search_responses, self._feedback
         )
         self._jobs = StagedTable(self._store.jobs)
         self.jobs = InMemoryJobQueue(

@@ -24,6 +24,7 @@ from infrastructure.sqlalchemy.repositories import (
     SqlAlchemySettingRepository,
     SqlAlchemyUserRepository,
 )
+from infrastructure.sqlalchemy.search_logs import SqlAlchemySearchLogRepository
 from infrastructure.sqlalchemy.search_repository import SqlAlchemySearchRepository
 from infrastructure.sqlalchemy.tags import SqlAlchemyTagRepository
 from infrastructure.sqlalchemy.taxonomy_repositories import (
@@ -66,6 +67,7 @@ class SqlAlchemyUnitOfWork:
     taxonomy: SqlAlchemyTaxonomyRepository
     classifications: SqlAlchemyClassificationRepository
     search: SqlAlchemySearchRepository
+    search_logs: SqlAlchemySearchLogRepository
     jobs: SqlAlchemyJobQueue
     uploads: SqlAlchemyUploadRepository
     processing: SqlAlchemyProcessingRepository
@@ -116,6 +118,7 @@ class SqlAlchemyUnitOfWork:
         self.taxonomy = SqlAlchemyTaxonomyRepository(conn)
         self.classifications = SqlAlchemyClassificationRepository(conn)
         self.search = SqlAlchemySearchRepository(conn, self._tuning)
+        self.search_logs = SqlAlchemySearchLogRepository(conn)
         self.jobs = SqlAlchemyJobQueue(conn)
         self.uploads = SqlAlchemyUploadRepository(conn)
         self.processing = SqlAlchemyProcessingRepository(conn)

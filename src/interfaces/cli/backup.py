@@ -1,6 +1,6 @@
 """`archivist backup DEST` and `archivist restore SRC` (what they do: docs/operations.md; how:
-`infrastructure/backup.py`). The parser is built at start; everything heavy is imported once
-one of them runs, as in `commands.py`."""
+the package `infrastructure/backup/`). The parser is built at start; everything heavy is
+imported once one of them runs, as in `commands.py`."""
 
 from __future__ import annotations
 
