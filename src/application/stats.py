@@ -12,6 +12,7 @@ from domain import events
 from domain.clock import Clock
 from domain.errors import ValidationFailed
 from domain.stats import (
+    ArchiveSize,
     CategoryStatistics,
     DailyCount,
     DailyUploadOutcomes,
@@ -39,6 +40,11 @@ class StatsService:
     def __init__(self, stats: StatsRepository, clock: Clock) -> None:
         self._stats = stats
         self._clock = clock
+
+    async def archive_size(self) -> ArchiveSize:
+        """How much the archive holds, for the service's own metrics (no caller: `/metrics`
+        is the operator's, and the figures name nothing)."""
+        return await self._stats.archive_size()
 
     async def overview(self, ctx: RequestContext, days: int = 30, limit: int = 10) -> Statistics:
         """The archive's figures: per category, uploads on each of the last `days` UTC days

@@ -66,6 +66,15 @@ class DocumentActivity:
     count: int  # how many events of the asked action the document has
 
 
+@dataclass(frozen=True, slots=True)
+class ArchiveSize:
+    """How much the archive holds: for the `/metrics` gauges."""
+
+    live_documents: int
+    trashed_documents: int
+    blob_bytes: int  # the documents' stored contents, each blob (storage key) once
+
+
 class StatsRepository(Protocol):
     """Aggregates over the committed state. Every ordering is total, so both adapters agree
     row for row; names and titles order by their UTF-8 bytes (PostgreSQL's "C" collation)."""
@@ -94,4 +103,9 @@ class StatsRepository(Protocol):
         """Live documents by how many `action` events (e.g. `document.viewed`) name them,
         most first, then title, then id; documents without such events are left out; at
         most `limit`."""
+        ...
+
+    async def archive_size(self) -> ArchiveSize:
+        """Documents live and in the trash (not purged), and the bytes of their contents,
+        each storage key counted once (thumbnails not included)."""
         ...

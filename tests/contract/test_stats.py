@@ -14,7 +14,7 @@ from application.context import RequestContext
 from domain import events
 from domain.documents import Category, Document, Tag
 from domain.errors import PermissionDenied, ValidationFailed
-from domain.stats import CategoryStatistics, DailyCount
+from domain.stats import ArchiveSize, CategoryStatistics, DailyCount
 from domain.uploads import UploadRecord, UploadSource, UploadStatus
 from domain.users import User
 from infrastructure.container import Container
@@ -97,6 +97,31 @@ async def test_category_statistics_count_live_documents_per_category(
 
 async def test_category_statistics_are_empty_without_categories(container: Container) -> None:
     assert await container.stats_repository().category_statistics() == []
+
+
+# --- archive size (the /metrics gauges) -----------------------------------------------------
+
+
+async def test_archive_size_counts_live_and_trashed_documents_and_each_blob_once(
+    container: Container,
+) -> None:
+    assert await container.stats_repository().archive_size() == ArchiveSize(0, 0, 0)
+    owner = factories.user()
+    shared = {"storage_key": "ab/cd/shared", "size_bytes": 100}
+    await _store(
+        container,
+        users=[owner],
+        documents=[
+            (factories.document(owner, **shared), []),
+            (factories.document(owner, **shared), []),  # a duplicate kept: one blob
+            (factories.document(owner, storage_key="ab/cd/own", size_bytes=7), []),
+            (factories.document(owner, storage_key="ab/cd/old", size_bytes=50, **TRASHED), []),
+        ],
+    )
+
+    size = await container.stats_repository().archive_size()
+
+    assert size == ArchiveSize(live_documents=3, trashed_documents=1, blob_bytes=157)
 
 
 # --- uploads per day ------------------------------------------------------------------------

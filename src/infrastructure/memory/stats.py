@@ -11,6 +11,7 @@ from uuid import UUID
 from domain import events
 from domain.documents import Document
 from domain.stats import (
+    ArchiveSize,
     CategoryStatistics,
     DailyCount,
     DailyUploadOutcomes,
@@ -96,3 +97,11 @@ class InMemoryStatsRepository:
         ranked = [DocumentActivity(live[sid].id, live[sid].title, n) for sid, n in counts.items()]
         ranked.sort(key=lambda a: (-a.count, _utf8(a.title), a.document_id))
         return ranked[:limit]
+
+    async def archive_size(self) -> ArchiveSize:
+        documents = list(self._store.documents.values())
+        live = sum(1 for d in documents if d.deleted_at is None)
+        blobs: dict[str, int] = {}
+        for d in documents:
+            blobs[d.storage_key] = max(blobs.get(d.storage_key, 0), d.size_bytes)
+        return ArchiveSize(live, len(documents) - live, sum(blobs.values()))

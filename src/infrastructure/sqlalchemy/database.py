@@ -36,7 +36,11 @@ class Database:
         if self._lock_engine is None:
             capacity = self._settings.db_pool_size + self._settings.db_max_overflow
             self._lock_engine = create_engine(
-                self.url, self._settings, pool_size=1, max_overflow=max(0, capacity - 1)
+                self.url,
+                self._settings,
+                pool_size=1,
+                max_overflow=max(0, capacity - 1),
+                pool_label="locks",
             )
         return self._lock_engine
 

@@ -14,6 +14,12 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from infrastructure.config import AppSettings
+from infrastructure.sqlalchemy.db_metrics import (
+    count_slow_statement,
+    instrument_engine,
+    observe_statement,
+    pool_class,
+)
 from infrastructure.sqlalchemy.statement_stats import record_statements
 
 log = logging.getLogger("archivist.sql")
@@ -40,11 +46,14 @@ def create_engine(
     *,
     pool_size: int | None = None,
     max_overflow: int | None = None,
+    pool_label: str = "main",
 ) -> AsyncEngine:
     """The engine for `settings`; `pool_size`/`max_overflow` replace the configured ones
-    (the blob locks' own small pool)."""
+    (the blob locks' own small pool). `pool_label` names its pool in the metrics
+    (`db_metrics`: `main`, `locks`)."""
     engine = create_async_engine(
         async_url(url),
+        poolclass=pool_class(pool_label),  # the asyncio queue pool, its waits timed
         pool_size=settings.db_pool_size if pool_size is None else pool_size,
         max_overflow=settings.db_max_overflow if max_overflow is None else max_overflow,
         pool_timeout=settings.db_pool_timeout,
@@ -64,8 +73,10 @@ def create_engine(
         },
     )
     _replace_closed_connections(engine)
-    # Per statement name: calls, total and longest time (`statement_stats`, db-report).
-    record_statements(engine, statement_name)
+    # Per statement name: calls, total and longest time (`statement_stats`, db-report), and
+    # the duration histogram of `/metrics`; errors and the pool's figures (`db_metrics`).
+    record_statements(engine, statement_name, observe=observe_statement)
+    instrument_engine(engine, pool_label)
     if settings.sql_echo:
         _echo_statements()
     if settings.slow_query_ms > 0:
@@ -160,3 +171,4 @@ def _log_slow_queries(engine: AsyncEngine, threshold_s: float) -> None:
             log.warning(
                 "slow statement %s: %.1f ms", name, ms, extra={"statement": name, "duration_ms": ms}
             )
+            count_slow_statement(name)

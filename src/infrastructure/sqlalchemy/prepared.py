@@ -37,6 +37,8 @@ from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
+from infrastructure.sqlalchemy.db_metrics import count_error
+
 _DIALECT = pg_asyncpg.dialect()  # type: ignore[no-untyped-call]
 
 
@@ -120,6 +122,7 @@ async def _translated(
         connection_invalidated=invalidated,
         dialect=dialect,
     )
+    count_error(wrapped)  # SQLAlchemy's `handle_error` does not see this path (`db_metrics`)
     if invalidated:
         await conn.invalidate(translated)
     return wrapped

@@ -107,10 +107,14 @@ def record_statements(
     engine: AsyncEngine,
     name_of: Callable[[str], str],
     stats: StatementStats = STATEMENT_STATS,
+    *,
+    observe: Callable[[str, float], None] | None = None,
 ) -> None:
-    """Time every statement `engine` runs into `stats`, under `name_of(sql)`. The listeners
-    read only the connection and the SQL (the driver-connection statements pass neither
-    cursor nor context); a failed statement (no `after_cursor_execute`) is not recorded."""
+    """Time every statement `engine` runs into `stats`, under `name_of(sql)`, and hand
+    each name and duration to `observe` too (the `/metrics` histogram, `db_metrics`). The
+    listeners read only the connection and the SQL (the driver-connection statements pass
+    neither cursor nor context); a failed statement (no `after_cursor_execute`) is not
+    recorded."""
 
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
     def _start(
@@ -124,4 +128,8 @@ def record_statements(
     ) -> None:
         started = conn.info.pop(_STARTED, None)
         if started is not None:
-            stats.record(name_of(statement), time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            name = name_of(statement)
+            stats.record(name, seconds)
+            if observe is not None:
+                observe(name, seconds)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain import events
 from domain.stats import (
+    ArchiveSize,
     CategoryStatistics,
     DailyCount,
     DailyUploadOutcomes,
@@ -116,6 +117,18 @@ class SqlAlchemyStatsRepository:
             .limit(limit)
         )
         return [DocumentActivity(r.id, r.title, int(r.n)) for r in await self._all(stmt)]
+
+    async def archive_size(self) -> ArchiveSize:
+        blobs = (
+            select(func.max(_d.c.size_bytes).label("size")).group_by(_d.c.storage_key).subquery()
+        )
+        stmt = select(
+            func.count().filter(_d.c.deleted_at.is_(None)).label("live"),
+            func.count().filter(_d.c.deleted_at.is_not(None)).label("trashed"),
+            select(func.coalesce(func.sum(blobs.c.size), 0)).scalar_subquery().label("bytes"),
+        ).select_from(_d)
+        row = (await self._all(stmt))[0]
+        return ArchiveSize(int(row.live), int(row.trashed), int(row.bytes))
 
 
 async def _rows(conn: AsyncConnection, stmt: Any) -> Sequence[Any]:
