@@ -20,6 +20,7 @@ from domain.documents import (
     Tag,
     check_metadata,
 )
+from domain.errors import ValidationFailed
 from domain.events import Event
 from domain.pagination import Keyset, Kind, Page, PageRequest
 from domain.processing import ProcessingFilter
@@ -28,10 +29,14 @@ from domain.values import check_instant, check_text
 
 
 class DocumentSort(enum.StrEnum):
+    """A listing's order: a column, ascending, or descending with a leading `-`."""
+
     CREATED = "created_at"
     CREATED_DESC = "-created_at"
     TITLE = "title"
+    TITLE_DESC = "-title"
     SIZE = "size_bytes"
+    SIZE_DESC = "-size_bytes"
 
     @property
     def keyset(self) -> Keyset:
@@ -44,7 +49,13 @@ _KEYSETS: Final = {
     DocumentSort.CREATED_DESC: Keyset("documents-newest", (Kind.INSTANT, Kind.ID), True),
     DocumentSort.TITLE: Keyset("documents-by-title", (Kind.TEXT, Kind.ID)),
     DocumentSort.SIZE: Keyset("documents-by-size", (Kind.INT, Kind.ID)),
+    DocumentSort.TITLE_DESC: Keyset("documents-by-title-desc", (Kind.TEXT, Kind.ID), True),
+    DocumentSort.SIZE_DESC: Keyset("documents-by-size-desc", (Kind.INT, Kind.ID), True),
 }
+
+# `title_contains` (the listing's `q`): long enough for any real part of a title, short
+# enough that its trigrams stay few (`sqlalchemy/document_filters.py`).
+TITLE_QUERY_MAX: Final = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +80,8 @@ class DocumentFilter:
     processing: ProcessingFilter | None = None
     # True: OCR is pending or failed (the "ocr" kind); False: it is neither.
     needs_ocr: bool | None = None
+    # The title holds this text, compared lower-cased (`%` and `_` are plain characters).
+    title_contains: str | None = None
 
     def __post_init__(self) -> None:
         # What PostgreSQL refuses, every storage refuses (a 422, never a 500).
@@ -85,6 +98,10 @@ class DocumentFilter:
             if instant is not None:
                 check_instant(instant, name)
         check_metadata(self.metadata)
+        if self.title_contains is not None:  # the listing's `q`
+            check_text(self.title_contains, "q")
+            if not 1 <= len(self.title_contains) <= TITLE_QUERY_MAX:
+                raise ValidationFailed.on("q", f"must be 1 to {TITLE_QUERY_MAX} characters")
 
 
 @dataclass(frozen=True, slots=True)

@@ -163,6 +163,7 @@ class Document:
         source: str | None = None,
         category_id: UUID | None = None,
         tags: Iterable[str] = (),
+        category_name: str | None = None,
     ) -> Document:
         """A new document, version 1, for a file of `file_type` stored as `blob`; the title
         defaults to the file's name without its extension. `ValidationFailed` for a bad
@@ -187,6 +188,7 @@ class Document:
             created_at=now,
             updated_at=now,
             tags=sorted(tags, key=str.encode),
+            category_name=category_name if category_id is not None else None,
         )
 
     @property
@@ -223,7 +225,11 @@ class Document:
         }
         if not changed:
             return self, {}
-        return self._next(now, **changed), changed
+        if "category_id" not in changed:
+            return self._next(now, **changed), changed
+        # The read model follows: the name the change found the category by.
+        name = changes.values.get("category") if changed["category_id"] else None
+        return self._next(now, **changed, category_name=name), changed
 
     def tags_after(
         self, names: Sequence[str], mode: Literal["replace", "add", "remove"]

@@ -84,7 +84,7 @@ def operations(draw: st.DrawFn) -> tuple[Any, ...]:
             + ["doc_update"] * 4
             + ["doc_tags"] * 4
             + ["doc_trash", "doc_trash", "doc_restore", "doc_restore"]
-            + ["doc_get", "doc_list", "doc_list", "grant", "grant", "ungrant", "tags"]
+            + ["doc_get", "doc_list", "doc_list", "doc_list", "grant", "grant", "ungrant", "tags"]
             + ["doc_race"] * 2
         )
     )
@@ -163,6 +163,9 @@ def _document_operation(draw: st.DrawFn, kind: str) -> tuple[Any, ...]:
         # Processing state: every document here has its thumbnail pending (no job runs).
         processing = draw(st.sampled_from([None, None, "pending", "thumbnail:pending", "done"]))
         needs_ocr = draw(st.sampled_from([None, None, False, True]))
+        # Every sort, and a part of the title (any case; LIKE wildcards are plain text).
+        sort = draw(st.sampled_from(list(DocumentSort)))
+        q = draw(st.sampled_from([None, "PLAN", "pLaN", "NOTES", "an", "E", "ORT", "%", "BY A"]))
         return (
             kind,
             actor,
@@ -171,6 +174,8 @@ def _document_operation(draw: st.DrawFn, kind: str) -> tuple[Any, ...]:
             draw(st.integers(1, 3)),
             processing,
             needs_ocr,
+            sort,
+            q,
         )
     if kind == "grant":
         access = draw(st.sampled_from(["read", "write", "delete", "own"]))
@@ -382,16 +387,15 @@ class World:
         if kind == "doc_race":
             return await self._race(ctx, self.doc_ref(op[2]), op[3])
         if kind == "doc_list":
-            _, _, deleted, tags, limit, processing, needs_ocr = op
+            _, _, deleted, tags, limit, processing, needs_ocr, sort, q = op
             filters = DocumentFilter(
                 tags=tags,
                 deleted=deleted,
                 processing=ProcessingFilter.parse(processing) if processing else None,
                 needs_ocr=needs_ocr,
+                title_contains=q,
             )
-            return await reads.list_documents(
-                ctx, filters, DocumentSort.CREATED, PageRequest(limit)
-            )
+            return await self._every_page(ctx, filters, sort, limit)
         if kind == "grant":
             _, _, index, user, access = op
             return await c.grants().grant(ctx, self.doc_ref(index), self.user_ref(user), access)
@@ -400,6 +404,32 @@ class World:
             await c.grants().revoke(ctx, self.doc_ref(index), self.user_ref(user))
             return None
         return (await c.catalog().tags(), await c.catalog().popular_tags(ctx, op[2]))
+
+    async def _every_page(
+        self, ctx: RequestContext, filters: DocumentFilter, sort: DocumentSort, limit: int
+    ) -> Any:
+        """Every page of a listing, each from the previous page's cursor (cursors hold ids,
+        so each world follows its own). Titles and sizes tie, and ties go by id, which
+        differ between worlds: what is compared is the page sizes, the sorted values in
+        order, and the documents listed (in creation order; no document twice)."""
+        reads = self.container.document_reads()
+        pages: list[Page[Document]] = []
+        cursor: str | None = None
+        while True:
+            page = await reads.list_documents(ctx, filters, sort, PageRequest(limit, cursor))
+            pages.append(page)
+            cursor = page.next_cursor
+            if cursor is None or len(pages) > 50:
+                break
+        docs = [doc for page in pages for doc in page.items]
+        assert len({doc.id for doc in docs}) == len(docs), "a document listed twice"
+        column = sort.value.lstrip("-")
+        return (
+            "pages",
+            [len(page.items) for page in pages],
+            [getattr(doc, column) for doc in docs],
+            sorted(docs, key=lambda doc: doc.created_at),
+        )
 
     async def _race(self, ctx: RequestContext, doc_id: UUID, change: str) -> Any:
         """Two units of work change one document from the same version, B writing while A

@@ -190,6 +190,7 @@ class InMemoryDocumentRepository:
                 f.needs_ocr is None
                 or in_state(self._processing, doc.id, NEEDS_OCR, OCR) == f.needs_ocr
             )
+            and (f.title_contains is None or f.title_contains.lower() in doc.title.lower())
         )
 
     def _in_subtree(self, doc_id: UUID, f: DocumentFilter) -> bool:
@@ -315,9 +316,9 @@ def _comparable(value: str | int | datetime) -> Any:
 
 
 def _raw_sort_value(doc: Document, sort: DocumentSort) -> str | int | datetime:
-    if sort is DocumentSort.TITLE:
+    if sort in (DocumentSort.TITLE, DocumentSort.TITLE_DESC):
         return doc.title
-    if sort is DocumentSort.SIZE:
+    if sort in (DocumentSort.SIZE, DocumentSort.SIZE_DESC):
         return doc.size_bytes
     return doc.created_at
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, exists, func, literal_column, select
+from sqlalchemy import ColumnElement, Text, bindparam, exists, func, literal_column, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.document_ports import DocumentFilter
@@ -91,7 +92,38 @@ async def filter_conditions(
     if filters.needs_ocr is not None:
         needing = _in_processing([s.value for s in NEEDS_OCR], OCR)
         conds.append(needing if filters.needs_ocr else ~needing)
+    if filters.title_contains is not None:
+        conds.extend(title_contains(filters.title_contains))
     return conds
+
+
+def escape_like(text: str) -> str:
+    """`text` as a LIKE pattern matching itself (escape character `\\`)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def title_contains(text: str) -> list[ColumnElement[bool]]:
+    """The title holds `text`, both lower-cased by the database. From three characters on,
+    the title's trigrams must hold the text's (`archivist_trigrams`, migration 0012): the GIN
+    index finds the candidates of a rare text, and the LIKE then checks them; a common text
+    is found walking the page's order, testing the LIKE first (the cheaper condition).
+    The text is written into the SQL (quoted by the dialect), not bound: a generic plan would
+    not know how rare it is."""
+    value = bindparam(None, text, type_=Text, literal_execute=True, unique=True)
+    pattern = bindparam(
+        None, f"%{escape_like(text)}%", type_=Text, literal_execute=True, unique=True
+    )
+    conds: list[ColumnElement[bool]] = []
+    if len(text) >= 3:
+        trigrams = func.archivist_trigrams
+        conds.append(
+            trigrams(d.title, type_=_TEXT_ARRAY).contains(trigrams(value, type_=_TEXT_ARRAY))
+        )
+    conds.append(func.lower(d.title).like(func.lower(pattern), escape="\\"))
+    return conds
+
+
+_TEXT_ARRAY = ARRAY(Text)
 
 
 def _in_processing(states: list[str], kind: str | None) -> ColumnElement[bool]:

@@ -97,7 +97,9 @@ _SORT_COLUMNS: dict[DocumentSort, ColumnElement[Any]] = {
     DocumentSort.CREATED_DESC: d.created_at,
     # Byte order ("C" collation) so every server, and the in-memory adapter, sort alike.
     DocumentSort.TITLE: d.title.collate("C"),
+    DocumentSort.TITLE_DESC: d.title.collate("C"),
     DocumentSort.SIZE: d.size_bytes,
+    DocumentSort.SIZE_DESC: d.size_bytes,
 }
 
 _TAGS_OF = (
@@ -111,7 +113,7 @@ _TAGS_OF = (
 def _sort_value(doc: Document, sort: DocumentSort) -> str | int | datetime:
     if sort in (DocumentSort.CREATED, DocumentSort.CREATED_DESC):
         return doc.created_at
-    if sort is DocumentSort.TITLE:
+    if sort in (DocumentSort.TITLE, DocumentSort.TITLE_DESC):
         return doc.title
     return doc.size_bytes
 

@@ -377,6 +377,30 @@ doc_taxonomy = Table(
 # before content words), so both storages index exactly the same lexemes (migration 0008).
 documents.append_column(Column("search_vector", TSVECTOR, nullable=True))
 Index("ix_documents_search_vector", documents.c.search_vector, postgresql_using="gin")
+# The listing's `q` (a part of the title): a GIN index on the lower-cased title's trigrams,
+# made by a SQL function of migration 0012 (the embedded server has no pg_trgm).
+Index(
+    "ix_documents_title_trigrams",
+    func.archivist_trigrams(documents.c.title),
+    postgresql_using="gin",
+    postgresql_with={"fastupdate": "off"},
+)
+# The title and size sorts (either way: read backwards), covering as the newest-first one.
+# The title key is `title COLLATE "C"` (the sort's byte order): written so by migration
+# 0012, and stated here as the plain column, because that is how reflection reads it back
+# (`alembic check` compares against reflection and would otherwise see a difference).
+Index(
+    "ix_documents_title_id",
+    "title",
+    documents.c.id,
+    postgresql_include=[*_ACCESS_COLUMNS, "category_id"],
+)
+Index(
+    "ix_documents_size_bytes_id",
+    documents.c.size_bytes,
+    documents.c.id,
+    postgresql_include=[*_ACCESS_COLUMNS, "category_id"],
+)
 
 search_queries = Table(
     "search_queries",

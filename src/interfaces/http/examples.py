@@ -24,6 +24,7 @@ UPLOADED_DOCUMENT: Final[dict[str, Any]] = {
     "metadata": {"supplier": "Acme Office", "year": 2025},
     "owner_id": _OWNER_ID,
     "category_id": None,
+    "category": None,
     "tags": ["finance", "invoice"],
     "original_filename": "invoice-2025-001.txt",
     "extension": "txt",
@@ -44,6 +45,8 @@ DOCUMENT_LIST: Final[dict[str, Any]] = {
         UPLOADED_DOCUMENT
         | {
             "content": None,  # the listing leaves the text out
+            "category_id": "3f6d2c8e-9b1a-4c57-8e0f-2a7b5d4c1e90",
+            "category": "Invoices",  # the category's name, next to its id
             "processing": {
                 "thumbnail": {
                     "state": "done",

@@ -91,7 +91,57 @@ def query_problems(query_string: bytes) -> list[FieldError]:
 
 async def refuse_unstorable_query(request: Request[Any, Any, Any]) -> None:
     """The app's before-request hook: a query parameter holding text PostgreSQL cannot store
-    (a NUL) is a 422 naming it, on every route, before any handler or query runs."""
-    errors = query_problems(request.scope.get("query_string", b""))
+    (a NUL) is a 422 naming it, on every route, before any handler or query runs; so is a
+    query parameter a list route does not take (`?title=` on the documents listing would
+    otherwise be ignored, and the answer look filtered). Nothing to do for a request without
+    a query string (most of them: `GET /me`, downloads)."""
+    query_string = request.scope.get("query_string", b"")
+    if not query_string:
+        return
+    errors = query_problems(query_string)
+    if not errors and request.scope["method"] == "GET":
+        errors = unknown_query_parameters(request, query_string)
     if errors:
         raise ValidationFailed("the query string is not valid", errors)
+
+
+def unknown_query_parameters(
+    request: Request[Any, Any, Any], query_string: bytes
+) -> list[FieldError]:
+    """A field error for each query parameter name the route's handler does not take (each
+    name once, in order), on list routes (`_known_query_names`); none elsewhere."""
+    known = _known_query_names(request)
+    if known is None:
+        return []
+    names = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True, errors="replace")
+    unknown = dict.fromkeys(name for name, _ in names if name not in known)
+    return [FieldError(name, "is not a parameter of this route") for name in unknown]
+
+
+# Per route handler: the query parameter names it takes (its own and its dependencies'), or
+# None where unknown names are let through. Handlers live as long as their app, and an app
+# has a few dozen; the dict holds them (they are not weak-referenceable).
+_KNOWN: dict[Any, frozenset[str] | None] = {}
+
+
+def _known_query_names(request: Request[Any, Any, Any]) -> frozenset[str] | None:
+    handler = request.route_handler
+    try:
+        return _KNOWN[handler]
+    except KeyError:
+        pass
+    # A list route answers a `ListOf` page. Other routes let unknown names through: a
+    # client's cache-buster on a download, or tracing parameters on `GET /me`, harm no one.
+    from interfaces.http.schemas.common import ListOf  # it imports this module
+
+    known: frozenset[str] | None = None
+    answers = handler.parsed_fn_signature.return_type.annotation
+    if isinstance(answers, type) and issubclass(answers, ListOf):
+        # Litestar's own model of what the handler reads from the request: the names it
+        # reads query parameters by (aliases included), from its dependencies too. Only
+        # the path parameters' names count here.
+        path_parameters: dict[str, Any] = dict.fromkeys(request.path_params)
+        model = handler.create_kwargs_model(path_parameters=path_parameters)
+        known = frozenset(p.field_alias for p in model.expected_query_params)
+    _KNOWN[handler] = known
+    return known

@@ -32,15 +32,16 @@ from application.context import RequestContext
 from application.document_reads import DocumentReads
 from application.document_reads import Download as DownloadResult
 from application.processing import DocumentProcessing
-from domain.document_ports import DocumentFilter, DocumentSort
+from domain.document_ports import TITLE_QUERY_MAX, DocumentFilter, DocumentSort
 from domain.documents import CATEGORY_NAME_MAX, TAG_NAME_MAX, DocumentType
 from domain.documents import Document as DomainDocument
+from domain.errors import ValidationFailed
 from domain.pagination import MAX_LIMIT, PageRequest
 from domain.processing import Processing, ProcessingFilter
 from domain.taxonomy import parse_path, parse_version
 from domain.values import DEPARTMENT_MAX
 from interfaces.http.examples import DOCUMENT_LIST, with_examples
-from interfaces.http.instants import DATE_TIME, aware_rfc3339
+from interfaces.http.instants import DATE_TIME_OR_DATE, instant_or_day
 from interfaces.http.openapi import LINE_RULE, TAXONOMY_PATH, VERSION_PARAMETER, schema_only
 from interfaces.http.problems import problems
 from interfaces.http.schemas.common import ListOf, json_object
@@ -52,6 +53,27 @@ METADATA_QUERY_MAX = 8192
 PROCESSING_PATTERN = r"^(?:[a-z][a-z0-9_.-]{0,49}:)?(?:pending|done|failed|not_applicable)$"
 
 _STRONG_TAG = re.compile(r'^(?:W/)?"([^"]*)"$')
+# `document_type=`: a type's name in any case ("pdf", "Pdf"), as a JSON Schema pattern can say
+# it (no case-insensitive flag there).
+DOCUMENT_TYPE_PATTERN = "^(?:{})$".format(
+    "|".join(
+        "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in t.value)
+        for t in DocumentType
+    )
+)
+
+
+def document_type_of(raw: str | None) -> DocumentType | None:
+    """The document type `raw` names in any case; a 422 on `document_type` otherwise."""
+    if raw is None:
+        return None
+    try:
+        if not raw.isascii():
+            raise ValueError(raw)
+        return DocumentType(raw.upper())
+    except ValueError:
+        names = ", ".join(t.value for t in DocumentType)
+        raise ValidationFailed.on("document_type", f"must be one of {names}") from None
 
 
 # --- conditional requests ---------------------------------------------------------------------
@@ -156,7 +178,11 @@ class DocumentController(Controller):
         category: str | None = Parameter(
             default=None, max_length=CATEGORY_NAME_MAX, description="A category name."
         ),
-        document_type: FromQuery[DocumentType | None] = None,
+        document_type: str | None = Parameter(
+            default=None,
+            description="PDF, DOCX, TXT or MARKDOWN, in any case (pdf, Pdf).",
+            schema_extra=schema_only(DOCUMENT_TYPE_PATTERN),
+        ),
         department: str | None = Parameter(default=None, max_length=DEPARTMENT_MAX),
         access_level: int | None = Parameter(default=None, ge=1, le=3),
         owner_id: FromQuery[UUID | None] = None,
@@ -166,8 +192,24 @@ class DocumentController(Controller):
             description="A JSON object the document's metadata must contain.",
             schema_extra={"content_media_type": "application/json"},
         ),
-        created_after: str | None = Parameter(default=None, schema_extra=DATE_TIME),
-        created_before: str | None = Parameter(default=None, schema_extra=DATE_TIME),
+        created_after: str | None = Parameter(
+            default=None,
+            description="Created at or after (inclusive): an RFC 3339 date-time, or a date "
+            "(2026-01-31: the start of that day, UTC).",
+            schema_extra=DATE_TIME_OR_DATE,
+        ),
+        created_before: str | None = Parameter(
+            default=None,
+            description="Created before (exclusive): an RFC 3339 date-time, or a date "
+            "(2026-01-31: the start of that day, UTC, so the 31st itself is left out).",
+            schema_extra=DATE_TIME_OR_DATE,
+        ),
+        q: str | None = Parameter(
+            default=None,
+            max_length=TITLE_QUERY_MAX,
+            description="A part of the title, in any case (`%` and `_` are plain "
+            "characters); the file name is not searched. Empty: no filter.",
+        ),
         deleted: bool = Parameter(default=False, description="true: the trash."),
         taxonomy: str | None = Parameter(
             default=None,
@@ -193,20 +235,24 @@ class DocumentController(Controller):
             default=None,
             description="true: OCR is pending or failed; false: it is neither.",
         ),
-        sort: FromQuery[DocumentSort] = DocumentSort.CREATED_DESC,
+        sort: DocumentSort = Parameter(
+            default=DocumentSort.CREATED_DESC,
+            description="created_at, title or size_bytes; a leading `-` for descending "
+            "(-created_at, newest first, is the default). Titles sort in byte order.",
+        ),
         limit: int = Parameter(default=50, ge=1, le=MAX_LIMIT),
         cursor: str | None = Parameter(default=None, max_length=512),
     ) -> ListOf[Document]:
         filters = DocumentFilter(
             tags=tuple(tag or ()),
             category=category,
-            document_type=document_type,
+            document_type=document_type_of(document_type),
             department=department,
             access_level=access_level,
             owner_id=owner_id,
             metadata=json_object(metadata, "metadata"),
-            created_after=aware_rfc3339(created_after, "created_after"),
-            created_before=aware_rfc3339(created_before, "created_before"),
+            created_after=instant_or_day(created_after, "created_after"),
+            created_before=instant_or_day(created_before, "created_before"),
             deleted=deleted,
             taxonomy_path=parse_path(taxonomy, "taxonomy") if taxonomy is not None else None,
             # Checked whether or not `taxonomy` is given (the schema states one rule); an
@@ -214,6 +260,7 @@ class DocumentController(Controller):
             taxonomy_version=parse_version(taxonomy_version) if taxonomy_version else None,
             processing=ProcessingFilter.parse(processing) if processing is not None else None,
             needs_ocr=needs_ocr,
+            title_contains=(q.strip() or None) if q is not None else None,
         )
         page = await document_reads.list_documents(ctx, filters, sort, PageRequest(limit, cursor))
         states = await document_processing.of(page.items)  # one query for the page

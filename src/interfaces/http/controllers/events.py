@@ -14,7 +14,7 @@ from domain.events import Event as DomainEvent
 from domain.events import EventFilter
 from domain.pagination import MAX_LIMIT, PageRequest
 from interfaces.http.auth import admin_guard
-from interfaces.http.instants import DATE_TIME, aware_rfc3339
+from interfaces.http.instants import DATE_OR_DAY, DATE_TIME_OR_DATE, instant_or_day
 from interfaces.http.problems import problems
 from interfaces.http.schemas.common import ListOf
 from interfaces.http.schemas.events import Event
@@ -42,10 +42,14 @@ class EventController(Controller):
         subject_type: str | None = Parameter(default=None, max_length=50),
         subject_id: str | None = Parameter(default=None, max_length=100),
         since: str | None = Parameter(
-            default=None, description="Inclusive.", schema_extra=DATE_TIME
+            default=None,
+            description="At or after (inclusive): " + DATE_OR_DAY,
+            schema_extra=DATE_TIME_OR_DATE,
         ),
         until: str | None = Parameter(
-            default=None, description="Exclusive.", schema_extra=DATE_TIME
+            default=None,
+            description="Before (exclusive): " + DATE_OR_DAY,
+            schema_extra=DATE_TIME_OR_DATE,
         ),
         limit: int = Parameter(default=50, ge=1, le=MAX_LIMIT),
         cursor: str | None = Parameter(default=None, max_length=512),
@@ -55,8 +59,8 @@ class EventController(Controller):
             action=action,
             subject_type=subject_type,
             subject_id=subject_id,
-            since=aware_rfc3339(since, "since"),
-            until=aware_rfc3339(until, "until"),
+            since=instant_or_day(since, "since"),
+            until=instant_or_day(until, "until"),
         )
         page = await audit_log.list(ctx, filters, PageRequest(limit, cursor))
         items: list[DomainEvent] = list(page.items)

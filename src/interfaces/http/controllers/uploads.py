@@ -13,7 +13,7 @@ from application.upload_log import UploadLog
 from domain.pagination import MAX_LIMIT, PageRequest
 from domain.uploads import UploadFilter, UploadSource, UploadStatus
 from interfaces.http.auth import admin_guard
-from interfaces.http.instants import DATE_TIME, aware_rfc3339
+from interfaces.http.instants import DATE_OR_DAY, DATE_TIME_OR_DATE, instant_or_day
 from interfaces.http.problems import problems
 from interfaces.http.schemas.common import ListOf
 from interfaces.http.schemas.uploads import UploadRecord
@@ -39,10 +39,14 @@ class UploadController(Controller):
         source: FromQuery[UploadSource | None] = None,
         user_id: FromQuery[UUID | None] = None,
         since: str | None = Parameter(
-            default=None, description="Started at or after (inclusive).", schema_extra=DATE_TIME
+            default=None,
+            description="Started at or after (inclusive): " + DATE_OR_DAY,
+            schema_extra=DATE_TIME_OR_DATE,
         ),
         until: str | None = Parameter(
-            default=None, description="Started before (exclusive).", schema_extra=DATE_TIME
+            default=None,
+            description="Started before (exclusive): " + DATE_OR_DAY,
+            schema_extra=DATE_TIME_OR_DATE,
         ),
         limit: int = Parameter(default=50, ge=1, le=MAX_LIMIT),
         cursor: str | None = Parameter(default=None, max_length=512),
@@ -51,8 +55,8 @@ class UploadController(Controller):
             status=status,
             source=source,
             user_id=user_id,
-            since=aware_rfc3339(since, "since"),
-            until=aware_rfc3339(until, "until"),
+            since=instant_or_day(since, "since"),
+            until=instant_or_day(until, "until"),
         )
         page = await upload_log.list(ctx, filters, PageRequest(limit, cursor))
         return ListOf[UploadRecord](

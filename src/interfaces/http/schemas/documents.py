@@ -42,6 +42,7 @@ class Document(BaseModel):
     metadata: dict[str, Any] | None
     owner_id: UUID
     category_id: UUID | None
+    category: str | None = Field(description="The category's name; null with no category.")
     tags: list[str]
     original_filename: str
     extension: str
@@ -85,6 +86,7 @@ class Document(BaseModel):
             metadata=clip_json_value(doc.metadata),
             owner_id=doc.owner_id,
             category_id=doc.category_id,
+            category=doc.category_name if doc.category_id is not None else None,
             tags=list(doc.tags),
             original_filename=doc.original_filename,
             extension=doc.extension,
