@@ -185,9 +185,9 @@ class DocumentImport:
             for i, digest in enumerate(digests):
                 traces[i].sha256 = digest
             async with self._uow(autocommit=True) as uow:
-                known = [await uow.documents.readable_with_sha256(d, run.user) for d in digests]
-            for i, same in enumerate(known):
-                if same:
+                known = await uow.documents.first_readable_with_sha256(digests, run.user)
+            for i, digest in enumerate(digests):
+                if (same := known.get(digest)) is not None:
                     record = self._log.record(
                         run.ctx,
                         run.options.upload_source,
@@ -195,10 +195,10 @@ class DocumentImport:
                         started,
                         UploadStatus.DUPLICATE,
                         "duplicate",
-                        same[0].id,
+                        same.id,
                     )
-                    settle(i, _duplicate(sources[i], same[0].id, run.options.on_duplicate), record)
-            pending = [i for i in pending if not known[i]]
+                    settle(i, _duplicate(sources[i], same.id, run.options.on_duplicate), record)
+            pending = [i for i in pending if i not in results]
 
         spools = await self._uploads.open_spools(run.ctx, [sources[i].filename for i in pending])
         prepared: dict[int, PreparedFile] = {}
@@ -229,9 +229,10 @@ class DocumentImport:
         batch = sorted(first.values())
 
         async def with_records(uow: UnitOfWork, docs: list[Document]) -> None:
+            stored = []
             for i, doc in zip(batch, docs, strict=True):
                 traces[i].document = doc
-                await uow.uploads.add(
+                stored.append(
                     self._log.record(
                         run.ctx,
                         run.options.upload_source,
@@ -242,6 +243,7 @@ class DocumentImport:
                         doc.id,
                     )
                 )
+            await uow.uploads.add_all(stored)
 
         if batch:
             try:

@@ -10,6 +10,7 @@ for good with `OcrUnavailable` and the document's `ocr` processing stays flagged
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -27,12 +28,16 @@ from domain.processing import OCR, ProcessingState
 JOB = OCR
 
 
-async def enqueue_ocr(uow: UnitOfWork, doc_id: UUID, now: datetime) -> None:
-    """Queue the OCR of a document's scanned pages in `uow` (with the change that stored it:
+async def enqueue_ocr(uow: UnitOfWork, doc_ids: Sequence[UUID], now: datetime) -> None:
+    """Queue the OCR of documents' scanned pages in `uow` (with the change that stored them:
     no job for an upload that rolls back; one job a document however often it is asked), and
-    mark its `ocr` processing pending."""
-    await uow.jobs.enqueue(JOB, {"document_id": str(doc_id)}, dedupe_key=f"{JOB}:{doc_id}")
-    await uow.processing.mark(doc_id, JOB, ProcessingState.PENDING, now)
+    mark their `ocr` processing pending."""
+    await uow.jobs.enqueue_all(
+        JOB,
+        [{"document_id": str(doc_id)} for doc_id in doc_ids],
+        dedupe_keys=[f"{JOB}:{doc_id}" for doc_id in doc_ids],
+    )
+    await uow.processing.mark_all(doc_ids, JOB, ProcessingState.PENDING, now)
 
 
 class DocumentChangedMeanwhile(RuntimeError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -35,12 +35,16 @@ MAX_BYTES = 4 * 1024 * 1024  # a 400-px WebP is tens of KB; anything near this i
 THUMBNAIL_TYPES: Final = frozenset(DocumentType)
 
 
-async def enqueue_thumbnail(uow: UnitOfWork, doc_id: UUID, at: datetime) -> None:
-    """Queue the making of a document's thumbnail in `uow` (with the change that stored it:
-    no job for an upload that rolls back; one job a document however often it is asked),
-    and mark the document's "thumbnail" processing pending in the same unit of work."""
-    await uow.jobs.enqueue(JOB, {"document_id": str(doc_id)}, dedupe_key=f"{JOB}:{doc_id}")
-    await uow.processing.mark(doc_id, JOB, ProcessingState.PENDING, at)
+async def enqueue_thumbnails(uow: UnitOfWork, doc_ids: Sequence[UUID], at: datetime) -> None:
+    """Queue the making of documents' thumbnails in `uow` (with the change that stored them:
+    no job for an upload that rolls back; one job a document however often it is asked), and
+    mark their "thumbnail" processing pending, a statement for all."""
+    await uow.jobs.enqueue_all(
+        JOB,
+        [{"document_id": str(doc_id)} for doc_id in doc_ids],
+        dedupe_keys=[f"{JOB}:{doc_id}" for doc_id in doc_ids],
+    )
+    await uow.processing.mark_all(doc_ids, JOB, ProcessingState.PENDING, at)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from application.context import RequestContext
 from application.document_access import ON_BEHALF
 from application.document_ocr import enqueue_ocr
 from application.document_tags import clean_tags, ensure_tags
-from application.document_thumbnails import enqueue_thumbnail
+from application.document_thumbnails import enqueue_thumbnails
 from application.file_spool import FileSpool
 from application.taxonomy import TaxonomyService
 from domain import events, policy
@@ -234,14 +234,12 @@ class DocumentUploads:
         async with self._blob_locks.hold_many(keys):
             stored: list[StoredBlob] = []
             try:
-                for f in files:
-                    stored.append(await self._put(f))
+                stored += await self._put_all(files)
                 now = self._clock.now()
                 async with self._uow() as uow:
-                    docs = [
-                        await self._add(uow, ctx, user, blob, f, fields, tag_names, path, now)
-                        for f, blob in zip(files, stored, strict=True)
-                    ]
+                    docs = await self._add_all(
+                        uow, ctx, user, stored, files, fields, tag_names, path, now
+                    )
                     if before_commit is not None:
                         await before_commit(uow, docs)
                     await uow.commit()
@@ -296,8 +294,8 @@ class DocumentUploads:
             try:
                 now = self._clock.now()
                 async with self._uow() as uow:
-                    doc = await self._add(
-                        uow, ctx, user, stored, prepared, fields, tag_names, path, now
+                    [doc] = await self._add_all(
+                        uow, ctx, user, [stored], [prepared], fields, tag_names, path, now
                     )
                     await uow.commit()
             except BaseException:
@@ -324,6 +322,21 @@ class DocumentUploads:
         Document.clean_department(fields.department)
         return tag_names, path
 
+    async def _put_all(self, files: Sequence[PreparedFile]) -> list[StoredBlob]:
+        """`_put` of every file at once (each is thread hops and two fsyncs: mostly waiting),
+        in the order given. If one fails, the others are stopped, those stored are released,
+        and its error is raised."""
+        puts: list[asyncio.Task[StoredBlob]] = []
+        try:
+            async with asyncio.TaskGroup() as group:
+                puts += [group.create_task(self._put(f)) for f in files]
+        except BaseExceptionGroup as failed:
+            for put in puts:
+                if put.done() and not put.cancelled() and put.exception() is None:
+                    await self._releaser.release_held(put.result().key)
+            raise failed.exceptions[0] from None
+        return [put.result() for put in puts]
+
     async def _put(self, prepared: PreparedFile) -> StoredBlob:
         """The file's bytes into the blob store (its key's lock held by the caller)."""
         data = prepared.data
@@ -333,72 +346,87 @@ class DocumentUploads:
 
         return await self._blobs.put(once(), max_bytes=len(data), sha256=prepared.sha256)
 
-    async def _add(
+    async def _add_all(
         self,
         uow: UnitOfWork,
         ctx: RequestContext,
         user: User,
-        stored: StoredBlob,
-        prepared: PreparedFile,
+        stored: Sequence[StoredBlob],
+        files: Sequence[PreparedFile],
         fields: DocumentFields,
         tag_names: list[str],
         path: tuple[str, ...] | None,
         now: datetime,
-    ) -> Document:
-        """The document's row, tags, classification, event and jobs, in `uow`."""
+    ) -> list[Document]:
+        """The documents' rows, tags, classifications, events and jobs, in `uow`: one
+        statement for each kind of row, however many documents (one upload, or a batch)."""
         if fields.on_duplicate == "reject":
-            same = await uow.documents.readable_with_sha256(stored.sha256, user)
-            if same:
-                raise DuplicateDocument(
-                    f"the same file is already document {same[0].id} "
-                    f"({same[0].title!r}); send on_duplicate=allow to keep both",
-                    same[0].id,
-                )
+            known = await uow.documents.first_readable_with_sha256(
+                [blob.sha256 for blob in stored], user
+            )
+            for blob in stored:
+                if (same := known.get(blob.sha256)) is not None:
+                    raise DuplicateDocument(
+                        f"the same file is already document {same.id} "
+                        f"({same.title!r}); send on_duplicate=allow to keep both",
+                        same.id,
+                    )
         category_id = category_found(
             fields.category, await document_access.category_id(uow, fields.category)
         )
         tags = await ensure_tags(uow, ctx, tag_names, now)
-        doc = Document.create(
-            owner_id=user.id,
-            title=fields.title,
-            content=prepared.content,
-            filename=prepared.filename,
-            file_type=prepared.file_type,
-            blob=stored,
-            now=now,
-            access_level=fields.access_level,
-            department=fields.department,
-            metadata=fields.metadata,
-            source=fields.source,
-            category_id=category_id,
-            tags=[t.name for t in tags],
-        )
-        await uow.documents.add(doc)
-        await uow.documents.set_tags(doc.id, [t.id for t in tags])
+        docs = [
+            Document.create(
+                owner_id=user.id,
+                title=fields.title,
+                content=prepared.content,
+                filename=prepared.filename,
+                file_type=prepared.file_type,
+                blob=blob,
+                now=now,
+                access_level=fields.access_level,
+                department=fields.department,
+                metadata=fields.metadata,
+                source=fields.source,
+                category_id=category_id,
+                tags=[t.name for t in tags],
+                category_name=fields.category,
+            )
+            for blob, prepared in zip(stored, files, strict=True)
+        ]
+        await uow.documents.add_all(docs)
+        if tags:
+            for doc in docs:
+                await uow.documents.set_tags(doc.id, [t.id for t in tags])
         if path is not None:
-            await self._taxonomy.classify_in(
-                uow,
-                ctx,
-                doc.id,
-                path,
-                fields.taxonomy_version,
-                parse_confidence(fields.taxonomy_confidence),
-                False,
-                now,
-            )
-        await uow.events.add(
-            ctx.event(
-                events.DOCUMENT_UPLOADED,
-                "document",
-                doc.id,
-                now,
-                {"title": doc.title, "sha256": doc.sha256, "size_bytes": doc.size_bytes},
-            )
+            for doc in docs:
+                await self._taxonomy.classify_in(
+                    uow,
+                    ctx,
+                    doc.id,
+                    path,
+                    fields.taxonomy_version,
+                    parse_confidence(fields.taxonomy_confidence),
+                    False,
+                    now,
+                )
+        await uow.events.add_all(
+            [
+                ctx.event(
+                    events.DOCUMENT_UPLOADED,
+                    "document",
+                    doc.id,
+                    now,
+                    {"title": doc.title, "sha256": doc.sha256, "size_bytes": doc.size_bytes},
+                )
+                for doc in docs
+            ]
         )
-        await enqueue_thumbnail(uow, doc.id, now)
-        if prepared.pages_without_text:
-            await enqueue_ocr(uow, doc.id, now)
-        return doc
+        await enqueue_thumbnails(uow, [doc.id for doc in docs], now)
+        scans = [doc.id for doc, f in zip(docs, files, strict=True) if f.pages_without_text]
+        if scans:
+            await enqueue_ocr(uow, scans, now)
+        return docs
 
 
 def _accepted(extension: str, file_types: dict[str, FileType | None]) -> FileType:

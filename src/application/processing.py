@@ -2,7 +2,7 @@
 and marked failed when a document's job fails for good.
 
 The use cases that enqueue a document's job mark its kind pending in the same unit of work
-(`enqueue_thumbnail`), and the handlers mark it done or not_applicable; a handler that
+(`enqueue_thumbnails`), and the handlers mark it done or not_applicable; a handler that
 raises need not mark anything: `job_failed` is the worker's hook (`JobHandlers.
 on_failed_for_good`), on both storages. A job's processing kind is the job's kind, and its
 document is the payload's "document_id"."""

@@ -151,8 +151,7 @@ class UploadLog:
             return
         try:
             async with self._uow() as uow:
-                for record in records:
-                    await uow.uploads.add(record)
+                await uow.uploads.add_all(records)
                 await uow.commit()
         except Exception:  # the upload's own outcome stands; say why this one is missing
             statuses = sorted({str(r.status) for r in records})

@@ -4,7 +4,7 @@ and filters inside the store's query (SPEC.md principle 5), never after a LIMIT.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Protocol
@@ -137,6 +137,10 @@ class DocumentRepository(Protocol):
         """Insert a document with its tag links (`doc.tags` must name existing tags)."""
         ...
 
+    async def add_all(self, docs: Sequence[Document]) -> None:
+        """`add` of each, all or nothing, in one statement on SQL (a batch of uploads)."""
+        ...
+
     async def get_readable(
         self, doc_id: UUID, reader: User, *, include_trash: bool = True
     ) -> Readable | None:
@@ -165,6 +169,13 @@ class DocumentRepository(Protocol):
 
     async def readable_with_sha256(self, sha256: str, reader: User) -> Sequence[Document]:
         """Live (not trashed) documents with these bytes that `reader` may read."""
+        ...
+
+    async def first_readable_with_sha256(
+        self, sha256s: Collection[str], reader: User
+    ) -> Mapping[str, Document]:
+        """For each of `sha256s` that has any, the first (oldest) of `readable_with_sha256`,
+        by SHA-256, in one query (a batch of uploads looking for duplicates)."""
         ...
 
     async def duplicate_groups(self, reader: User, limit: int) -> Sequence[DuplicateGroup]:

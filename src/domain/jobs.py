@@ -104,6 +104,20 @@ class JobQueue(Protocol):
         object or a value is out of range."""
         ...
 
+    async def enqueue_all(
+        self,
+        kind: str,
+        payloads: Sequence[JsonObject],
+        *,
+        dedupe_keys: Sequence[str | None] | None = None,
+        priority: int = 0,
+    ) -> list[bool]:
+        """`enqueue` of several jobs of one kind, in one statement on SQL (a batch of
+        uploads): per payload, in order, True if queued, False if its dedupe key was held
+        (by a job before it in the list too). Raises `ValueError` as `enqueue` does, and if
+        `dedupe_keys` is not as long as `payloads`; then nothing is queued."""
+        ...
+
     async def queued(self, kind: str | None = None) -> Sequence[QueuedJob]:
         """The jobs waiting or running (of `kind`, if given) as this unit of work sees them:
         committed ones and its own. In the order workers take them: highest priority

@@ -89,6 +89,10 @@ class EventRepository(Protocol):
         """Append an event; its id is assigned by the store."""
         ...
 
+    async def add_all(self, events: Sequence[Event]) -> None:
+        """Append events in their order (one statement on SQL: a batch of uploads)."""
+        ...
+
     async def list(self, filters: EventFilter, page: PageRequest) -> Page[Event]:
         """Matching events, newest first (descending id), one keyset page."""
         ...

@@ -116,6 +116,13 @@ class ProcessingRepository(Protocol):
         nothing is written. Raises `ValueError` for a kind `check_kind` refuses."""
         ...
 
+    async def mark_all(
+        self, document_ids: Sequence[UUID], kind: str, state: ProcessingState, at: datetime
+    ) -> None:
+        """`mark` of several documents with one state (no reason: not for FAILED), in one
+        statement on SQL (a batch of uploads)."""
+        ...
+
     async def of(self, document_id: UUID) -> Mapping[str, Processing]:
         """Every kind's state on a document, by kind (empty for a document with none)."""
         ...

@@ -5,6 +5,7 @@ tried: a file refused for its type or size leaves a record and no bytes."""
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -76,6 +77,10 @@ class UploadFilter:
 
 class UploadRepository(Protocol):
     async def add(self, record: UploadRecord) -> None: ...
+
+    async def add_all(self, records: Sequence[UploadRecord]) -> None:
+        """`add` of each, in one statement on SQL (a batch of uploads)."""
+        ...
 
     async def list(self, filters: UploadFilter, page: PageRequest) -> Page[UploadRecord]:
         """Matching records, newest first (`started_at`, then id), one keyset page."""

@@ -358,3 +358,30 @@ async def test_viewing_records_an_event_only_when_the_reader_may_read(
     async with uow_factory(autocommit=True) as uow:
         trail = await uow.events.list(EventFilter(action="document.viewed"), PageRequest())
     assert [(e.subject_id, e.actor_id) for e in trail.items] == [(str(shown.id), owner.id)]
+
+
+async def test_documents_added_together_are_all_or_nothing_and_found_by_their_bytes(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    admin, owner = await _admin_and_owner(uow_factory)
+    same = "b" * 64
+    one, two = factories.document(owner, sha256=same), factories.document(owner, sha256=same)
+    hidden = factories.document(admin, sha256="c" * 64, access_level=3)
+    single = factories.document(owner)
+    async with uow_factory() as uow:
+        await uow.documents.add_all([one, two, hidden])
+        await uow.documents.add_all([])
+        await uow.commit()
+    with pytest.raises(Conflict):  # `one` is stored already: `single` is not added either
+        async with uow_factory() as uow:
+            await uow.documents.add_all([single, one])
+    async with uow_factory(autocommit=True) as uow:
+        for_owner = await uow.documents.first_readable_with_sha256(
+            [same, "c" * 64, single.sha256, same], owner
+        )
+        for_admin = await uow.documents.first_readable_with_sha256([same, "c" * 64], admin)
+        assert await uow.documents.get(single.id) is None
+        assert await uow.documents.first_readable_with_sha256([], owner) == {}
+
+    assert {sha: d.id for sha, d in for_owner.items()} == {same: one.id}  # the oldest, readable
+    assert {sha: d.id for sha, d in for_admin.items()} == {same: one.id, "c" * 64: hidden.id}

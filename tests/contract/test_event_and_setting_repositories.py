@@ -129,3 +129,21 @@ async def test_entities_read_are_copies(uow_factory: UnitOfWorkFactory) -> None:
         again = await uow.users.get(user.id)
     assert again is not None and again.name != "changed after commit"
     assert again.name != "changed by a reader"
+
+
+async def test_events_added_together_read_back_as_if_added_one_by_one(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    batch = [factories.event("document.uploaded", f"d{n}", data={"n": n}) for n in range(3)]
+    async with uow_factory() as uow:
+        await uow.events.add_all(batch)
+        await uow.events.add_all([])
+        await uow.commit()
+    async with uow_factory(autocommit=True) as uow:
+        page = await uow.events.list(EventFilter(), PageRequest())
+
+    assert [(e.subject_id, e.data) for e in page.items] == [
+        ("d2", {"n": 2}),
+        ("d1", {"n": 1}),
+        ("d0", {"n": 0}),
+    ]

@@ -344,3 +344,27 @@ async def test_the_log_of_finished_jobs_is_pruned_but_a_failed_job_keeps_its_own
     # The done job's log went; the jobs held as failed keep theirs, and their errors.
     assert summary.finished == [JobCount("thumbnail", FinishedAs.FAILED, 2)]
     assert errors == ["NotFound: document d2 was not found", "NotFound: document d1 was not found"]
+
+
+async def test_jobs_queued_together_skip_each_held_dedupe_key(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        await uow.jobs.enqueue("thumbnail", {"document_id": "d1"}, dedupe_key="t:d1")
+        await uow.commit()
+    payloads = [{"document_id": d} for d in ("d1", "d2", "d3", "d2")]
+    async with uow_factory() as uow:
+        with pytest.raises(ValueError, match="one dedupe key"):
+            await uow.jobs.enqueue_all("thumbnail", payloads, dedupe_keys=["t:d1"])
+        queued = await uow.jobs.enqueue_all(
+            "thumbnail", payloads, dedupe_keys=["t:d1", "t:d2", None, "t:d2"]
+        )
+        assert await uow.jobs.enqueue_all("thumbnail", []) == []
+        await uow.commit()
+
+    assert queued == [False, True, True, False]
+    assert [j.payload for j in await _queued(uow_factory)] == [
+        {"document_id": "d1"},
+        {"document_id": "d2"},
+        {"document_id": "d3"},
+    ]

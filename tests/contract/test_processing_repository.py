@@ -182,3 +182,15 @@ async def test_listings_filter_by_state_kind_and_needs_ocr(uow_factory: Factory)
     assert await ids(needs_ocr=True) == {b.id, c.id}
     assert await ids(needs_ocr=False) == {a.id, d.id, e.id}
     assert await ids(needs_ocr=True, processing=ProcessingFilter(DONE, "thumbnail")) == {b.id}
+
+
+async def test_marking_several_at_once_marks_each_that_exists(uow_factory: Factory) -> None:
+    _, docs = await _documents(uow_factory, 3)
+    async with uow_factory() as uow:
+        await uow.processing.mark_all([d.id for d in docs] + [uuid4()], "thumbnail", PENDING, T0)
+        await uow.processing.mark_all([], "thumbnail", DONE, T0)
+        await uow.commit()
+    async with uow_factory(autocommit=True) as uow:
+        found = await uow.processing.of_many([d.id for d in docs])
+
+    assert found == {d.id: {"thumbnail": Processing("thumbnail", PENDING, None, T0)} for d in docs}

@@ -6,6 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
+import pytest
+
+from domain.errors import Conflict
 from domain.pagination import PageRequest
 from domain.uploads import UploadFilter, UploadRecord, UploadSource, UploadStatus
 from infrastructure.memory.uow import InMemoryUnitOfWorkFactory
@@ -106,3 +109,17 @@ async def test_retention_deletes_the_oldest_first_and_a_dry_run_nothing(
 
     assert (would, first, rest) == (3, 2, 1)
     assert await _all(uow_factory, UploadFilter()) == [RECORDS[4], RECORDS[3]]
+
+
+async def test_records_added_together_are_all_or_nothing(uow_factory: Factory) -> None:
+    async with uow_factory() as uow:
+        await uow.uploads.add_all(RECORDS[:3])
+        await uow.commit()
+    with pytest.raises(Conflict):
+        async with uow_factory() as uow:
+            await uow.uploads.add_all([RECORDS[3], RECORDS[0]])  # the second is stored already
+    async with uow_factory() as uow:
+        await uow.uploads.add_all(RECORDS[3:])
+        await uow.commit()
+
+    assert await _all(uow_factory, UploadFilter(), limit=10) == RECORDS[::-1]

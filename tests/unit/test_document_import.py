@@ -215,3 +215,30 @@ async def test_large_files_and_small_ones_are_imported_alike(
     assert [r.outcome for r in results] == [Outcome.IMPORTED] * 7
     assert batches == [2, 2]  # the four short files; the three long ones alone
     assert await record_statuses(app) == {"stored": 7}
+
+
+async def test_a_blob_that_cannot_be_stored_fails_its_file_and_leaves_no_other_blob(
+    app: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch stores its blobs at once: one failing stops and releases the others, and the
+    batch is imported file by file, where only that file fails."""
+    ctx = await owner(app)
+    blobs = app.blobs()
+    put = blobs.put
+    bad = hashlib.sha256(b"the disk refuses this one").hexdigest()
+
+    async def failing_put(chunks: AsyncIterator[bytes], **kw: object) -> object:
+        if kw.get("sha256") == bad:
+            raise OSError("no space left on device")
+        return await put(chunks, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(blobs, "put", failing_put)
+    files = [Source(f"ok-{n}.txt", f"fine file {n}".encode()) for n in range(5)]
+    files.insert(2, Source("bad.txt", b"the disk refuses this one"))
+
+    results = await app.document_import().run(ctx, files, ImportOptions(jobs=3))
+
+    assert outcomes(results)["bad.txt"][0] is Outcome.FAILED
+    assert sum(r.outcome is Outcome.IMPORTED for r in results) == 5
+    assert len(await blobs.keys_older_than(-1)) == 5  # the released ones were stored again
+    assert await record_statuses(app) == {"stored": 5, "failed": 1}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -93,14 +93,23 @@ class InMemoryDocumentRepository:
         )
 
     async def add(self, doc: Document) -> None:
-        if self._docs.exists(doc.id):
+        await self.add_all([doc])
+
+    async def add_all(self, docs: Sequence[Document]) -> None:
+        if len({d.id for d in docs}) < len(docs):
             raise conflict(constraints.PK_DOCUMENTS)
-        if not self._users.exists(doc.owner_id):
-            raise conflict(constraints.FK_DOCUMENTS_OWNER_ID_USERS)
-        if doc.category_id is not None and not self._categories.exists(doc.category_id):
-            raise conflict(constraints.FK_DOCUMENTS_CATEGORY_ID_CATEGORIES)
-        stored = dataclasses.replace(doc, tags=[], content=doc.content or "", category_name=None)
-        self._docs.put(doc.id, stored)
+        for doc in docs:  # every row checked before any is written, as one statement
+            if self._docs.exists(doc.id):
+                raise conflict(constraints.PK_DOCUMENTS)
+            if not self._users.exists(doc.owner_id):
+                raise conflict(constraints.FK_DOCUMENTS_OWNER_ID_USERS)
+            if doc.category_id is not None and not self._categories.exists(doc.category_id):
+                raise conflict(constraints.FK_DOCUMENTS_CATEGORY_ID_CATEGORIES)
+        for doc in docs:
+            stored = dataclasses.replace(
+                doc, tags=[], content=doc.content or "", category_name=None
+            )
+            self._docs.put(doc.id, stored)
 
     async def get_readable(
         self, doc_id: UUID, reader: User, *, include_trash: bool = True
@@ -263,6 +272,16 @@ class InMemoryDocumentRepository:
             if d.sha256 == sha256 and self._visible(reader, d, trash=False)
         ]
         return sorted(rows, key=lambda d: (d.created_at, d.id))
+
+    async def first_readable_with_sha256(
+        self, sha256s: Collection[str], reader: User
+    ) -> Mapping[str, Document]:
+        found: dict[str, Document] = {}
+        for sha256 in set(sha256s):
+            same = await self.readable_with_sha256(sha256, reader)
+            if same:
+                found[sha256] = same[0]
+        return found
 
     async def duplicate_groups(self, reader: User, limit: int) -> Sequence[DuplicateGroup]:
         groups: dict[str, list[Document]] = defaultdict(list)

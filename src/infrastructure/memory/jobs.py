@@ -124,6 +124,25 @@ class InMemoryJobQueue:
             self._t.apply()
         return True
 
+    async def enqueue_all(
+        self,
+        kind: str,
+        payloads: Sequence[JsonObject],
+        *,
+        dedupe_keys: Sequence[str | None] | None = None,
+        priority: int = 0,
+    ) -> list[bool]:
+        keys = list(dedupe_keys) if dedupe_keys is not None else [None] * len(payloads)
+        if len(keys) != len(payloads):
+            raise ValueError("one dedupe key (or None) per payload")
+        for key, payload in zip(keys, payloads, strict=True):  # refused before any is queued
+            check_job(kind, key, priority)
+            encode_payload(payload)
+        return [
+            await self.enqueue(kind, payload, dedupe_key=key, priority=priority)
+            for key, payload in zip(keys, payloads, strict=True)
+        ]
+
     async def queued(self, kind: str | None = None) -> Sequence[QueuedJob]:
         jobs = [
             j for j in self._t.values() if j.state in WAITING and (kind is None or j.kind == kind)

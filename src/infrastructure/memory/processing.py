@@ -46,6 +46,12 @@ class InMemoryProcessingRepository:
         if self._autocommit:  # the SQL statement commits on its own
             self._t.apply()
 
+    async def mark_all(
+        self, document_ids: Sequence[UUID], kind: str, state: ProcessingState, at: datetime
+    ) -> None:
+        for document_id in document_ids:
+            await self.mark(document_id, kind, state, at)
+
     async def of(self, document_id: UUID) -> Mapping[str, Processing]:
         return (await self.of_many([document_id])).get(document_id, {})
 

@@ -139,7 +139,10 @@ class InMemoryEventRepository:
         self.doomed: set[int] = set()  # ids deleted by this unit of work, gone at commit
 
     async def add(self, event: Event) -> None:
-        self.pending.append(copy.deepcopy(event))
+        await self.add_all([event])
+
+    async def add_all(self, events: Sequence[Event]) -> None:
+        self.pending.extend(copy.deepcopy(e) for e in events)
         if self._autocommit:
             self.commit_into(self._store)
 

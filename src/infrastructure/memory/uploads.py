@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -21,6 +22,14 @@ class InMemoryUploadRepository:
         if self._t.exists(record.id):
             raise conflict(constraints.PK_UPLOADS)
         self._t.put(record.id, copy.deepcopy(record))
+
+    async def add_all(self, records: Sequence[UploadRecord]) -> None:
+        if len({r.id for r in records}) < len(records):
+            raise conflict(constraints.PK_UPLOADS)
+        if any(self._t.exists(r.id) for r in records):  # all or none, as one statement
+            raise conflict(constraints.PK_UPLOADS)
+        for record in records:
+            await self.add(record)
 
     async def list(self, filters: UploadFilter, page: PageRequest) -> Page[UploadRecord]:
         rows = sorted(

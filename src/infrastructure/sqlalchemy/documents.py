@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -22,6 +22,7 @@ from sqlalchemy import (
     union,
     update,
 )
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -61,6 +62,7 @@ async def _search_vector(doc: Document) -> str:
 
 
 _ANALYSE_INLINE_CHARS = 20_000
+_INSERT_DOCUMENT = insert(t.documents)
 
 
 def _document_values(doc: Document, search_vector: str) -> dict[str, Any]:
@@ -124,9 +126,14 @@ class SqlAlchemyDocumentRepository:
         self._tuning = tuning
 
     async def add(self, doc: Document) -> None:
-        values = _document_values(doc, await _search_vector(doc))
-        try:
-            await self._conn.execute(insert(t.documents), values)
+        await self.add_all([doc])
+
+    async def add_all(self, docs: Sequence[Document]) -> None:
+        if not docs:
+            return
+        values = [_document_values(doc, await _search_vector(doc)) for doc in docs]
+        try:  # one executemany: the driver sends the rows in one round trip
+            await self._conn.execute(_INSERT_DOCUMENT, values)
         except IntegrityError as err:
             raise translate_integrity_error(err) from err
 
@@ -214,6 +221,20 @@ class SqlAlchemyDocumentRepository:
         )
         rows = (await self._conn.execute(stmt)).all()
         return [document(r) for r in rows]
+
+    async def first_readable_with_sha256(
+        self, sha256s: Collection[str], reader: User
+    ) -> Mapping[str, Document]:
+        if not sha256s:
+            return {}
+        stmt = (
+            select(*LIST_COLUMNS)
+            .select_from(WITH_CATEGORY)
+            .where(d.sha256.in_(sorted(set(sha256s))), readable_by(reader, include_trash=False))
+            .order_by(d.sha256, d.created_at, d.id)
+            .ext(distinct_on(d.sha256))
+        )
+        return {row.sha256: document(row) for row in (await self._conn.execute(stmt)).all()}
 
     async def duplicate_groups(self, reader: User, limit: int) -> Sequence[DuplicateGroup]:
         visible = readable_by(reader, include_trash=False)

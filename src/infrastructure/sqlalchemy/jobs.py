@@ -253,6 +253,35 @@ class SqlAlchemyJobQueue:
         )
         return ids[0] is not None
 
+    async def enqueue_all(
+        self,
+        kind: str,
+        payloads: Sequence[JsonObject],
+        *,
+        dedupe_keys: Sequence[str | None] | None = None,
+        priority: int = 0,
+    ) -> list[bool]:
+        keys: list[str | None] = (
+            list(dedupe_keys) if dedupe_keys is not None else [None] * len(payloads)
+        )
+        if len(keys) != len(payloads):
+            raise ValueError("one dedupe key (or None) per payload")
+        for key in keys:
+            check_job(kind, key, priority)
+        encoded: list[bytes | None] = [encode_payload(p) for p in payloads]
+        if not encoded:
+            return []
+        if self._queries is None:
+            self._queries = job_queries(UnitOfWorkDriver(self._conn))
+        ids = await self._queries.enqueue(
+            [kind] * len(encoded),
+            encoded,
+            [priority] * len(encoded),
+            dedupe_key=keys,
+            on_conflict="skip",
+        )
+        return [job_id is not None for job_id in ids]
+
     async def queued(self, kind: str | None = None) -> Sequence[QueuedJob]:
         q = JOB_QUEUE.c
         query = select(q.id, q.entrypoint, q.payload, q.priority, q.status).where(

@@ -40,6 +40,22 @@ class SqlAlchemyProcessingRepository:
         at: datetime,
         reason: str | None = None,
     ) -> None:
+        await self._mark([document_id], kind, state, at, reason)
+
+    async def mark_all(
+        self, document_ids: Sequence[UUID], kind: str, state: ProcessingState, at: datetime
+    ) -> None:
+        if document_ids:
+            await self._mark(document_ids, kind, state, at, None)
+
+    async def _mark(
+        self,
+        document_ids: Sequence[UUID],
+        kind: str,
+        state: ProcessingState,
+        at: datetime,
+        reason: str | None,
+    ) -> None:
         check_kind(kind)
         state = ProcessingState(state)
         d = t.documents.c
@@ -54,7 +70,7 @@ class SqlAlchemyProcessingRepository:
                 literal(kept_reason(state, reason), Text),
                 literal(at, DateTime(timezone=True)),
             )
-            .where(d.id == document_id)
+            .where(d.id.in_(list(dict.fromkeys(document_ids))))
             .with_for_update(read=True, key_share=True)
         )
         stmt = insert(t.document_processing).from_select(

@@ -269,6 +269,19 @@ class SqlAlchemyApiTokenRepository:
 _INSERT_EVENT = insert(t.events)
 
 
+def _event_values(event: Event) -> dict[str, Any]:
+    return {
+        "occurred_at": event.occurred_at,
+        "actor_id": event.actor_id,
+        "action": event.action,
+        "subject_type": event.subject_type,
+        "subject_id": event.subject_id,
+        "client_ip": event.client_ip,
+        "user_agent": event.user_agent[:500] if event.user_agent else None,
+        "data": event.data,
+    }
+
+
 def _event(row: Any) -> Event:
     m = row._mapping
     return Event(
@@ -290,19 +303,11 @@ class SqlAlchemyEventRepository:
 
     async def add(self, event: Event) -> None:
         # Core INSERT without RETURNING: the cheapest audit write (PERFORMANCE.md).
-        await self._conn.execute(
-            _INSERT_EVENT,
-            {
-                "occurred_at": event.occurred_at,
-                "actor_id": event.actor_id,
-                "action": event.action,
-                "subject_type": event.subject_type,
-                "subject_id": event.subject_id,
-                "client_ip": event.client_ip,
-                "user_agent": event.user_agent[:500] if event.user_agent else None,
-                "data": event.data,
-            },
-        )
+        await self._conn.execute(_INSERT_EVENT, _event_values(event))
+
+    async def add_all(self, events: Sequence[Event]) -> None:
+        if events:  # one executemany: the driver sends the rows in one round trip
+            await self._conn.execute(_INSERT_EVENT, [_event_values(e) for e in events])
 
     async def delete_before(
         self, actions: Collection[str], cutoff: datetime, limit: int, *, dry_run: bool = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -38,28 +39,39 @@ def _record(row: Any) -> UploadRecord:
     )
 
 
+_INSERT_UPLOAD = insert(t.uploads)
+
+
+def _upload_values(record: UploadRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "source": record.source.value,
+        "user_id": record.user_id,
+        "client_ip": record.client_ip,
+        "user_agent": record.user_agent,
+        "filename": record.filename,
+        "size_bytes": record.size_bytes,
+        "sha256": record.sha256,
+        "status": record.status.value,
+        "error_code": record.error_code,
+        "started_at": record.started_at,
+        "completed_at": record.completed_at,
+        "document_id": record.document_id,
+    }
+
+
 class SqlAlchemyUploadRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
     async def add(self, record: UploadRecord) -> None:
-        values = {
-            "id": record.id,
-            "source": record.source.value,
-            "user_id": record.user_id,
-            "client_ip": record.client_ip,
-            "user_agent": record.user_agent,
-            "filename": record.filename,
-            "size_bytes": record.size_bytes,
-            "sha256": record.sha256,
-            "status": record.status.value,
-            "error_code": record.error_code,
-            "started_at": record.started_at,
-            "completed_at": record.completed_at,
-            "document_id": record.document_id,
-        }
-        try:
-            await self._conn.execute(insert(t.uploads).values(values))
+        await self.add_all([record])
+
+    async def add_all(self, records: Sequence[UploadRecord]) -> None:
+        if not records:
+            return
+        try:  # one executemany: the driver sends the rows in one round trip
+            await self._conn.execute(_INSERT_UPLOAD, [_upload_values(r) for r in records])
         except IntegrityError as err:
             raise translate_integrity_error(err) from err
 
