@@ -29,7 +29,7 @@ from application.document_import import (
     ImportSource,
     Outcome,
 )
-from application.document_uploads import DocumentFields
+from application.document_store import DocumentFields
 from domain.errors import DomainError, StorageUnavailable, error_code
 from domain.ports import UnitOfWorkFactory
 from domain.uploads import UploadSource

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from application.context import RequestContext
-from application.document_uploads import DocumentFields, DocumentUploads
+from application.document_store import DocumentFields
+from application.document_uploads import DocumentUploads
 from application.tokens import TokenIssue, TokenService
 from application.users import CreateUser, UserService
 from domain.document_ports import DocumentFilter, DocumentSort

@@ -20,7 +20,8 @@ from uuid import UUID
 
 from application.context import RequestContext
 from application.document_access import ON_BEHALF
-from application.document_uploads import DocumentFields, DocumentUploads, PreparedFile
+from application.document_store import DocumentFields, PreparedFile
+from application.document_uploads import DocumentUploads
 from application.file_spool import FileSpool
 from application.upload_log import UploadLog, UploadTrace
 from domain.clock import Clock
@@ -75,6 +76,13 @@ class FileResult:
     message: str | None = None
 
 
+# A batch holds its files' bytes in memory: files above this go one by one, and a batch stops
+# growing at `BATCH_BYTES`. One unit of work per file costs a few ms, nothing beside a large
+# file's own work.
+BATCH_FILE_MAX = 1024 * 1024
+BATCH_BYTES = 16 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class ImportOptions:
     fields: DocumentFields = field(default_factory=DocumentFields)
@@ -83,13 +91,8 @@ class ImportOptions:
     upload_source: UploadSource = UploadSource.IMPORT  # what the upload records say
     # Small files are stored `batch_size` at a time, one unit of work each (0: one by one).
     batch_size: int = 50
-
-
-# A batch holds its files' bytes in memory: files above this go one by one, and a batch stops
-# growing at `BATCH_BYTES`. One unit of work per file costs a few ms, nothing beside a large
-# file's own work.
-BATCH_FILE_MAX = 1024 * 1024
-BATCH_BYTES = 16 * 1024 * 1024
+    # Files above this many bytes go one by one (`BATCH_FILE_MAX`).
+    batch_file_max: int = BATCH_FILE_MAX
 
 
 class DocumentImport:
@@ -132,7 +135,9 @@ class DocumentImport:
         )
         run = _Run(ctx, user, fields, options, asyncio.Semaphore(options.jobs), on_result)
         small = [
-            i for i, s in enumerate(sources) if options.batch_size >= 2 and s.size <= BATCH_FILE_MAX
+            i
+            for i, s in enumerate(sources)
+            if options.batch_size >= 2 and s.size <= options.batch_file_max
         ]
         singles = sorted(set(range(len(sources))) - set(small))
         batches = _batches(small, sources, options.batch_size)

@@ -40,6 +40,7 @@ from infrastructure.blobs import FilesystemBlobStore
 from infrastructure.config import AppSettings
 from infrastructure.consume_folder import ConsumeFolder
 from infrastructure.extraction import ExtractionLimits, ProcessLimits, ProcessTextExtractor
+from infrastructure.extraction.ocr import tesseract_problem
 from infrastructure.job_metrics import count_job_outcome
 from infrastructure.memory.blob_locks import InMemoryBlobLocks
 from infrastructure.memory.blobs import InMemoryBlobStore
@@ -135,11 +136,14 @@ class Container(containers.DeclarativeContainer):
             AdvisoryBlobLocks, providers.Callable(lambda d: d.lock_engine, database)
         ),
     )
+    # Whether OCR can run here (Tesseract and its languages; a test overrides this provider).
+    ocr_check = providers.Object(tesseract_problem)
     extractor = providers.Singleton(
         ProcessTextExtractor,
         providers.Callable(_extraction_limits, app_settings),
         providers.Callable(_process_limits, app_settings),
         providers.Callable(lambda s: s.ocr_languages, app_settings),
+        ocr_check,
     )
 
     users = providers.Singleton(UserService, uow_factory, clock)

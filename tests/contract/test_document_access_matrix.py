@@ -20,7 +20,7 @@ from uuid import UUID
 import pytest
 
 from application.context import RequestContext
-from application.document_uploads import DocumentFields
+from application.document_store import DocumentFields
 from application.taxonomy import Classify
 from domain.document_ports import DocumentFilter, DocumentSort
 from domain.documents import Document, DocumentChanges, DocumentType

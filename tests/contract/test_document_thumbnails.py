@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from application.context import RequestContext
+from application.document_store import DocumentFields
 from application.document_thumbnails import JOB
-from application.document_uploads import DocumentFields
 from application.maintenance import MaintenanceService
 from application.users import CreateUser
 from domain.errors import DuplicateDocument, NotFound, ThumbnailNotReady

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from application.context import Principal, RequestContext
-from application.document_uploads import DocumentFields
+from application.document_store import DocumentFields
 from application.settings import SettingWrite
 from application.tokens import IssuedToken, TokenIssue
 from application.users import CreateUser

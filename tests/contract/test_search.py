@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from application.context import RequestContext
-from application.document_uploads import DocumentFields
+from application.document_store import DocumentFields
 from application.search import SearchFilters
 from application.settings import SettingWrite
 from application.users import CreateUser

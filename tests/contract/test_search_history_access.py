@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 from dependency_injector import providers
 
 from application.context import RequestContext
-from application.document_uploads import DocumentFields
+from application.document_store import DocumentFields
 from application.users import CreateUser
 from domain.documents import DocumentType
 from domain.pagination import PageRequest

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from application.context import RequestContext
-from application.document_uploads import DocumentFields
+from application.document_store import DocumentFields
 from application.settings import SettingWrite
 from application.users import CreateUser
 from domain.documents import Document, DocumentType

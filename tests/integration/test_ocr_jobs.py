@@ -9,18 +9,17 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 
-import pytest
+from dependency_injector import providers
 
 from application.context import RequestContext
 from application.document_ocr import JOB
-from application.document_uploads import DocumentFields
+from application.document_store import DocumentFields
 from application.users import CreateUser
 from domain.documents import Document
 from domain.events import DOCUMENT_OCR, EventFilter
 from domain.pagination import MAX_LIMIT, PageRequest
 from domain.processing import ProcessingState
 from infrastructure.container import Container
-from infrastructure.extraction import ocr
 from infrastructure.memory.job_runner import InMemoryJobRunner
 from tests.support.pdf import one_page_pdf
 from tests.support.scans import need_tesseract, scanned_pdf
@@ -112,10 +111,10 @@ async def test_ocr_run_again_adds_nothing(container: Container) -> None:
 
 
 async def test_without_tesseract_the_job_fails_for_good_and_the_scan_stays_flagged(
-    container: Container, monkeypatch: pytest.MonkeyPatch
+    container: Container,
 ) -> None:
-    monkeypatch.setattr(
-        ocr, "tesseract_problem", lambda languages: "Tesseract is not installed: see README, OCR"
+    container.ocr_check.override(
+        providers.Object(lambda languages: "Tesseract is not installed: see README, OCR")
     )
     _, doc = await _upload(container, "scan.pdf", SCAN)
 

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from application.context import RequestContext
-from application.document_uploads import DocumentFields
+from application.document_store import DocumentFields
 from application.maintenance import PURGE_JOB
 from application.users import CreateUser
 from domain.jobs import FinishedAs, JobCount

@@ -13,7 +13,7 @@ from sqlalchemy import cast, literal, select
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 
 from application.context import RequestContext
-from application.document_uploads import DocumentFields
+from application.document_store import DocumentFields
 from application.users import CreateUser
 from domain.documents import DocumentType
 from domain.search import parse_query

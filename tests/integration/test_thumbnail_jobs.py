@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from application.context import RequestContext
+from application.document_store import DocumentFields
 from application.document_thumbnails import JOB
-from application.document_uploads import DocumentFields
 from application.users import CreateUser
 from domain.errors import ThumbnailNotReady
 from infrastructure.container import Container

@@ -29,7 +29,7 @@ from dependency_injector import providers
 from sqlalchemy import text
 
 from application.context import RequestContext
-from application.document_uploads import DocumentFields
+from application.document_store import DocumentFields
 from application.maintenance import MaintenanceService
 from domain.blobs import BlobStore, PartialUpload, StoredBlob
 from domain.documents import DocumentType

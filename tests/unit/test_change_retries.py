@@ -16,7 +16,7 @@ from dependency_injector import providers
 
 from application import document_lifecycle
 from application.context import RequestContext
-from application.document_uploads import DocumentFields
+from application.document_store import DocumentFields
 from application.users import CreateUser
 from domain.documents import Document, DocumentChanges, DocumentType
 from domain.errors import Conflict, NotFound, PreconditionFailed

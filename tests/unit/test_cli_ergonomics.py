@@ -18,7 +18,7 @@ from infrastructure.config import AppSettings, describe_invalid_settings
 from infrastructure.sqlalchemy import embedded
 from infrastructure.sqlalchemy.engine import create_engine
 from interfaces.cli import commands
-from interfaces.cli.main import main
+from interfaces.cli.main import build_parser, main
 
 
 @pytest.fixture
@@ -89,25 +89,52 @@ class _Started(Exception):
     """Raised by a stand-in for the embedded server's start."""
 
 
+class _Recorded:
+    """`commands.Effects` that record what a command asks for: the embedded server it would
+    start (and stop there, raising `_Started`), the uvicorn run it would make."""
+
+    def __init__(self) -> None:
+        self.started: list[Path] = []
+        self.app: commands.AppSource | None = None
+        self.options: dict[str, Any] = {}
+
+    def start_database(self, pgdata: Path, **kwargs: Any) -> str:
+        self.started.append(pgdata)
+        raise _Started
+
+    def run_server(self, app: commands.AppSource, options: dict[str, Any]) -> None:
+        self.app, self.options = app, options
+
+    def effects(self) -> commands.Effects:
+        return commands.Effects(start_database=self.start_database, run_server=self.run_server)
+
+
+def _command(argv: list[str], recorded: _Recorded) -> int:
+    """The command `main(argv)` runs, run with `recorded`'s effects."""
+    args = build_parser().parse_args(argv)
+    return int(getattr(commands, args.func)(args, recorded.effects()))
+
+
+def test_the_commands_start_the_embedded_server_and_uvicorn_for_real() -> None:
+    effects = commands.Effects()
+
+    assert effects.start_database is embedded.start_embedded
+    assert effects.run_server is commands._run_uvicorn
+
+
 @pytest.mark.parametrize(
     "argv",
     [pytest.param(["migrate", "upgrade"], id="migrate"), pytest.param(["serve"], id="serve")],
 )
 def test_serve_and_migrate_upgrade_create_the_database_where_none_is(
-    workdir: Path, argv: list[str], monkeypatch: pytest.MonkeyPatch
+    workdir: Path, argv: list[str]
 ) -> None:
-    started: list[Path] = []
-
-    def start(pgdata: Path, **kwargs: Any) -> str:
-        started.append(pgdata)
-        raise _Started
-
-    monkeypatch.setattr(embedded, "start_embedded", start)
+    recorded = _Recorded()
 
     with pytest.raises(_Started):
-        main(argv)
+        _command(argv, recorded)
 
-    assert started == [workdir.resolve() / ".data" / "pgdata"]
+    assert recorded.started == [workdir.resolve() / ".data" / "pgdata"]
 
 
 def test_database_url_set_skips_the_data_directory_check(
@@ -120,41 +147,34 @@ def test_database_url_set_skips_the_data_directory_check(
     assert url == "postgresql://u@db.invalid/x"
 
 
-def _serve(
-    workdir: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str]
-) -> tuple[int, dict[str, Any]]:
-    """`archivist serve ARGV` on memory storage up to the uvicorn call, which is recorded."""
-    import uvicorn
-
-    import interfaces.http.app
-
+def _serve(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> tuple[int, _Recorded]:
+    """`archivist serve ARGV` on memory storage up to running uvicorn, which is recorded."""
     monkeypatch.setenv("ARCHIVIST_STORAGE", "memory")
-    ran: dict[str, Any] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: ran.update(kwargs))
-    monkeypatch.setattr(interfaces.http.app, "create_app", lambda *a, **k: object())
-    monkeypatch.setattr(commands, "_exit_normally_on_sigterm", lambda: None)
-    return main(["serve", *argv]), ran
+    recorded = _Recorded()
+    return _command(["serve", *argv], recorded), recorded
 
 
 def test_serve_trusts_no_proxy_headers_unless_asked(
     workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    status, ran = _serve(workdir, monkeypatch, [])
+    status, recorded = _serve(monkeypatch, [])
 
     assert status == 0
-    assert ran["proxy_headers"] is False
+    assert callable(recorded.app)  # one process: the app built here
+    assert recorded.options["proxy_headers"] is False
+    assert recorded.options["forwarded_allow_ips"] is None  # uvicorn's own default then
 
 
 def test_serve_passes_the_proxy_options_to_uvicorn(
     workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    status, ran = _serve(
-        workdir,
+    status, recorded = _serve(
         monkeypatch,
         ["--proxy-headers", "--forwarded-allow-ips", "10.0.0.5, 10.1.0.0/16", "--workers", "1"],
     )
 
     assert status == 0
+    ran = recorded.options
     assert (ran["proxy_headers"], ran["forwarded_allow_ips"], ran["workers"]) == (
         True,
         "10.0.0.5,10.1.0.0/16",
@@ -171,9 +191,9 @@ def test_serve_logs_its_data_directory_as_an_absolute_path(
     monkeypatch.setenv("ARCHIVIST_DATA_DIR", "var/archive")
     caplog.set_level(logging.INFO, logger="archivist")
 
-    _serve(workdir, monkeypatch, [])
+    _serve(monkeypatch, [])
 
-    # `main` sets up logging to stderr, which may take the lines from caplog's handler.
+    # An earlier `main` may have set up logging to stderr, taking the lines from caplog.
     logged = caplog.text + capsys.readouterr().err
     assert f"data directory {workdir.resolve() / 'var' / 'archive'} " in logged
 

@@ -16,7 +16,7 @@ from dependency_injector import providers
 
 from application.context import RequestContext
 from application.document_bulk import BulkAction, BulkEdit, DocumentBulk, Outcome
-from application.document_uploads import DocumentFields
+from application.document_store import DocumentFields
 from application.users import CreateUser
 from domain.documents import Document
 from domain.errors import Conflict

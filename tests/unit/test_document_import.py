@@ -14,7 +14,7 @@ from dependency_injector import providers
 
 from application.context import RequestContext
 from application.document_import import FileResult, ImportOptions, Outcome
-from application.document_uploads import DocumentFields
+from application.document_store import DocumentFields
 from application.users import CreateUser
 from domain.events import EventFilter
 from domain.pagination import PageRequest
@@ -197,7 +197,6 @@ async def test_large_files_and_small_ones_are_imported_alike(
     app: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Files above the batch limit go one by one, the rest in batches of `batch_size`."""
-    monkeypatch.setattr("application.document_import.BATCH_FILE_MAX", 20)
     ctx = await owner(app)
     files = [Source(f"f{n}.txt", f"file number {n} " * (1 + n % 2)) for n in range(7)]
     files = [Source(f.name, f.data.encode()) for f in files]  # type: ignore[attr-defined]
@@ -210,7 +209,9 @@ async def test_large_files_and_small_ones_are_imported_alike(
 
     monkeypatch.setattr(app.document_uploads(), "store_batch", counted)
 
-    results = await app.document_import().run(ctx, files, ImportOptions(batch_size=2))
+    results = await app.document_import().run(
+        ctx, files, ImportOptions(batch_size=2, batch_file_max=20)
+    )
 
     assert [r.outcome for r in results] == [Outcome.IMPORTED] * 7
     assert batches == [2, 2]  # the four short files; the three long ones alone

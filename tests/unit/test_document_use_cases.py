@@ -9,7 +9,7 @@ import pytest
 from dependency_injector import providers
 
 from application.context import RequestContext
-from application.document_uploads import DocumentFields
+from application.document_store import DocumentFields
 from application.users import CreateUser
 from domain.document_ports import DocumentFilter, DocumentSort
 from domain.documents import DocumentChanges, DocumentType

@@ -14,7 +14,7 @@ from dependency_injector import providers
 
 from application.context import RequestContext
 from application.demo import DEMO_USERS
-from application.document_uploads import DocumentFields
+from application.document_store import DocumentFields
 from application.settings import SettingWrite
 from application.users import CreateUser
 from domain import events

@@ -3,6 +3,7 @@ picture the test draws), in this process and in the extraction worker processes.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 
 import pytesseract
@@ -13,6 +14,7 @@ from domain.blobs import ExtractedText
 from domain.documents import DocumentType
 from domain.errors import OcrUnavailable
 from infrastructure.config import AppSettings
+from infrastructure.container import Container
 from infrastructure.extraction import ExtractionLimits, ProcessTextExtractor, SafeTextExtractor, ocr
 from tests.support.pdf import pdf_with_pages
 from tests.support.scans import SCANNED_WORDS, need_tesseract, scanned_pdf, with_pages_of
@@ -106,16 +108,36 @@ def test_without_the_tesseract_program_ocr_is_unavailable(
     assert problem == "Tesseract is not installed: see README, OCR"
 
 
-def test_ocr_refuses_with_the_reason_when_tesseract_cannot_run(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(ocr, "tesseract_problem", lambda languages: "Tesseract is not installed")
-    extractor = SafeTextExtractor()
+def test_ocr_refuses_with_the_reason_when_tesseract_cannot_run() -> None:
+    asked: list[str] = []
+
+    def missing(languages: str) -> str:
+        asked.append(languages)
+        return "Tesseract is not installed"
+
+    extractor = SafeTextExtractor(ocr_languages="eng", ocr_check=missing)
 
     assert extractor.ocr_problem == "Tesseract is not installed"
     with pytest.raises(OcrUnavailable, match="Tesseract is not installed") as refused:
         extractor.ocr(SCAN, ExtractedText("", (1,)))
     assert refused.value.message == "Tesseract is not installed"
+    assert set(asked) == {"eng"}
+
+
+def test_the_extractors_ask_tesseract_unless_told_otherwise() -> None:
+    for extractor in (SafeTextExtractor, ProcessTextExtractor):
+        assert inspect.signature(extractor).parameters["ocr_check"].default is ocr.tesseract_problem
+    assert Container.ocr_check() is ocr.tesseract_problem  # what the server's extractor asks
+
+
+def test_the_worker_extractor_refuses_ocr_with_the_reason_it_is_told() -> None:
+    extractor = ProcessTextExtractor(ocr_check=lambda languages: "Tesseract is not installed")
+    try:
+        assert extractor.ocr_problem == "Tesseract is not installed"
+        with pytest.raises(OcrUnavailable, match="Tesseract is not installed"):
+            extractor.ocr(SCAN, ExtractedText("", (1,)))
+    finally:
+        extractor.close()
 
 
 def test_a_language_without_its_data_makes_ocr_unavailable() -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from infrastructure.sqlalchemy import statement_stats
-from infrastructure.sqlalchemy.statement_stats import OTHER, StatementStats
+from infrastructure.sqlalchemy.statement_stats import MAX_NAMES, OTHER, StatementStats
 
 
 def test_the_statistics_sum_per_name_and_report_what_came_after_a_snapshot() -> None:
@@ -26,11 +25,20 @@ def test_the_statistics_sum_per_name_and_report_what_came_after_a_snapshot() -> 
     assert since["INSERT events"].calls == 1
 
 
-def test_names_past_the_bound_count_under_other(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(statement_stats, "MAX_NAMES", 2)
-    stats = StatementStats()
+def test_names_past_the_bound_count_under_other() -> None:
+    stats = StatementStats(max_names=2)
     for name in ("SELECT a", "SELECT b", "SELECT c", "SELECT d", "SELECT a"):
         stats.record(name, 0.001)
 
     calls = {s.name: s.calls for s in stats.snapshot()}
     assert calls == {"SELECT a": 2, "SELECT b": 1, OTHER: 2}
+
+
+def test_the_default_bound_is_max_names() -> None:
+    stats = StatementStats()
+    for n in range(MAX_NAMES + 1):
+        stats.record(f"SELECT t{n}", 0.001)
+
+    calls = {s.name: s.calls for s in stats.snapshot()}
+    assert len(calls) == MAX_NAMES + 1  # MAX_NAMES names, and the one past them
+    assert calls[OTHER] == 1

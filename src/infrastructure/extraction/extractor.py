@@ -8,7 +8,12 @@ from domain.errors import OcrUnavailable, ValidationFailed
 from infrastructure.extraction import ocr
 from infrastructure.extraction.docx import extract_docx
 from infrastructure.extraction.limits import ExtractionLimits, clean_text
-from infrastructure.extraction.ocr import DEFAULT_LANGUAGES, check_languages
+from infrastructure.extraction.ocr import (
+    DEFAULT_LANGUAGES,
+    OcrCheck,
+    check_languages,
+    tesseract_problem,
+)
 from infrastructure.extraction.pdf import extract_pdf, read_pdf
 from infrastructure.extraction.text import decode_text
 
@@ -24,21 +29,27 @@ class SafeTextExtractor:
     """
 
     def __init__(
-        self, limits: ExtractionLimits | None = None, ocr_languages: str = DEFAULT_LANGUAGES
+        self,
+        limits: ExtractionLimits | None = None,
+        ocr_languages: str = DEFAULT_LANGUAGES,
+        ocr_check: OcrCheck = tesseract_problem,
     ) -> None:
+        """`ocr_check(languages)` says why OCR cannot run on this machine, or None when it
+        can (`ocr.tesseract_problem`, asked once per process, unless told otherwise)."""
         self._limits = limits or ExtractionLimits()
         self._ocr_languages = check_languages(ocr_languages)
+        self._ocr_check = ocr_check
 
     @property
     def ocr_problem(self) -> str | None:
         """`OcrEngine`: why Tesseract cannot run here with the configured languages (None:
         it can)."""
-        return ocr.tesseract_problem(self._ocr_languages)
+        return self._ocr_check(self._ocr_languages)
 
     def ocr(self, data: bytes, extracted: ExtractedText) -> str:
         """`OcrEngine`, in this process and without a time limit (the server uses
         `ProcessTextExtractor`)."""
-        problem = ocr.tesseract_problem(self._ocr_languages)
+        problem = self.ocr_problem
         if problem is not None:
             raise OcrUnavailable(problem)
         recognised = ocr.ocr_pages(data, extracted.pages_without_text, self._ocr_languages, 0)

@@ -4,8 +4,8 @@ processes (`workers.py`), a few pages per task, under the same limits as reading
 Tesseract process it starts gets the task's CPU allowance as its timeout.
 
 Whether Tesseract can run (installed, with every configured language) is decided once per
-process (`tesseract_problem`): without it, OCR is refused with `OcrUnavailable` before any
-page is rendered."""
+process (`tesseract_problem`, the extractors' default `OcrCheck`): without it, OCR is refused
+with `OcrUnavailable` before any page is rendered."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import math
 import os
 import re
 import shutil
-from collections.abc import Sequence
-from typing import Any, Final
+from collections.abc import Callable, Sequence
+from typing import Any, Final, TypeAlias
 
 from domain.blobs import ExtractedText
 from domain.errors import ContentMismatch, ExtractionLimitExceeded, ValidationFailed
@@ -37,6 +37,10 @@ def check_languages(languages: str) -> str:
     if not _LANGUAGES.fullmatch(languages):
         raise ValueError("OCR languages are Tesseract language names joined by '+' (eng+kor)")
     return languages
+
+
+OcrCheck: TypeAlias = Callable[[str], str | None]
+"""Why OCR with the languages given cannot run (None: it can); `tesseract_problem` in use."""
 
 
 @functools.cache

@@ -103,11 +103,12 @@ class ProcessTextExtractor:
         limits: ExtractionLimits | None = None,
         process_limits: ProcessLimits | None = None,
         ocr_languages: str = ocr.DEFAULT_LANGUAGES,
+        ocr_check: ocr.OcrCheck = ocr.tesseract_problem,
     ) -> None:
         self._limits = limits or ExtractionLimits()
         self._process_limits = process_limits or ProcessLimits()
         self._ocr_languages = ocr.check_languages(ocr_languages)
-        self._in_process = SafeTextExtractor(self._limits, ocr_languages)
+        self._in_process = SafeTextExtractor(self._limits, ocr_languages, ocr_check)
         self._slots = threading.BoundedSemaphore(self.workers)
         self._lock = threading.Lock()
         self._idle: list[_Worker] = []
@@ -135,13 +136,14 @@ class ProcessTextExtractor:
     @property
     def ocr_problem(self) -> str | None:
         """`OcrEngine`: why Tesseract cannot run here with the configured languages (None:
-        it can). Asked in this process, once: the workers run the same machine's Tesseract."""
-        return ocr.tesseract_problem(self._ocr_languages)
+        it can). Asked in this process (`ocr_check`, once by default): the workers run the
+        same machine's Tesseract."""
+        return self._in_process.ocr_problem
 
     def ocr(self, data: bytes, extracted: ExtractedText) -> str:
         """`OcrEngine`: the scanned pages read by the workers, a few pages per task, each
         task under the limits of reading one file."""
-        problem = ocr.tesseract_problem(self._ocr_languages)
+        problem = self.ocr_problem
         if problem is not None:
             raise OcrUnavailable(problem)
         pages = extracted.pages_without_text

@@ -179,8 +179,11 @@ class InstrumentedPool(AsyncAdaptedQueuePool):
 
 @lru_cache(maxsize=8)
 def pool_class(label: str) -> type[InstrumentedPool]:
-    """The pool class whose metrics carry `pool=label`."""
-    return type(f"InstrumentedPool_{label}", (InstrumentedPool,), {"pool_label": label})
+    """The pool class whose metrics carry `pool=label`. Its module is SQLAlchemy's pool
+    module: a pool logs through a logger named after its class's module, and SQLAlchemy keeps
+    its own loggers quiet below WARNING, where ours would print every dispose and recreate."""
+    namespace = {"pool_label": label, "__module__": "sqlalchemy.pool"}
+    return type(f"InstrumentedPool_{label}", (InstrumentedPool,), namespace)
 
 
 # The engines whose pools `sample_pools` reads, by pool label, oldest first: the newest still

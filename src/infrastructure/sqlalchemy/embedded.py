@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -171,14 +172,16 @@ def resolve_database_url(
     shared_buffers: str | None = "auto",
     *,
     create: bool = True,
+    start: Callable[..., str] = start_embedded,
 ) -> str:
     """DATABASE_URL when given; otherwise the embedded server under `<data_dir>/pgdata`,
     created there if missing unless `create` is false (then `NoDatabase`): only `serve` and
     `migrate upgrade` create one, so a command run from another directory cannot silently
-    start an empty second database."""
+    start an empty second database. `start(pgdata, shared_buffers=...)` starts it
+    (`start_embedded`; the CLI's tests pass a stand-in)."""
     if database_url:
         return database_url
     data_dir = data_dir.expanduser().resolve()
     if not create and not has_embedded_database(data_dir):
         raise NoDatabase(data_dir)
-    return start_embedded(data_dir / "pgdata", shared_buffers=shared_buffers)
+    return start(data_dir / "pgdata", shared_buffers=shared_buffers)

@@ -6,7 +6,8 @@ on the driver connection (`prepared.PreparedStatement`) are counted too; read by
 Each process keeps its own: a report run as another process cannot see a server's
 (docs/decisions.md, "Database report"). Recording costs a perf_counter pair, a lock and a
 list update per statement (~1 µs, measured in docs/decisions.md); names are bounded by the
-schema (verb and table), and past `MAX_NAMES` further names count under `OTHER`."""
+schema (verb and table), and past `max_names` (`MAX_NAMES` by default) further names count
+under `OTHER`."""
 
 from __future__ import annotations
 
@@ -48,7 +49,8 @@ class _Entry:
 class StatementStats:
     """A thread-safe registry: `record` per statement, `snapshot` to read."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_names: int = MAX_NAMES) -> None:
+        self._max_names = max_names
         self._lock = threading.Lock()
         self._by_name: dict[str, _Entry] = {}
 
@@ -56,7 +58,7 @@ class StatementStats:
         with self._lock:
             entry = self._by_name.get(name)
             if entry is None:
-                if len(self._by_name) >= MAX_NAMES:
+                if len(self._by_name) >= self._max_names:
                     name = OTHER
                     entry = self._by_name.get(OTHER)
                 if entry is None:

@@ -11,8 +11,9 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 
@@ -20,7 +21,7 @@ from application.context import RequestContext
 from application.demo import DemoReport
 from application.document_import import FileResult, ImportOptions
 from application.document_import import Outcome as ImportOutcome
-from application.document_uploads import DocumentFields
+from application.document_store import DocumentFields
 from application.maintenance import PurgeReport
 from domain.errors import DomainError, ValidationFailed
 from domain.pagination import MAX_LIMIT, PageRequest
@@ -31,7 +32,7 @@ from domain.values import Role, normalize_email
 from infrastructure.config import AppSettings
 from infrastructure.container import Container, build_container, shutdown_container
 from infrastructure.sqlalchemy import migrations
-from infrastructure.sqlalchemy.embedded import resolve_database_url
+from infrastructure.sqlalchemy.embedded import resolve_database_url, start_embedded
 from infrastructure.sqlalchemy.engine import safe_url
 
 log = logging.getLogger("archivist")
@@ -39,12 +40,18 @@ log = logging.getLogger("archivist")
 T = TypeVar("T")
 
 
-def _database_url(settings: AppSettings, *, create: bool = False) -> str:
-    """The database to use. The embedded one is created only with `create` (`serve`,
-    `migrate upgrade`); any other command on a data directory without one raises
+def _database_url(
+    settings: AppSettings, *, create: bool = False, start: Callable[..., str] = start_embedded
+) -> str:
+    """The database to use. The embedded one is created (by `start`) only with `create`
+    (`serve`, `migrate upgrade`); any other command on a data directory without one raises
     `NoDatabase`, which `main` reports with the directory's absolute path."""
     return resolve_database_url(
-        settings.database_url, settings.data_dir, settings.embedded_shared_buffers, create=create
+        settings.database_url,
+        settings.data_dir,
+        settings.embedded_shared_buffers,
+        create=create,
+        start=start,
     )
 
 
@@ -96,13 +103,33 @@ def _exit_normally_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, _exit)
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+# What uvicorn runs: a callable building the app (one process), or the import string of
+# the app factory (each of several worker processes builds its own).
+AppSource: TypeAlias = Callable[[], Any] | str
+
+
+def _run_uvicorn(app: AppSource, options: dict[str, Any]) -> None:
     import uvicorn
 
-    from interfaces.http.app import create_app
-    from interfaces.http.server import BoundedHttpToolsProtocol, head_limit
-    from interfaces.logging_setup import log_config
+    _exit_normally_on_sigterm()
+    uvicorn.run(app() if callable(app) else app, **options)
 
+
+@dataclass(frozen=True)
+class Effects:
+    """What `serve` and `migrate upgrade` do beyond reading settings and the database:
+    start the embedded PostgreSQL (`start_database(pgdata, shared_buffers=...)`, giving its
+    URL) and run the HTTP server until it stops (`run_server(app, uvicorn_options)`). `main`
+    uses these; the CLI's tests pass stand-ins that record the call."""
+
+    start_database: Callable[..., str] = start_embedded
+    run_server: Callable[[AppSource, dict[str, Any]], None] = _run_uvicorn
+
+
+def cmd_serve(args: argparse.Namespace, effects: Effects | None = None) -> int:
+    from interfaces.http.app import create_app
+
+    effects = effects or Effects()
     settings = AppSettings()
     log_data_dir(settings)
     if args.workers > 1 and settings.storage == "memory":
@@ -114,7 +141,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         url = None
         log.warning("storage=memory: nothing is persisted; for tests and demos only")
     else:
-        url = _database_url(settings, create=True)
+        url = _database_url(settings, create=True, start=effects.start_database)
         log.info("database %s", safe_url(url))
         try:
             migrations.upgrade(url)
@@ -127,37 +154,49 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"its API token is in {settings.admin_token_path} (mode 0600).",
             file=sys.stderr,
         )
-    _exit_normally_on_sigterm()
-    uvicorn.run(
-        create_app(
+
+    def app() -> Any:
+        return create_app(
             build_container(settings, url),
             freeze_heap=True,
             run_workers=settings.workers_in_process,
         )
-        if args.workers == 1
-        else _worker_app(url),
-        workers=args.workers,
-        factory=args.workers > 1,
-        host=args.host,
-        port=args.port,
-        loop="uvloop",
+
+    effects.run_server(
+        app if args.workers == 1 else _worker_app(url), uvicorn_options(args, settings)
+    )
+    return 0
+
+
+def uvicorn_options(args: argparse.Namespace, settings: AppSettings) -> dict[str, Any]:
+    """The keywords `serve` runs uvicorn with (besides the app)."""
+    from interfaces.http.server import BoundedHttpToolsProtocol, head_limit
+    from interfaces.logging_setup import log_config
+
+    return {
+        "workers": args.workers,
+        "factory": args.workers > 1,
+        "host": args.host,
+        "port": args.port,
+        "loop": "uvloop",
         # httptools, with the request head bounded (interfaces/http/server.py).
-        http=BoundedHttpToolsProtocol,
-        h11_max_incomplete_event_size=head_limit(settings.max_header_bytes, settings.max_url_bytes),
+        "http": BoundedHttpToolsProtocol,
+        "h11_max_incomplete_event_size": head_limit(
+            settings.max_header_bytes, settings.max_url_bytes
+        ),
         # The same log lines as every command (interfaces/logging_setup.py), in each worker
         # process too; the app writes the access log (interfaces/http/request_log.py).
-        log_config=log_config(
+        "log_config": log_config(
             settings.log_format, settings.log_level, access_log=not args.no_access_log
         ),
-        access_log=False,
-        log_level=settings.log_level.lower(),
+        "access_log": False,
+        "log_level": settings.log_level.lower(),
         # The client address (audit trail, upload records, login IP, the auth throttle) is
         # the TCP peer unless asked: uvicorn would otherwise trust X-Forwarded-For from
         # 127.0.0.1 by default, so anything local could claim any address.
-        proxy_headers=args.proxy_headers,
-        forwarded_allow_ips=args.forwarded_allow_ips,
-    )
-    return 0
+        "proxy_headers": args.proxy_headers,
+        "forwarded_allow_ips": args.forwarded_allow_ips,
+    }
 
 
 def _worker_app(url: str | None) -> str:
@@ -170,15 +209,16 @@ def _worker_app(url: str | None) -> str:
     return "interfaces.http.app:served_app"
 
 
-def cmd_migrate(args: argparse.Namespace) -> int:
+def cmd_migrate(args: argparse.Namespace, effects: Effects | None = None) -> int:
     from alembic import command
     from alembic.util.exc import CommandError
 
+    effects = effects or Effects()
     settings = AppSettings()
     if args.action == "history":  # the scripts only: no database needed
         url = None
     else:
-        url = _database_url(settings, create=args.action == "upgrade")
+        url = _database_url(settings, create=args.action == "upgrade", start=effects.start_database)
     cfg = migrations.alembic_config(url)
     try:
         if args.action == "upgrade":

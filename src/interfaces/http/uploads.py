@@ -37,7 +37,8 @@ from multipart import (  # type: ignore[import-untyped]
 
 from application.catalog import MAX_UPLOAD_LIMIT
 from application.context import RequestContext
-from application.document_uploads import DocumentFields, DocumentUploads
+from application.document_store import DocumentFields
+from application.document_uploads import DocumentUploads
 from application.file_spool import FileSpool
 from application.upload_log import UploadTrace
 from domain.documents import MAX_TAGS

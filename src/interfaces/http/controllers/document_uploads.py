@@ -23,7 +23,8 @@ from litestar.openapi.spec import (
 from litestar.params import JSONBody
 
 from application.context import Principal, RequestContext
-from application.document_uploads import DocumentFields, DocumentUploads
+from application.document_store import DocumentFields
+from application.document_uploads import DocumentUploads
 from application.upload_log import UploadLog
 from domain.documents import (
     CATEGORY_NAME_MAX,
