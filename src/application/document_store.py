@@ -29,7 +29,7 @@ from domain.clock import Clock
 from domain.documents import Document, FileType, category_found, check_metadata
 from domain.errors import DuplicateDocument, PermissionDenied
 from domain.ports import UnitOfWork, UnitOfWorkFactory
-from domain.taxonomy import parse_confidence, parse_path
+from domain.taxonomy import parse_confidence, parse_path, parse_version
 from domain.users import User
 from domain.values import AccessLevel
 
@@ -164,6 +164,8 @@ class DocumentStore:
         check_metadata(fields.metadata)
         tag_names = clean_tags(fields.tags)
         path = None
+        if fields.taxonomy_version is not None:
+            parse_version(fields.taxonomy_version, "taxonomy_version")
         if fields.taxonomy_path is not None:
             path = parse_path(fields.taxonomy_path, "taxonomy_path")
             parse_confidence(fields.taxonomy_confidence)

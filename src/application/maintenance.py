@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -29,9 +29,12 @@ from domain.clock import Clock
 from domain.documents import Document
 from domain.errors import NotFound
 from domain.jobs import JsonObject
-from domain.ports import UnitOfWorkFactory
+from domain.ports import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger("archivist.purge")
+
+# One deleting sweep of the purge: (unit of work, at most this many rows, dry run) -> rows.
+Sweep = Callable[[UnitOfWork, int, bool], Awaitable[int]]
 
 # The background job that runs a purge (no payload; one at a time: its dedupe key).
 PURGE_JOB = "purge"
@@ -169,47 +172,39 @@ class MaintenanceService:
         )
 
     async def _prune_job_log(self, cutoff: datetime, dry_run: bool) -> int:
-        """Forget the log of jobs that finished before `cutoff`, `EVENT_BATCH` a unit of
-        work (pgqueuer keeps it for good otherwise)."""
-        if dry_run:
-            async with self._uow(autocommit=True) as uow:
-                return await uow.jobs.prune_log(cutoff, DRY_RUN_LIMIT, dry_run=True)
-        total = 0
-        while True:
-            async with self._uow() as uow:
-                gone = await uow.jobs.prune_log(cutoff, EVENT_BATCH)
-                await uow.commit()
-            total += gone
-            if gone < EVENT_BATCH:
-                return total
+        """Forget the log of jobs that finished before `cutoff` (pgqueuer keeps it for good
+        otherwise)."""
+        return await self._in_batches(
+            lambda uow, limit, dry: uow.jobs.prune_log(cutoff, limit, dry_run=dry), dry_run
+        )
 
     async def _expire_uploads(self, cutoff: datetime, dry_run: bool) -> int:
-        """Delete the upload records of attempts started before `cutoff`, `EVENT_BATCH` a
-        unit of work."""
-        if dry_run:
-            async with self._uow(autocommit=True) as uow:
-                return await uow.uploads.delete_before(cutoff, DRY_RUN_LIMIT, dry_run=True)
-        total = 0
-        while True:
-            async with self._uow() as uow:
-                gone = await uow.uploads.delete_before(cutoff, EVENT_BATCH)
-                await uow.commit()
-            total += gone
-            if gone < EVENT_BATCH:
-                return total
+        """Delete the upload records of attempts started before `cutoff`."""
+        return await self._in_batches(
+            lambda uow, limit, dry: uow.uploads.delete_before(cutoff, limit, dry_run=dry), dry_run
+        )
 
     async def _expire_events(self, cutoff: datetime, dry_run: bool) -> int:
         """Delete the views, downloads and searches of the audit trail that occurred before
-        `cutoff` (`events.EXPIRING`; changes are kept), `EVENT_BATCH` a unit of work."""
+        `cutoff` (`events.EXPIRING`; changes are kept)."""
+        return await self._in_batches(
+            lambda uow, limit, dry: uow.events.delete_before(
+                events.EXPIRING, cutoff, limit, dry_run=dry
+            ),
+            dry_run,
+        )
+
+    async def _in_batches(self, sweep: Sweep, dry_run: bool) -> int:
+        """Run a deleting sweep `EVENT_BATCH` rows a unit of work until a batch comes back
+        short; how many rows went. A dry run counts (up to `DRY_RUN_LIMIT`) and changes
+        nothing."""
         if dry_run:
             async with self._uow(autocommit=True) as uow:
-                return await uow.events.delete_before(
-                    events.EXPIRING, cutoff, DRY_RUN_LIMIT, dry_run=True
-                )
+                return await sweep(uow, DRY_RUN_LIMIT, True)
         total = 0
         while True:
             async with self._uow() as uow:
-                gone = await uow.events.delete_before(events.EXPIRING, cutoff, EVENT_BATCH)
+                gone = await sweep(uow, EVENT_BATCH, False)
                 await uow.commit()
             total += gone
             if gone < EVENT_BATCH:

@@ -27,10 +27,10 @@ class TaxonomyStatus(enum.StrEnum):
     PUBLISHED = "published"
 
 
-def parse_version(raw: str) -> str:
+def parse_version(raw: str, field_name: str = "version") -> str:
     if not isinstance(raw, str) or not VERSION_RE.match(raw):
         raise ValidationFailed.on(
-            "version", "must be 1-20 letters, digits, '.', '_' or '-' (e.g. 1.0.0)"
+            field_name, "must be 1-20 letters, digits, '.', '_' or '-' (e.g. 1.0.0)"
         )
     return raw
 

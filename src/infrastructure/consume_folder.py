@@ -16,11 +16,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import hashlib
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +35,7 @@ from application.consume import (
     Verdict,
 )
 from domain.users import User
+from infrastructure.local_files import FolderFile
 
 log = logging.getLogger("archivist.consume")
 
@@ -54,50 +54,8 @@ PARTIAL_SUFFIXES: Final = (
 )
 # A failed file's reason, written beside it (never consumed, should it be moved back too).
 REASON_SUFFIX: Final = ".reason.txt"
-CHUNK: Final = 1024 * 1024
 # How long a file is left alone after a move that failed, or while the storage is away.
 RETRY_SECONDS: Final = 30.0
-
-
-@dataclass(frozen=True)
-class FolderFile:
-    """A file in the consume folder, as `DocumentConsumer` reads it."""
-
-    path: Path
-    root: Path
-    size: int
-
-    @property
-    def relative(self) -> Path:
-        return self.path.relative_to(self.root)
-
-    @property
-    def name(self) -> str:
-        return self.relative.as_posix()
-
-    @property
-    def filename(self) -> str:
-        return self.path.name
-
-    @property
-    def folders(self) -> tuple[str, ...]:
-        return self.relative.parts[:-1]
-
-    async def sha256(self) -> str:
-        return await asyncio.to_thread(_sha256, self.path)
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        with await asyncio.to_thread(self.path.open, "rb") as file:
-            while chunk := await asyncio.to_thread(file.read, CHUNK):
-                yield chunk
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        while chunk := file.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass

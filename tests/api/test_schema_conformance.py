@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import API, Api, assert_problem
+from tests.api.conftest import API, Api, assert_problem, upload
 
 
 @pytest.fixture
@@ -220,6 +220,21 @@ async def test_the_upload_form_states_the_rules_of_a_json_body(openapi: dict[str
         "$ref": "#/components/schemas/JsonValue"
     }
     assert not re.search(properties["category"]["pattern"], "a\x00b")
+
+
+async def test_the_upload_forms_taxonomy_version_states_its_rule(
+    api: Api, openapi: dict[str, Any]
+) -> None:
+    # The fuzzer's stateful run sent taxonomy_version=")" in an upload, which the form's schema
+    # allowed and the server refused (ST202); the refusal named "version", not the field.
+    form = openapi["paths"][f"{API}/documents"]["post"]["requestBody"]["content"]
+    pattern = form["multipart/form-data"]["schema"]["properties"]["taxonomy_version"]["pattern"]
+
+    refused = await upload(api, api.member, "a.txt", b"text", taxonomy_version=")")
+
+    assert not re.search(pattern, ")")
+    assert re.search(pattern, " 1.0.0 ") and re.search(pattern, "")  # stripped; blank: absent
+    assert assert_problem(refused, 422)["errors"][0]["field"] == "taxonomy_version"
 
 
 def _body_strings(node: Any, components: dict[str, Any], seen: frozenset[str]) -> list[Any]:

@@ -25,8 +25,9 @@ from domain.pagination import PageRequest
 from domain.uploads import UploadFilter, UploadSource, UploadStatus
 from domain.users import User
 from infrastructure.config import AppSettings
-from infrastructure.consume_folder import ConsumeFolder, FolderFile
+from infrastructure.consume_folder import ConsumeFolder
 from infrastructure.container import Container, build_container
+from infrastructure.local_files import FolderFile
 from infrastructure.memory.consumer_lease import ConsumerClaims, InMemoryConsumerLease
 from infrastructure.sqlalchemy.consumer_lease import AdvisoryConsumerLease
 from interfaces.http.app import create_app

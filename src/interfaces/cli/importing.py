@@ -4,14 +4,11 @@ JSON (SPEC §4; issue #12 item 6)."""
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
@@ -26,44 +23,10 @@ from rich.progress import (
 )
 
 from application.document_import import FileResult, Outcome
-
-CHUNK = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class FileSource:
-    """A file under the imported folder."""
-
-    path: Path
-    root: Path
-    size: int
-
-    @property
-    def name(self) -> str:
-        return self.path.relative_to(self.root).as_posix()
-
-    @property
-    def filename(self) -> str:
-        return self.path.name
-
-    async def sha256(self) -> str:
-        return await asyncio.to_thread(_sha256, self.path)
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        with await asyncio.to_thread(self.path.open, "rb") as file:
-            while chunk := await asyncio.to_thread(file.read, CHUNK):
-                yield chunk
+from infrastructure.local_files import FolderFile
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        while chunk := file.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def sources_in(root: Path, *, recursive: bool) -> list[FileSource]:
+def sources_in(root: Path, *, recursive: bool) -> list[FolderFile]:
     """The regular files of `root` (and of its sub-folders when `recursive`), by path. Hidden
     files and folders (a name starting with '.', such as .DS_Store or .git) are left out."""
     found = root.rglob("*") if recursive else root.iterdir()
@@ -72,13 +35,13 @@ def sources_in(root: Path, *, recursive: bool) -> list[FileSource]:
         for p in found
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
     ]
-    return [FileSource(p, root, p.stat().st_size) for p in sorted(files)]
+    return [FolderFile(p, root, p.stat().st_size) for p in sorted(files)]
 
 
 class ImportProgress:
     """A progress bar on stderr (only on a terminal): bytes, files/s, ETA and the counts."""
 
-    def __init__(self, sources: Sequence[FileSource], console: Console) -> None:
+    def __init__(self, sources: Sequence[FolderFile], console: Console) -> None:
         self._counts: Counter[Outcome] = Counter()
         self._files = len(sources)
         self._started = time.monotonic()

@@ -100,6 +100,8 @@ EXTENSION: Final = rf"^{_WS}*\.*[A-Za-z0-9]{{1,10}}{_WS}*$"
 # `domain.documents.tag_color`, `domain.taxonomy.VERSION_RE`.
 COLOR: Final = rf"^{_PYDANTIC_WS}*#[0-9a-fA-F]{{6}}{_PYDANTIC_WS}*$"
 VERSION: Final = rf"^{_PYDANTIC_WS}*[0-9A-Za-z][0-9A-Za-z._-]{{0,19}}{_PYDANTIC_WS}*$"
+# A multipart form's version field: stripped, and blank is absent (interfaces/http/uploads.py).
+FORM_VERSION: Final = rf"^{_WS}*([0-9A-Za-z][0-9A-Za-z._-]{{0,19}})?{_WS}*$"
 # A version in a query string: not stripped; empty is as good as absent.
 VERSION_PARAMETER: Final = r"^([0-9A-Za-z][0-9A-Za-z._-]{0,19})?$"
 # `application.catalog.MEDIA_TYPE_RE`, stripped.

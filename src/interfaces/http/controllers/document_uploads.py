@@ -39,7 +39,7 @@ from domain.uploads import UploadSource
 from domain.values import DEPARTMENT_MAX
 from interfaces.http.controllers.documents import with_etag
 from interfaces.http.examples import UPLOADED_DOCUMENT, with_examples
-from interfaces.http.openapi import LINE_RULE, TAXONOMY_PATH
+from interfaces.http.openapi import FORM_VERSION, LINE_RULE, TAXONOMY_PATH
 from interfaces.http.problems import problems
 from interfaces.http.schemas.document_uploads import DocumentTextCreate
 from interfaces.http.schemas.documents import Document
@@ -112,7 +112,9 @@ UPLOAD_BODY = RequestBody(
                         description="Classify at upload: A/B/C (taxonomy path).",
                     ),
                     "taxonomy_version": Schema(
-                        type=_TEXT, description="Default: the latest published version."
+                        type=_TEXT,
+                        pattern=FORM_VERSION,
+                        description="Default: the latest published version.",
                     ),
                 },
             ),
