@@ -48,6 +48,9 @@ class AppSettings(BaseSettings):
     db_pool_recycle: int = Field(default=3600, ge=0, le=7 * 24 * 3600)
     sql_echo: bool = False
     slow_query_ms: int = Field(default=100, ge=0)
+    # Each server process adds its statement statistics to `statement_stats` this often
+    # (seconds; 0 = never), for `archivist db-report` (docs/decisions.md, "Database report").
+    statement_stats_flush_seconds: float = Field(default=60.0, ge=0, le=24 * 3600)
     # Every process's log lines (interfaces/logging_setup.py, docs/decisions.md, "Logs").
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"

@@ -54,6 +54,7 @@ from infrastructure.sqlalchemy.consumer_lease import AdvisoryConsumerLease
 from infrastructure.sqlalchemy.database import Database
 from infrastructure.sqlalchemy.job_worker import PgJobWorker
 from infrastructure.sqlalchemy.migrations import AlwaysReady, SqlReadiness
+from infrastructure.sqlalchemy.statement_stats_flush import StatementStatsFlusher
 from infrastructure.sqlalchemy.stats import SqlAlchemyStatsRepository
 from infrastructure.sqlalchemy.uow import SqlAlchemyUnitOfWorkFactory
 from infrastructure.tuning import Tuning
@@ -83,6 +84,17 @@ def _consume_folder(
         lease,
         settle_seconds=settings.consume_settle_seconds,
     )
+
+
+def _statement_stats_flusher(
+    settings: AppSettings, database: Database
+) -> StatementStatsFlusher | None:
+    """What adds this process's statement statistics to the database (started by server
+    processes: the app with `keep_statement_stats`, `archivist worker`); None when the
+    storage is memory or the flush is off."""
+    if settings.storage != "postgres" or settings.statement_stats_flush_seconds <= 0:
+        return None
+    return StatementStatsFlusher(database.url, settings.statement_stats_flush_seconds)
 
 
 def _process_limits(settings: AppSettings) -> ProcessLimits:
@@ -222,6 +234,8 @@ class Container(containers.DeclarativeContainer):
     consume_folder = providers.Singleton(
         _consume_folder, app_settings, document_consumer, consumer_lease
     )
+    # docs/decisions.md, "Database report": each server process's statement statistics.
+    statement_stats_flusher = providers.Singleton(_statement_stats_flusher, app_settings, database)
     # In-process, per server process: see docs/decisions.md, "Throttling".
     auth_throttle = providers.Singleton(
         FailedAuthenticationThrottle,

@@ -4,9 +4,9 @@ statements, and the plans of the application's hot statements for a sample reade
 
 Read-only for the operator: the catalog queries only read, and the hot statements (the
 document view writes its `document.viewed` event) run in one transaction that is rolled back.
-The catalog queries run on the driver connection, outside SQLAlchemy's execution and its
-events, so the statement statistics of this process (`statement_stats`) hold only the
-application's own statements the report ran (docs/decisions.md, "Database report")."""
+The slowest statements are the ones the service's processes measured and added to the
+`statement_stats` table (`statement_stats_flush`), and pg_stat_statements' too when it is
+installed (docs/decisions.md, "Database report")."""
 
 from __future__ import annotations
 
@@ -37,16 +37,11 @@ from infrastructure.sqlalchemy.repositories import (
     SqlAlchemyUserRepository,
 )
 from infrastructure.sqlalchemy.search_repository import SqlAlchemySearchRepository
-from infrastructure.sqlalchemy.statement_stats import (
-    STATEMENT_STATS,
-    StatementStat,
-    StatementStats,
-)
 from infrastructure.tuning import Tuning
 
 LARGE_TABLE_ROWS = 10_000
 """A sequential scan of a table estimated above this many rows is flagged."""
-SLOWEST = 15
+SLOWEST = 20
 """Statements listed, by total time."""
 STATEMENT_TIMEOUT = "60s"
 """Bound on each statement the report runs for the plans."""
@@ -121,9 +116,10 @@ class SlowStatement:
 
 @dataclass(frozen=True, slots=True)
 class SlowestStatements:
-    source: str  # "pg_stat_statements" or "this process"
+    source: str  # "the service" (its `statement_stats` table) or "pg_stat_statements"
     note: str
     statements: list[SlowStatement]
+    last_updated: datetime | None = None  # the service's: its latest flush
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,12 +179,14 @@ class DbReport:
     indexes: list[IndexStats]
     cache: CacheHits
     connections: list[Connections]
-    slowest: SlowestStatements
+    slowest: SlowestStatements  # the service's
+    server_statements: SlowestStatements | None  # pg_stat_statements', when installed
     plans: Plans
 
 
-async def collect(engine: AsyncEngine, stats: StatementStats = STATEMENT_STATS) -> DbReport:
-    """The report for the database `engine` connects to."""
+async def collect(engine: AsyncEngine, flush_seconds: float = 60.0) -> DbReport:
+    """The report for the database `engine` connects to; `flush_seconds`: how often the
+    service adds its statement statistics (`ARCHIVIST_STATEMENT_STATS_FLUSH_SECONDS`)."""
     async with engine.connect() as conn:
         driver = (await conn.get_raw_connection()).driver_connection
         assert driver is not None
@@ -197,9 +195,10 @@ async def collect(engine: AsyncEngine, stats: StatementStats = STATEMENT_STATS) 
         indexes = [IndexStats(**dict(r)) for r in await driver.fetch(_INDEXES)]
         cache = await driver.fetchrow(_CACHE)
         connections = [Connections(**dict(r)) for r in await driver.fetch(_CONNECTIONS)]
+        service = await _service_statements(driver, flush_seconds)
         external = await _pg_stat_statements(driver)
         rows = {t.name: t.rows_estimate for t in tables if t.schema == "public"}
-        plans, ran = await _plans(conn, rows, stats)
+        plans = await _plans(conn, rows)
     return DbReport(
         generated_at=datetime.now(UTC),
         database=head["database"],
@@ -216,7 +215,8 @@ async def collect(engine: AsyncEngine, stats: StatementStats = STATEMENT_STATS) 
             cache["blks_read"],
         ),
         connections=connections,
-        slowest=external if external is not None else _this_process(ran),
+        slowest=service,
+        server_statements=external,
         plans=plans,
     )
 
@@ -303,7 +303,7 @@ async def _pg_stat_statements(driver: Any) -> SlowestStatements | None:
             rows = await driver.fetch(_PG_STAT_STATEMENTS, SLOWEST)
     except Exception as err:  # not loaded, or an older version's columns
         message = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        return SlowestStatements("this process", f"pg_stat_statements is unusable: {message}", [])
+        return SlowestStatements("pg_stat_statements", f"unusable: {message}", [])
     return SlowestStatements(
         "pg_stat_statements",
         "every client of this database since the extension's last reset (times by the "
@@ -322,14 +322,41 @@ async def _pg_stat_statements(driver: Any) -> SlowestStatements | None:
     )
 
 
-def _this_process(ran: list[StatementStat]) -> SlowestStatements:
+_SERVICE_STATEMENTS = """
+SELECT name, calls, total_ms, max_ms, updated_at FROM statement_stats
+ORDER BY total_ms DESC, name LIMIT $1
+"""
+
+
+async def _service_statements(driver: Any, flush_seconds: float) -> SlowestStatements:
+    """What the service's processes measured (`statement_stats_flush`), by total time."""
+    if not await driver.fetchval("SELECT to_regclass('statement_stats') IS NOT NULL"):
+        note = "no statement_stats table here (run `archivist migrate upgrade`)"
+        return SlowestStatements("the service", note, [])
+    rows = await driver.fetch(_SERVICE_STATEMENTS, SLOWEST)
+    latest = await driver.fetchval("SELECT max(updated_at) FROM statement_stats")
+    every = (
+        f"flushed every {flush_seconds:g} s and at shutdown by each server process (serve, worker)"
+        if flush_seconds > 0
+        else "but flushing is off in this configuration (ARCHIVIST_STATEMENT_STATS_FLUSH_SECONDS=0)"
+    )
+    note = f"kept by the service, {every}; times measured by the application, per statement"
+    if not rows:
+        note += "; nothing stored yet"
     return SlowestStatements(
-        "this process",
-        "pg_stat_statements is not installed in this database, and the statistics the service "
-        "keeps are in each server process's memory: these are only the application "
-        "statements this report ran for the plans below. For the server's, load "
-        "pg_stat_statements (shared_preload_libraries) and CREATE EXTENSION pg_stat_statements.",
-        [SlowStatement(s.name, s.calls, s.total_ms, s.mean_ms, s.max_ms) for s in ran[:SLOWEST]],
+        "the service",
+        note,
+        [
+            SlowStatement(
+                r["name"],
+                r["calls"],
+                r["total_ms"],
+                r["total_ms"] / r["calls"] if r["calls"] else 0.0,
+                r["max_ms"],
+            )
+            for r in rows
+        ],
+        latest,
     )
 
 
@@ -353,40 +380,37 @@ LIMIT 1
 _WORD = re.compile(r"[^\W\d_]{3,}")
 
 
-async def _plans(
-    conn: AsyncConnection, rows: dict[str, int], stats: StatementStats
-) -> tuple[Plans, list[StatementStat]]:
-    """The plans, and the statistics of the application statements run for them."""
+async def _plans(conn: AsyncConnection, rows: dict[str, int]) -> Plans:
+    """The plans of the hot statements for a sample reader."""
     if "documents" not in rows or "api_tokens" not in rows:
         note = "skipped: no Archivist schema here (run `archivist migrate upgrade`)"
-        return Plans(None, note), []
+        return Plans(None, note)
     driver = (await conn.get_raw_connection()).driver_connection
     assert driver is not None
     picked = await driver.fetchrow(_SAMPLE)
     if picked is None:
-        return Plans(None, "skipped: no document in the database to read"), []
+        return Plans(None, "skipped: no document in the database to read")
     try:
         async with conn.begin() as tx:
             # Through SQLAlchemy: this starts the transaction the driver statements join.
             await conn.execute(text(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'"))
-            operations, sample, ran = await _run_hot_statements(conn, driver, picked, rows, stats)
+            operations, sample = await _run_hot_statements(conn, driver, picked, rows)
             await tx.rollback()
     except (DBAPIError, asyncpg.PostgresError) as err:
         cause = getattr(err, "orig", None) or err
         message = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
-        return Plans(None, f"failed: {message}"), []
-    plans = Plans(
+        return Plans(None, f"failed: {message}")
+    return Plans(
         sample,
         "each statement as the application runs it for the sample reader, then again under "
         "EXPLAIN (ANALYZE, BUFFERS) (so warm); in one transaction, rolled back",
         operations,
     )
-    return plans, ran
 
 
 async def _run_hot_statements(
-    conn: AsyncConnection, driver: Any, picked: Any, rows: dict[str, int], stats: StatementStats
-) -> tuple[list[OperationPlans], Sample, list[StatementStat]]:
+    conn: AsyncConnection, driver: Any, picked: Any, rows: dict[str, int]
+) -> tuple[list[OperationPlans], Sample]:
     tuning = Tuning()
     reader = await SqlAlchemyUserRepository(conn).get(picked["user_id"])
     assert reader is not None
@@ -418,7 +442,6 @@ async def _run_hot_statements(
         ),
     ]
     operations = []
-    before = stats.snapshot()  # the EXPLAINs run on the driver: not recorded
     for operation, run in hot:
         operations.append(OperationPlans(operation, await explain_statements(conn, run, rows)))
     sample = Sample(
@@ -431,7 +454,7 @@ async def _run_hot_statements(
         if token is None
         else ("the reader's" if token["own"] else "another user's"),
     )
-    return operations, sample, stats.since(before)
+    return operations, sample
 
 
 async def explain_statements(

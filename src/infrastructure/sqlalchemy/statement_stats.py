@@ -1,9 +1,10 @@
 """Statement statistics kept by the process: per statement name (`engine.statement_name`),
 the calls, total and longest time. Fed by the engine's cursor events, so the statements run
-on the driver connection (`prepared.PreparedStatement`) are counted too; read by
-`archivist db-report` (the statements of its own process) and meant for `/metrics`.
+on the driver connection (`prepared.PreparedStatement`) are counted too.
 
-Each process keeps its own: a report run as another process cannot see a server's
+Each process keeps its own; a server process adds what it recorded since its last flush
+(`take_unflushed`) to the `statement_stats` table every few seconds
+(`statement_stats_flush`), where `archivist db-report`, another process, reads it
 (docs/decisions.md, "Database report"). Recording costs a perf_counter pair, a lock and a
 list update per statement (~1 µs, measured in docs/decisions.md); names are bounded by the
 schema (verb and table), and past `max_names` (`MAX_NAMES` by default) further names count
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,12 +48,16 @@ class _Entry:
 
 
 class StatementStats:
-    """A thread-safe registry: `record` per statement, `snapshot` to read."""
+    """A thread-safe registry: `record` per statement, `snapshot` to read the lifetime
+    figures, `take_unflushed` for what came since the last take (and `put_back` when it
+    could not be stored)."""
 
     def __init__(self, max_names: int = MAX_NAMES) -> None:
         self._max_names = max_names
         self._lock = threading.Lock()
         self._by_name: dict[str, _Entry] = {}
+        # Since the last `take_unflushed`: its names are among `_by_name`'s (or OTHER).
+        self._unflushed: dict[str, _Entry] = {}
 
     def record(self, name: str, seconds: float) -> None:
         with self._lock:
@@ -63,11 +68,36 @@ class StatementStats:
                     entry = self._by_name.get(OTHER)
                 if entry is None:
                     self._by_name[name] = _Entry(seconds)
-                    return
-            entry.calls += 1
-            entry.total += seconds
-            if seconds > entry.longest:
-                entry.longest = seconds
+            if entry is not None:
+                _add(entry, 1, seconds, seconds)
+            pending = self._unflushed.get(name)
+            if pending is None:
+                self._unflushed[name] = _Entry(seconds)
+            else:
+                _add(pending, 1, seconds, seconds)
+
+    def take_unflushed(self) -> list[StatementStat]:
+        """What was recorded since the last call (calls, total time and longest time of
+        that span, per name), the largest total first; the span starts again empty."""
+        with self._lock:
+            taken, self._unflushed = self._unflushed, {}
+        return _sorted(
+            StatementStat(name, e.calls, e.total * 1000, e.longest * 1000)
+            for name, e in taken.items()
+        )
+
+    def put_back(self, taken: list[StatementStat]) -> None:
+        """Return what `take_unflushed` gave and could not be stored: added to what was
+        recorded since, so the next take has both."""
+        with self._lock:
+            for stat in taken:
+                seconds, longest = stat.total_ms / 1000, stat.max_ms / 1000
+                pending = self._unflushed.get(stat.name)
+                if pending is None:
+                    pending = self._unflushed[stat.name] = _Entry(longest)
+                    pending.calls, pending.total = stat.calls, seconds
+                else:
+                    _add(pending, stat.calls, seconds, longest)
 
     def snapshot(self) -> list[StatementStat]:
         """Every name's figures, the largest total time first."""
@@ -99,6 +129,18 @@ class StatementStats:
     def clear(self) -> None:
         with self._lock:
             self._by_name.clear()
+            self._unflushed.clear()
+
+
+def _add(entry: _Entry, calls: int, seconds: float, longest: float) -> None:
+    entry.calls += calls
+    entry.total += seconds
+    if longest > entry.longest:
+        entry.longest = longest
+
+
+def _sorted(stats: Iterable[StatementStat]) -> list[StatementStat]:
+    return sorted(stats, key=lambda s: (-s.total_ms, s.name))
 
 
 STATEMENT_STATS = StatementStats()

@@ -491,3 +491,16 @@ uploads = Table(
     Index("ix_uploads_started_at_id", "started_at", "id"),
     Index("ix_uploads_status_started_at", "status", "started_at"),
 )
+
+
+# The statement timings each server process adds every few seconds (`statement_stats_flush`),
+# per statement name: what `archivist db-report` shows as the slowest statements.
+statement_stats = Table(
+    "statement_stats",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("calls", BigInteger, nullable=False),
+    Column("total_ms", Float, nullable=False),
+    Column("max_ms", Float, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

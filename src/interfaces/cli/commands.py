@@ -160,6 +160,7 @@ def cmd_serve(args: argparse.Namespace, effects: Effects | None = None) -> int:
             build_container(settings, url),
             freeze_heap=True,
             run_workers=settings.workers_in_process,
+            keep_statement_stats=True,
         )
 
     effects.run_server(

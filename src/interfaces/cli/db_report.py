@@ -13,8 +13,14 @@ from uuid import UUID
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
-    from infrastructure.sqlalchemy.db_report import DbReport, StatementPlan, TableStats
+    from infrastructure.sqlalchemy.db_report import (
+        DbReport,
+        SlowestStatements,
+        StatementPlan,
+        TableStats,
+    )
 
 MOST_USED_INDEXES = 10
 
@@ -57,7 +63,7 @@ def cmd_db_report(args: argparse.Namespace) -> int:
     async def run() -> DbReport:
         engine = create_engine(url, settings, pool_size=1, max_overflow=0)
         try:
-            return await collect(engine)
+            return await collect(engine, settings.statement_stats_flush_seconds)
         finally:
             await engine.dispose()
 
@@ -219,30 +225,9 @@ def render(report: DbReport, console: Console) -> None:
         "enforce a primary key or uniqueness (kept whatever their use)\n"
     )
 
-    slow = report.slowest
-    console.print(f"[bold]Slowest statements[/bold], from {slow.source}: {slow.note}")
-    if slow.statements:
-        statements = table(
-            "",
-            "statement",
-            "calls",
-            "total ms",
-            "mean ms",
-            "max ms",
-            right=frozenset({"calls", "total ms", "mean ms", "max ms"}),
-        )
-        for st in slow.statements:
-            statements.add_row(
-                st.name,
-                f"{st.calls:,}",
-                f"{st.total_ms:,.1f}",
-                f"{st.mean_ms:,.2f}",
-                f"{st.max_ms:,.2f}",
-            )
-        console.print(statements)
-        for st in slow.statements:
-            if st.query:
-                console.print(f"  {st.name}: {st.query}", overflow="fold")
+    for slow in (report.slowest, report.server_statements):
+        if slow is not None:
+            _slowest(slow, table("", *_SLOW_COLUMNS, right=frozenset(_SLOW_COLUMNS[1:])), console)
 
     plans = report.plans
     if plans.sample is None:
@@ -271,6 +256,30 @@ def render(report: DbReport, console: Console) -> None:
         )
     else:
         console.print(f"No sequential scan of a table of over {LARGE_TABLE_ROWS:,} rows.")
+
+
+_SLOW_COLUMNS = ("statement", "calls", "total ms", "mean ms", "max ms")
+
+
+def _slowest(slow: SlowestStatements, statements: Table, console: Console) -> None:
+    """One source's slowest statements, into the empty rich table `statements`."""
+    updated = f" (last flush {_when(slow.last_updated)})" if slow.last_updated else ""
+    console.print(f"[bold]Slowest statements[/bold], from {slow.source}{updated}: {slow.note}")
+    if not slow.statements:
+        console.print()
+        return
+    for st in slow.statements:
+        statements.add_row(
+            st.name,
+            f"{st.calls:,}",
+            f"{st.total_ms:,.1f}",
+            f"{st.mean_ms:,.2f}",
+            f"{st.max_ms:,.2f}",
+        )
+    console.print(statements)
+    for st in slow.statements:
+        if st.query:
+            console.print(f"  {st.name}: {st.query}", overflow="fold")
 
 
 def _scans(plan: StatementPlan) -> str:

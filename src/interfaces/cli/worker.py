@@ -63,15 +63,25 @@ def cmd_worker(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 return 1
-            # With ARCHIVIST_CONSUME_DIR, the consume folder too (one consumer per database).
-            consume = container.consume_folder()
-            if consume is not None:
-                await consume.start()
+            # Its statement statistics, for `archivist db-report` (docs/decisions.md,
+            # "Database report"): flushed on schedule, and once more when stopping.
+            flusher = container.statement_stats_flusher()
+            if flusher is not None:
+                await flusher.start()
             try:
-                await container.job_worker().run_until_stopped()
-            finally:
+                # With ARCHIVIST_CONSUME_DIR, the consume folder too (one consumer per
+                # database).
+                consume = container.consume_folder()
                 if consume is not None:
-                    await consume.stop()
+                    await consume.start()
+                try:
+                    await container.job_worker().run_until_stopped()
+                finally:
+                    if consume is not None:
+                        await consume.stop()
+            finally:
+                if flusher is not None:
+                    await flusher.stop()
             return 0
         finally:
             await shutdown_container(container)

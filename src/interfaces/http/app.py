@@ -18,6 +18,7 @@ from infrastructure.config import AppSettings
 from infrastructure.consume_folder import ConsumeFolder
 from infrastructure.container import Container, build_container, shutdown_container
 from infrastructure.sqlalchemy.embedded import resolve_database_url
+from infrastructure.sqlalchemy.statement_stats_flush import StatementStatsFlusher
 from interfaces.http.auth import BearerAuthenticationMiddleware
 from interfaces.http.controllers.system import SystemController
 from interfaces.http.dependencies import DEPENDENCIES
@@ -66,7 +67,11 @@ def api_router() -> Router:
 
 
 def create_app(
-    container: Container | None = None, *, freeze_heap: bool = False, run_workers: bool = False
+    container: Container | None = None,
+    *,
+    freeze_heap: bool = False,
+    run_workers: bool = False,
+    keep_statement_stats: bool = False,
 ) -> Litestar:
     """The app on `container` (default: one built from the environment's settings).
 
@@ -82,6 +87,11 @@ def create_app(
     does unless `ARCHIVIST_WORKERS_IN_PROCESS` is off. Tests leave it off and run jobs
     themselves.
 
+    `keep_statement_stats`: add the process's statement statistics to the database every
+    `ARCHIVIST_STATEMENT_STATS_FLUSH_SECONDS` while the app runs, and once more at shutdown,
+    for `archivist db-report` (the container's `statement_stats_flusher`; nothing with memory
+    storage or the setting at 0). What a server process does; tests leave it off.
+
     Handlers, the authentication middleware and the shutdown read the container from
     `app.state.container`, never from this function's scope: the API tests build one app per
     process (~0.2 s each: routes, schemas) and give it each test's container."""
@@ -94,7 +104,12 @@ def create_app(
             gc.freeze()
         worker: JobWorker | None = None
         consume: ConsumeFolder | None = None
+        flusher: StatementStatsFlusher | None = None
         try:
+            if keep_statement_stats:
+                flusher = app.state.container.statement_stats_flusher()
+                if flusher is not None:
+                    await flusher.start()
             if run_workers:
                 worker = app.state.container.job_worker()
                 await worker.start()
@@ -108,6 +123,8 @@ def create_app(
                 await consume.stop()
             if worker is not None:
                 await worker.stop()
+            if flusher is not None:  # last: what stopping the workers ran counts too
+                await flusher.stop()
             await shutdown_container(app.state.container)
 
     app = Litestar(
@@ -155,4 +172,9 @@ def served_app() -> Litestar:
     a job worker of its own if settings say so: workers never take one job twice."""
     container = default_container()
     settings: AppSettings = container.app_settings()
-    return create_app(container, freeze_heap=True, run_workers=settings.workers_in_process)
+    return create_app(
+        container,
+        freeze_heap=True,
+        run_workers=settings.workers_in_process,
+        keep_statement_stats=True,
+    )
