@@ -77,43 +77,34 @@ class UploadLog:
         `rejected` like a domain rule's refusal; any other error is `failed`."""
         trace = UploadTrace()
         started = self._clock.now()
-        write = self._write
+
+        async def write(
+            status: UploadStatus, code: str | None, document_id: UUID | None = None
+        ) -> None:
+            record = self.record(ctx, source, trace, started, status, code, document_id)
+            await self.write_all([record])
+
         try:
             yield trace
         except DuplicateDocument as err:
-            await write(
-                ctx, source, trace, started, UploadStatus.DUPLICATE, "duplicate", err.existing
-            )
+            await write(UploadStatus.DUPLICATE, "duplicate", err.existing)
             raise
         except StorageUnavailable as err:
-            await write(ctx, source, trace, started, UploadStatus.FAILED, error_code(err))
+            await write(UploadStatus.FAILED, error_code(err))
             raise
         except DomainError as err:
-            await write(ctx, source, trace, started, UploadStatus.REJECTED, error_code(err))
+            await write(UploadStatus.REJECTED, error_code(err))
             raise
         except refused:
-            await write(ctx, source, trace, started, UploadStatus.REJECTED, "bad_request")
+            await write(UploadStatus.REJECTED, "bad_request")
             raise
         except Exception:
-            await write(ctx, source, trace, started, UploadStatus.FAILED, "internal_error")
+            await write(UploadStatus.FAILED, "internal_error")
             raise
         if trace.document is None:  # the block ended without storing: a caller's bug
-            await write(ctx, source, trace, started, UploadStatus.FAILED, "internal_error")
+            await write(UploadStatus.FAILED, "internal_error")
         else:
-            await write(ctx, source, trace, started, UploadStatus.STORED, None, trace.document.id)
-
-    async def _write(
-        self,
-        ctx: RequestContext,
-        source: UploadSource,
-        trace: UploadTrace,
-        started: datetime,
-        status: UploadStatus,
-        code: str | None,
-        document_id: UUID | None = None,
-    ) -> None:
-        record = self.record(ctx, source, trace, started, status, code, document_id)
-        await self.write_all([record])
+            await write(UploadStatus.STORED, None, trace.document.id)
 
     def record(
         self,

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain.document_ports import DocumentFilter, DocumentSort
 from domain.pagination import PageRequest
 from domain.values import Role
-from infrastructure.sqlalchemy.db_report import collect, explain_statements
+from infrastructure.sqlalchemy.db_plans import explain_statements
+from infrastructure.sqlalchemy.db_report import collect
 from infrastructure.sqlalchemy.documents import SqlAlchemyDocumentRepository
 from infrastructure.sqlalchemy.uow import SqlAlchemyUnitOfWorkFactory
 from infrastructure.tuning import Tuning

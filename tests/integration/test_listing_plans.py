@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain.document_ports import DocumentFilter, DocumentSort
 from domain.pagination import PageRequest
 from domain.values import Role
-from infrastructure.sqlalchemy.db_report import StatementPlan, explain_statements
+from infrastructure.sqlalchemy.db_plans import StatementPlan, explain_statements
 from infrastructure.sqlalchemy.documents import SqlAlchemyDocumentRepository
 from infrastructure.sqlalchemy.uow import SqlAlchemyUnitOfWorkFactory
 from infrastructure.tuning import Tuning

@@ -15,12 +15,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from infrastructure.sqlalchemy.db_report import (
-        DbReport,
-        SlowestStatements,
-        StatementPlan,
-        TableStats,
-    )
+    from infrastructure.sqlalchemy.db_plans import StatementPlan
+    from infrastructure.sqlalchemy.db_report import DbReport, SlowestStatements, TableStats
 
 MOST_USED_INDEXES = 10
 
@@ -122,7 +118,7 @@ def render(report: DbReport, console: Console) -> None:
     from rich import box
     from rich.table import Table
 
-    from infrastructure.sqlalchemy.db_report import LARGE_TABLE_ROWS
+    from infrastructure.sqlalchemy.db_plans import LARGE_TABLE_ROWS
 
     def table(title: str, *columns: str, right: frozenset[str] = frozenset()) -> Table:
         made = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
