@@ -684,13 +684,13 @@ def parse_caps(text: str | None) -> dict[str, int] | None:
 def df_cap_in_python(caps: dict[str, int] | None) -> Iterator[None]:
     """`retrieval_split` compares counts with DF_CAP too: while trying another df_cap, this
     process's copy of the constant follows (never while capturing or checking the app)."""
-    saved = raw_search_app.index.DF_CAP
+    saved = raw_search_app.scoring.DF_CAP
     if caps and "df_cap" in caps:
-        raw_search_app.index.DF_CAP = caps["df_cap"]  # type: ignore[misc]
+        raw_search_app.scoring.DF_CAP = caps["df_cap"]  # type: ignore[misc]
     try:
         yield
     finally:
-        raw_search_app.index.DF_CAP = saved  # type: ignore[misc]
+        raw_search_app.scoring.DF_CAP = saved  # type: ignore[misc]
 
 
 async def sql_alone(fx: Fixture, n: int, caps: dict[str, int] | None = None) -> dict[str, Any]:

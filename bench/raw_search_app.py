@@ -70,13 +70,14 @@ ROLES = frozenset(
         "core_query",
         "fill_query",
         "fill_limit",
+        "every_query",
         "match_query",
         "loose_query",
     }
 )
 # Constants a caller may replace (bench_search.py's `quality` lifts the bounds this way).
-# (`fill_cap` is no bind name: `_search` passes it to `scoring.fill_room`.)
-CAPS = ("candidate_cap", "pool_cap", "df_cap", "n_cap", "fill_cap")
+# (`fill_cap` is no bind name: `_search` passes it to `scoring.question_queries`.)
+CAPS = ("candidate_cap", "pool_cap", "df_cap", "n_cap", "fill_cap", "partial_cap")
 
 # shape -> (SQL, [("const", [name, value]) | ("role", name) | ("top", index)]);
 # INSERT -> (SQL, parameter names)
@@ -168,15 +169,14 @@ async def _search(
     values["prefix_query"] = plan.prefix_query
     cap = caps.get("candidate_cap", CANDIDATE_CAP) if caps else CANDIDATE_CAP
     if plan.natural:
-        core, fill = scoring.retrieval_split(plan, stats, cap)
-        core_query = scoring.or_query(plan, core)
-        if core_query is None:
-            return Found()
         fill_cap = caps.get("fill_cap", scoring.FILL_CAP) if caps else scoring.FILL_CAP
-        room = scoring.fill_room(stats, core, cap, fill_cap)
-        values["core_query"] = core_query
-        values["fill_query"] = scoring.fill_query(plan, core, fill) if room else None
-        values["fill_limit"] = room
+        asked = scoring.question_queries(plan, stats, cap, fill_cap)
+        if asked is None:
+            return Found()
+        values["every_query"] = asked.every
+        values["core_query"] = asked.core
+        values["fill_query"] = asked.fill
+        values["fill_limit"] = asked.fill_limit
         kind = "question"
     else:
         assert plan.match is not None

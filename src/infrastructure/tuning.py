@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.search import CANDIDATE_CAP, PHRASE_POOL_CAP
-from infrastructure.search_index.scoring import FILL_CAP
+from infrastructure.search_index.scoring import FILL_CAP, PARTIAL_CAP
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +19,8 @@ class Tuning:
     candidate_cap: int = CANDIDATE_CAP
     phrase_pool_cap: int = PHRASE_POOL_CAP
     fill_cap: int = FILL_CAP
+    # When some documents hold every word of a question: how many holding only some join them.
+    partial_cap: int = PARTIAL_CAP
     # Listing by taxonomy subtree: a subtree holding at least this share of all documents is
     # listed by walking documents in the page's order and stopping at a full page; a smaller
     # one by fetching its documents. Measured on 100,000 documents (docs/benchmarks.md): the

@@ -336,3 +336,27 @@ async def test_a_search_ranks_a_bounded_number_of_matches(
     assert len(await _titles(c, admin, '"needle haystack"')) == 2
     reversed_phrase = await c.search().search(admin, '"haystack needle"', limit=50)
     assert reversed_phrase.relaxed  # no document holds it: the words are searched instead
+
+
+@pytest.mark.parametrize("tuning", [Tuning(candidate_cap=4, partial_cap=3)])
+async def test_documents_holding_every_word_are_a_questions_first_candidates(
+    world: tuple,  # type: ignore[type-arg]
+) -> None:
+    """Documents holding every word of a question are ranked whatever the cap (they are found
+    first), and those holding only some words join them up to `partial_cap` candidates;
+    without any document holding every word, the cap alone bounds the rest."""
+    c, admin, _, _ = world
+    for i in range(6):
+        await c.document_uploads().create_text(
+            admin, f"needle alone {i}", DocumentType.TXT, DocumentFields(title=f"n{i}")
+        )
+    for i in range(2):
+        await c.document_uploads().create_text(
+            admin, f"needle and thread {i}", DocumentType.TXT, DocumentFields(title=f"t{i}")
+        )
+    result = await c.search().search(admin, "needle thread", limit=50)
+    titles = [hit.title for hit in result.results]
+    assert result.total == 3
+    assert set(titles[:2]) == {"t0", "t1"}
+    assert titles[2].startswith("n")
+    assert len(await _titles(c, admin, "needle spool")) == 4  # nothing holds both words

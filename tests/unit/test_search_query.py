@@ -11,9 +11,12 @@ from infrastructure.search_index.analysis import analyze, question_word, split_w
 from infrastructure.search_index.plan import STEM_WEIGHT, matches, plan, term_matches
 from infrastructure.search_index.scoring import (
     FILL_CAP,
+    PARTIAL_CAP,
     Statistics,
     fill_room,
     parse_hits,
+    partial_limits,
+    question_queries,
     rank,
     restrict,
 )
@@ -217,3 +220,27 @@ def test_a_questions_fill_is_bounded() -> None:
     assert fill_room(stats, [0], 2000) == FILL_CAP
     assert fill_room(stats, [0], 300) == 290
     assert fill_room(stats, [0, 1], 1000) == 0
+
+
+def test_documents_holding_every_word_come_first_and_bound_the_rest() -> None:
+    """A question of several words asks first for the documents holding all of them; when
+    some do, those holding only some join them up to PARTIAL_CAP candidates in all (the fill
+    no more than the core);
+    when none does, the core and the fill keep their bounds."""
+    two = plan(parse_query("aeroelastic damping"))
+    asked = question_queries(two, Statistics(5000, (30, 1000)), 2000)
+    assert asked is not None
+    assert asked.every is not None
+    assert asked.every.count("&") == 1
+    # A term no document holds: nothing holds every term, so the conjunction is not asked.
+    missing = question_queries(two, Statistics(5000, (0, 1000)), 2000)
+    assert missing is not None
+    assert missing.every is None
+    one = question_queries(plan(parse_query("damping")), Statistics(5000, (1000,)), 2000)
+    assert one is not None
+    assert one.every is None
+    assert partial_limits(0, 2000, 500) == (2000, 500)
+    assert partial_limits(10, 2000, 500) == (PARTIAL_CAP - 10, PARTIAL_CAP - 10)
+    assert partial_limits(PARTIAL_CAP, 2000, 500) == (0, 0)
+    assert partial_limits(10, 100, 500) == (90, 90)
+    assert partial_limits(10, 2000, 40) == (PARTIAL_CAP - 10, 40)

@@ -111,16 +111,29 @@ class InMemorySearchRepository:
     ) -> SearchPage:
         if plan.natural:
             cap = self._tuning.candidate_cap
-            core, fill = scoring.retrieval_split(plan, stats, cap)
-            if not core:
+            asked = scoring.question_queries(plan, stats, cap, self._tuning.fill_cap)
+            if asked is None:
                 return SearchPage([], 0)
-            room = scoring.fill_room(stats, core, cap, self._tuning.fill_cap)
+            core, fill = scoring.retrieval_split(plan, stats, cap)
+            every = range(len(plan.terms)) if asked.every is not None else ()
 
             def holds(ix: IndexedText, terms: list[int]) -> bool:
                 return any(term_matches(plan.terms[i], ix) for i in terms)
 
-            found = [p for p in population if holds(p[1], core)][:cap]
-            found += [p for p in population if holds(p[1], fill) and not holds(p[1], core)][:room]
+            def holds_every(ix: IndexedText) -> bool:
+                return bool(every) and all(term_matches(plan.terms[i], ix) for i in every)
+
+            found = [p for p in population if holds_every(p[1])][:cap]
+            core_limit, fill_limit = scoring.partial_limits(
+                len(found), cap, asked.fill_limit, self._tuning.partial_cap
+            )
+            found += [p for p in population if holds(p[1], core) and not holds_every(p[1])][
+                :core_limit
+            ]
+            if asked.fill is not None:
+                found += [p for p in population if holds(p[1], fill) and not holds(p[1], core)][
+                    :fill_limit
+                ]
         else:
             assert plan.match is not None
             pool = population

@@ -43,6 +43,10 @@ N_CAP: Final = 5_000
 # A question's candidates holding none of its rarer words (only common ones) rank below those
 # holding one, mostly: at most this many of them fill the room the rarer words leave.
 FILL_CAP: Final = 500
+# When some documents hold every word of a question, they are its first candidates (their
+# scores carry every word's weight and ALL_WORDS_BONUS), and documents holding only some of
+# the words join them up to this many candidates in all (docs/decisions.md, "Search").
+PARTIAL_CAP: Final = 250
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,48 @@ def fill_room(stats: Statistics, core: Iterable[int], cap: int, fill_cap: int = 
     """How many documents holding only the fill's (common) terms join a question's candidates:
     what the core's counts leave of `cap`, at most `fill_cap`."""
     return max(0, min(cap - sum(stats.frequencies[i] for i in core), fill_cap))
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionQueries:
+    """What a question's candidates are found by: `every` (the documents holding every term;
+    None for a question of one term, or when a term is in no document), `core` (its rarest
+    terms) and `fill` (only its common ones, at most `fill_limit` documents)."""
+
+    every: str | None
+    core: str
+    fill: str | None
+    fill_limit: int
+
+
+def question_queries(
+    plan_: SearchPlan, stats: Statistics, cap: int, fill_cap: int = FILL_CAP
+) -> QuestionQueries | None:
+    """The tsqueries of a question's candidates (None: no term is in any document)."""
+    core, fill = retrieval_split(plan_, stats, cap)
+    core_query = or_query(plan_, core)
+    if core_query is None:
+        return None
+    room = fill_room(stats, core, cap, fill_cap)
+    every = None
+    if len(plan_.terms) > 1 and all(stats.frequencies):
+        every = " & ".join(f"({term.tsquery})" for term in plan_.terms)
+    return QuestionQueries(every, core_query, fill_query(plan_, core, fill) if room else None, room)
+
+
+def partial_limits(
+    holding_every: int, cap: int, fill_limit: int, partial_cap: int = PARTIAL_CAP
+) -> tuple[int, int]:
+    """How many documents holding the core terms but not every term, and how many holding
+    only the fill's, join the `holding_every` documents holding every term: without any
+    such document, `cap` and `fill_limit` (the core's and the fill's bounds); otherwise as
+    many as bring the candidates to `partial_cap` (none once those holding every term are
+    that many), the fill no more than the core. (SQL computes the same in the candidates
+    statement: `question_candidates`.)"""
+    if holding_every == 0:
+        return cap, fill_limit
+    core = max(0, min(cap, partial_cap) - holding_every)
+    return core, min(fill_limit, core)
 
 
 def or_query(plan_: SearchPlan, indexes: Iterable[int]) -> str | None:

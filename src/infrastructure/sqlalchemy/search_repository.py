@@ -21,6 +21,7 @@ from sqlalchemy import (
     Select,
     Text,
     bindparam,
+    case,
     cast,
     false,
     func,
@@ -90,51 +91,65 @@ def statistics_statement(
     return union_all(documents, frequencies)  # type: ignore[return-value]
 
 
-def _candidate_columns(plan: SearchPlan) -> list[ColumnElement[Any]]:
+def _candidate_columns(plan: SearchPlan, source: Any = t.documents) -> list[ColumnElement[Any]]:
+    """Per candidate: id, title, type, length, where the query's lexemes stand (the vector cut
+    down to them) and whether it holds the prefix; of `documents` or of a subquery of its
+    columns."""
+    vector = source.c.search_vector
     lexemes = bindparam("lexemes", plan.lexemes, type_=ARRAY(Text))
-    restricted = func.ts_filter(func.setweight(d.search_vector, _MARK, lexemes), _MARKED)
+    restricted = func.ts_filter(func.setweight(vector, _MARK, lexemes), _MARKED)
     return [
-        d.id,
-        d.title,
-        d.document_type,
-        func.length(d.search_vector).label("length"),
+        source.c.id,
+        source.c.title,
+        source.c.document_type,
+        func.length(vector).label("length"),
         cast(restricted, Text).label("hits"),
         func.coalesce(
-            d.search_vector.op("@@", is_comparison=True)(
-                _tsquery("prefix_query", plan.prefix_query)
-            ),
+            vector.op("@@", is_comparison=True)(_tsquery("prefix_query", plan.prefix_query)),
             false(),
         ).label("prefix_hit"),
     ]
 
 
+def _matches(query: ColumnElement[Any], vector: Any = d.search_vector) -> ColumnElement[bool]:
+    return vector.op("@@", is_comparison=True)(query)  # type: ignore[no-any-return]
+
+
 def question_candidates(
     plan: SearchPlan,
     population: Sequence[ColumnElement[bool]],
-    core: str,
-    fill: str | None,
-    fill_limit: int,
-    cap: int,
+    asked: scoring.QuestionQueries,
+    tuning: Tuning,
 ) -> Select[Any]:
-    """Documents holding the core (rarest) terms, at most CANDIDATE_CAP, then up to
-    `fill_limit` holding only the common ones."""
-    vector = d.search_vector
-    core_q = _tsquery("core_query", core)
-    first = (
+    """The documents holding every term, at most CANDIDATE_CAP; then those holding the core
+    (rarest) terms but not every one, and those holding only the common ones, as many as
+    `scoring.partial_limits` says for the first part's count (without any document holding
+    every term: CANDIDATE_CAP and the fill's room)."""
+    cap = bindparam("candidate_cap", tuning.candidate_cap, type_=Integer)
+    partial = bindparam("partial_cap", tuning.partial_cap, type_=Integer)
+    fill_room = bindparam("fill_limit", asked.fill_limit, type_=Integer)
+    every_q = _tsquery("every_query", asked.every)
+    core_q = _tsquery("core_query", asked.core)
+    every = (
+        select(*_candidate_columns(plan)).where(_matches(every_q), *population).limit(cap)
+    ).cte("every")
+    holding_every = select(func.count()).select_from(every).scalar_subquery()
+    core_limit = case(
+        (holding_every == 0, cap),
+        else_=func.greatest(0, func.least(cap, partial) - holding_every),
+    )
+    fill_limit = case((holding_every == 0, fill_room), else_=func.least(fill_room, core_limit))
+    core = (
         select(*_candidate_columns(plan))
-        .where(vector.op("@@", is_comparison=True)(core_q), *population)
-        .limit(bindparam("candidate_cap", cap, type_=Integer))
+        .where(_matches(core_q), not_(func.coalesce(_matches(every_q), false())), *population)
+        .limit(core_limit)
     )
     rest = (
         select(*_candidate_columns(plan))
-        .where(
-            vector.op("@@", is_comparison=True)(_tsquery("fill_query", fill)),
-            not_(vector.op("@@", is_comparison=True)(core_q)),
-            *population,
-        )
-        .limit(bindparam("fill_limit", fill_limit, type_=Integer))
+        .where(_matches(_tsquery("fill_query", asked.fill)), not_(_matches(core_q)), *population)
+        .limit(fill_limit)
     )
-    return union_all(first, rest)  # type: ignore[return-value]
+    return union_all(select(*every.c), core, rest)  # type: ignore[return-value]
 
 
 def operator_candidates(
@@ -142,27 +157,22 @@ def operator_candidates(
 ) -> Select[Any]:
     """Documents matching the tsquery, at most CANDIDATE_CAP; a phrase is checked among at
     most PHRASE_POOL_CAP documents holding its words in any order (a phrase of common words
-    otherwise rechecks positions in most of the corpus before the cap applies)."""
+    otherwise rechecks positions in most of the corpus before the cap applies), in the same
+    scan (the pool's rows carry their vectors: no second visit of each by its id)."""
     assert plan.match is not None
-    match = d.search_vector.op("@@", is_comparison=True)(_tsquery("match_query", plan.match.text()))
+    match = _tsquery("match_query", plan.match.text())
     cap = bindparam("candidate_cap", tuning.candidate_cap, type_=Integer)
     if plan.loose is None:
-        return select(*_candidate_columns(plan)).where(match, *population).limit(cap)
+        return select(*_candidate_columns(plan)).where(_matches(match), *population).limit(cap)
     pool = (
-        select(d.id.label("pool_id"))
-        .where(
-            d.search_vector.op("@@", is_comparison=True)(
-                _tsquery("loose_query", plan.loose.text())
-            ),
-            *population,
-        )
+        select(d.id, d.title, d.document_type, d.search_vector)
+        .where(_matches(_tsquery("loose_query", plan.loose.text())), *population)
         .limit(bindparam("pool_cap", tuning.phrase_pool_cap, type_=Integer))
-        .cte("pool")
+        .subquery("pool")
     )
     return (
-        select(*_candidate_columns(plan))
-        .select_from(t.documents.join(pool, pool.c.pool_id == d.id))
-        .where(match)
+        select(*_candidate_columns(plan, pool))
+        .where(_matches(match, pool.c.search_vector))
         .limit(cap)
     )
 
@@ -239,14 +249,12 @@ class SqlAlchemySearchRepository:
         facets: bool,
     ) -> SearchPage:
         if plan.natural:
-            cap = self._tuning.candidate_cap
-            core, fill = scoring.retrieval_split(plan, stats, cap)
-            core_query = scoring.or_query(plan, core)
-            if core_query is None:
+            asked = scoring.question_queries(
+                plan, stats, self._tuning.candidate_cap, self._tuning.fill_cap
+            )
+            if asked is None:
                 return SearchPage([], 0)
-            room = scoring.fill_room(stats, core, cap, self._tuning.fill_cap)
-            fill_query = scoring.fill_query(plan, core, fill) if room else None
-            statement = question_candidates(plan, population, core_query, fill_query, room, cap)
+            statement = question_candidates(plan, population, asked, self._tuning)
         else:
             statement = operator_candidates(plan, population, self._tuning)
         rows = (await self._conn.execute(statement)).all()
