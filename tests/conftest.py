@@ -132,6 +132,15 @@ async def pg_engine(pg_database: Database) -> AsyncEngine:
     return pg_database.engine
 
 
+# argon2id at its cheapest (one pass over 8 KiB: ~0.1 ms, not ~0.1 s), so tests that set
+# passwords and sign in stay fast; the production parameters are the settings' defaults.
+FAST_PASSWORD_HASHING: dict[str, int] = {
+    "password_hash_time_cost": 1,
+    "password_hash_memory_kib": 8,
+    "password_hash_parallelism": 1,
+}
+
+
 @pytest.fixture(params=STORAGES)
 def storage(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -170,10 +179,15 @@ async def container(pg: Database | None, tmp_path: Path, tuning: Tuning) -> Cont
     """An application container on a fresh store of the parametrized kind (blobs in a
     temporary directory for postgres, in memory for memory)."""
     if pg is None:
-        built = build_container(AppSettings(storage="memory"))
+        built = build_container(AppSettings(storage="memory", **FAST_PASSWORD_HASHING))
     else:
         await truncate_all(pg.engine)
-        settings = AppSettings(storage="postgres", slow_query_ms=0, blob_dir=tmp_path / "blobs")
+        settings = AppSettings(
+            storage="postgres",
+            slow_query_ms=0,
+            blob_dir=tmp_path / "blobs",
+            **FAST_PASSWORD_HASHING,
+        )
         built = build_container(settings, pg.url)
         built.database.override(pg)
     built.tuning.override(providers.Object(tuning))

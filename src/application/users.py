@@ -57,8 +57,9 @@ class UserService:
             return await uow.users.list(filters, page)
 
     async def update(self, ctx: RequestContext, user_id: UUID, changes: UserChanges) -> User:
-        """Change a user. Deactivating one stops their tokens at once. The last active admin
-        can be neither deactivated nor demoted (`Conflict`), so the service stays manageable."""
+        """Change a user. Deactivating one stops their tokens, ends their sessions and voids
+        their set-password link at once. The last active admin can be neither deactivated nor
+        demoted (`Conflict`), so the service stays manageable."""
         ctx.require_admin()
         now = self._clock.now()
         async with self._uow() as uow:
@@ -80,6 +81,10 @@ class UserService:
                 if other is not None and other.id != user.id:
                     raise Conflict(f"a user with email {user.email} already exists")
             await uow.users.update(user)
+            if changed.get("is_active") is False:
+                # Signed out at once, in the same transaction; a link would sign them back in.
+                await uow.sessions.delete_for_user(user.id)
+                await uow.password_links.delete_for_user(user.id)
             await uow.events.add(
                 ctx.event(
                     events.USER_UPDATED, "user", user.id, now, {"changes": _jsonable(changed)}

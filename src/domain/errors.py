@@ -75,6 +75,15 @@ class AuthenticationFailed(DomainError):
     """No usable credentials: missing, malformed, unknown, expired, revoked or inactive."""
 
 
+class TooManyAttempts(DomainError):
+    """Too many refused credentials came from the caller's address lately: it may try again
+    in `retry_after_seconds` (HTTP 429 with Retry-After)."""
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class UnsupportedType(DomainError):
     """The file's extension is unknown or not allowed (HTTP 415)."""
 

@@ -11,6 +11,13 @@ from domain.values import check_instant, check_text
 
 USER_CREATED: Final = "user.created"
 USER_UPDATED: Final = "user.updated"
+USER_SIGNED_IN: Final = "user.signed_in"
+USER_SIGN_IN_FAILED: Final = "user.sign_in_failed"  # data: the e-mail tried, never the password
+USER_SIGNED_OUT: Final = "user.signed_out"
+USER_SESSIONS_ENDED: Final = "user.sessions_ended"  # "sign out everywhere"
+USER_PASSWORD_CHANGED: Final = "user.password_changed"  # noqa: S105 (by the user themselves)
+USER_PASSWORD_SET: Final = "user.password_set"  # noqa: S105 (by an admin, or with a link)
+USER_PASSWORD_LINK_ISSUED: Final = "user.password_link_issued"  # noqa: S105 (never the secret)
 TOKEN_ISSUED: Final = "token.issued"  # noqa: S105 (an action name)
 TOKEN_REVOKED: Final = "token.revoked"  # noqa: S105 (an action name)
 SETTING_UPDATED: Final = "setting.updated"

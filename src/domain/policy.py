@@ -27,6 +27,11 @@ def can_manage_token_of(actor: User, owner_id: object) -> bool:
     return actor.is_active and (actor.id == owner_id or actor.is_admin)
 
 
+def can_manage_sessions_of(actor: User, user_id: object) -> bool:
+    """A user lists and ends their own sessions; an admin anyone's."""
+    return actor.is_active and (actor.id == user_id or actor.is_admin)
+
+
 def can_read(user: User, doc: Document, grant: Access | None) -> bool:
     """Read a document: see it, its file, its tags and its events.
 

@@ -13,6 +13,11 @@ from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
+from domain.account_ports import (
+    PasswordLinkRepository,
+    PasswordRepository,
+    SessionRepository,
+)
 from domain.document_ports import (
     CategoryRepository,
     DocumentRepository,
@@ -140,6 +145,9 @@ class UnitOfWork(Protocol):
     jobs: JobQueue
     uploads: UploadRepository
     processing: ProcessingRepository
+    passwords: PasswordRepository
+    sessions: SessionRepository
+    password_links: PasswordLinkRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from croniter import croniter
 from pydantic import AliasChoices, Field, ValidationError, ValidationInfo, field_validator
@@ -70,6 +71,20 @@ class AppSettings(BaseSettings):
     # (docs/decisions.md, "Throttling"). 0 turns it off.
     auth_failures_per_minute: int = Field(default=20, ge=0, le=1_000_000)
     auth_throttle_max_addresses: int = Field(default=10_000, ge=1, le=10_000_000)
+    # Signing in to the web interface (docs/decisions.md, "Accounts: passwords and sessions").
+    # A session ends after session_idle_minutes unused, or session_absolute_hours after
+    # sign-in at the latest; a set-password link works for password_link_hours, once.
+    session_idle_minutes: int = Field(default=120, ge=1, le=30 * 24 * 60)
+    session_absolute_hours: int = Field(default=24 * 7, ge=1, le=366 * 24)
+    password_link_hours: int = Field(default=24, ge=1, le=30 * 24)
+    # argon2id's cost of a password hash: passes, memory (KiB) and lanes. The defaults are
+    # RFC 9106's second option; below OWASP's floor (2 passes over 19 MiB) only for tests.
+    password_hash_time_cost: int = Field(default=3, ge=1, le=20)
+    password_hash_memory_kib: int = Field(default=64 * 1024, ge=8, le=4 * 1024 * 1024)
+    password_hash_parallelism: int = Field(default=4, ge=1, le=64)
+    # Where people reach the service (e.g. https://archive.example.com): set-password links
+    # printed by the CLI are made absolute with it. Unset: the CLI prints the path.
+    public_url: str | None = Field(default=None, max_length=500)
     # Request size before anything else runs: a header block over max_header_bytes is a 431,
     # a URL (path and query) over max_url_bytes a 414 (docs/decisions.md, "Input bounds").
     max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
@@ -98,6 +113,25 @@ class AppSettings(BaseSettings):
         if value and not croniter.is_valid(value):
             raise ValueError(f"{value!r} is not a cron expression (e.g. '17 3 * * *')")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        """An http(s) URL of a host, with a path prefix or none; blank is unset."""
+        if value is None or not value.strip():
+            return None
+        url = urlsplit(value.strip())
+        if url.scheme not in ("http", "https") or not url.netloc or url.query or url.fragment:
+            raise ValueError("must be an http(s) URL like https://archive.example.com")
+        return value.strip().rstrip("/")
+
+    @field_validator("password_hash_parallelism")
+    @classmethod
+    def _argon2_lanes(cls, lanes: int, info: ValidationInfo) -> int:
+        memory = info.data.get("password_hash_memory_kib")
+        if memory is not None and memory < 8 * lanes:  # argon2: 8 KiB per lane at least
+            raise ValueError("needs ARCHIVIST_PASSWORD_HASH_MEMORY_KIB of 8 KiB per lane")
+        return lanes
 
     @field_validator("data_dir", "blob_dir")
     @classmethod

@@ -29,11 +29,18 @@ PK_DOC_TAXONOMY: Final = "pk_doc_taxonomy"
 FK_DOC_TAXONOMY_DOC_ID_DOCUMENTS: Final = "fk_doc_taxonomy_doc_id_documents"
 FK_DOC_TAXONOMY_NODE_ID_TAXONOMY_NODES: Final = "fk_doc_taxonomy_node_id_taxonomy_nodes"
 PK_UPLOADS: Final = "pk_uploads"
+FK_USER_PASSWORDS_USER_ID_USERS: Final = "fk_user_passwords_user_id_users"
+FK_USER_SESSIONS_USER_ID_USERS: Final = "fk_user_sessions_user_id_users"
+UQ_USER_SESSIONS_SECRET_HASH: Final = "uq_user_sessions_secret_hash"  # noqa: S105 - a name
+FK_PASSWORD_LINKS_USER_ID_USERS: Final = "fk_password_links_user_id_users"  # noqa: S105 - a name
+UQ_PASSWORD_LINKS_LINK_HASH: Final = "uq_password_links_link_hash"  # noqa: S105 - a name
 
 # What a client reads for a constraint; any other name reads "conflicts with existing data".
 MESSAGES: Final[dict[str, str]] = {
     IX_USERS_EMAIL: "a user with this email already exists",
     UQ_API_TOKENS_TOKEN_HASH: "token collision; issue again",
+    UQ_USER_SESSIONS_SECRET_HASH: "session collision; sign in again",
+    UQ_PASSWORD_LINKS_LINK_HASH: "link collision; issue again",
 }
 
 

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import UUID
 
 from dependency_injector import containers, providers
 
+from application.accounts import AccountService
 from application.audit import AuditLog
 from application.auth_throttle import FailedAuthenticationThrottle
 from application.bootstrap import AdminBootstrap
@@ -26,6 +28,7 @@ from application.grants import GrantService
 from application.job_admin import JobAdmin
 from application.jobs import JobHandlers, RetryPolicy
 from application.maintenance import PURGE_JOB, MaintenanceService
+from application.passwords import OffloadedHasher, PasswordService
 from application.processing import DocumentProcessing
 from application.search import SearchService
 from application.settings import SettingsService
@@ -36,6 +39,7 @@ from application.upload_log import UploadLog
 from application.users import UserService
 from domain.clock import SystemClock
 from domain.jobs import JsonObject
+from domain.sessions import SessionLifetime
 from infrastructure.blobs import FilesystemBlobStore
 from infrastructure.config import AppSettings
 from infrastructure.consume_folder import ConsumeFolder
@@ -49,6 +53,7 @@ from infrastructure.memory.job_runner import InMemoryJobRunner
 from infrastructure.memory.stats import InMemoryStatsRepository
 from infrastructure.memory.store import InMemoryStore
 from infrastructure.memory.uow import InMemoryUnitOfWorkFactory
+from infrastructure.passwords import Argon2Parameters, Argon2PasswordHasher
 from infrastructure.sqlalchemy.blob_locks import AdvisoryBlobLocks
 from infrastructure.sqlalchemy.consumer_lease import AdvisoryConsumerLease
 from infrastructure.sqlalchemy.database import Database
@@ -95,6 +100,21 @@ def _statement_stats_flusher(
     if settings.storage != "postgres" or settings.statement_stats_flush_seconds <= 0:
         return None
     return StatementStatsFlusher(database.url, settings.statement_stats_flush_seconds)
+
+
+def _argon2_parameters(settings: AppSettings) -> Argon2Parameters:
+    return Argon2Parameters(
+        time_cost=settings.password_hash_time_cost,
+        memory_kib=settings.password_hash_memory_kib,
+        parallelism=settings.password_hash_parallelism,
+    )
+
+
+def _session_lifetime(settings: AppSettings) -> SessionLifetime:
+    return SessionLifetime(
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        absolute=timedelta(hours=settings.session_absolute_hours),
+    )
 
 
 def _process_limits(settings: AppSettings) -> ProcessLimits:
@@ -241,6 +261,29 @@ class Container(containers.DeclarativeContainer):
         FailedAuthenticationThrottle,
         providers.Callable(lambda s: s.auth_failures_per_minute, app_settings),
         max_addresses=providers.Callable(lambda s: s.auth_throttle_max_addresses, app_settings),
+    )
+    # Signing in to the web interface (docs/decisions.md, "Accounts: passwords and
+    # sessions"): argon2id with the configured cost, run off the event loop; failed sign-ins
+    # count in the same throttle as failed tokens.
+    password_hasher = providers.Singleton(
+        Argon2PasswordHasher, providers.Callable(_argon2_parameters, app_settings)
+    )
+    offloaded_hasher = providers.Singleton(OffloadedHasher, password_hasher)
+    accounts = providers.Singleton(
+        AccountService,
+        uow_factory,
+        clock,
+        offloaded_hasher,
+        auth_throttle,
+        providers.Callable(_session_lifetime, app_settings),
+    )
+    passwords = providers.Singleton(
+        PasswordService,
+        uow_factory,
+        clock,
+        offloaded_hasher,
+        auth_throttle,
+        providers.Callable(lambda s: timedelta(hours=s.password_link_hours), app_settings),
     )
 
 

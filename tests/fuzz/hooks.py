@@ -65,6 +65,12 @@ SERVER_STATE: dict[tuple[str | None, int, frozenset[str]], str] = {
     # must match the extension): SPEC §2.5 answers 415 and 422 for those.
     ("uploadDocument", 415, frozenset()): "extension not allowed by the upload policy",
     ("uploadDocument", 422, frozenset({"file"})): "file name or bytes do not fit the policy",
+    # Passwords: the current one is the server's to know, and the policy refuses a new one
+    # containing the user's e-mail (server state) or on its built-in list of common ones
+    # (which no pattern states; the length is stated).
+    ("changeOwnPassword", 422, frozenset({"current_password"})): "not the current password",
+    ("changeOwnPassword", 422, frozenset({"new_password"})): "the user's e-mail, or common",
+    ("setUserPassword", 422, frozenset({"password"})): "the user's e-mail, or common",
 }
 
 

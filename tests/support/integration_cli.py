@@ -42,21 +42,23 @@ class CliResult:
     stderr: str
 
 
-async def run_cli(*args: str, env: dict[str, str], cwd: Path) -> CliResult:
-    """`archivist ARGS...` with its output captured (bounded to `CLI_TIMEOUT_S`). `cwd`
-    keeps a stray `.env` out."""
+async def run_cli(
+    *args: str, env: dict[str, str], cwd: Path, stdin: bytes | None = None
+) -> CliResult:
+    """`archivist ARGS...` with its output captured (bounded to `CLI_TIMEOUT_S`), `stdin`
+    (if given) piped to it. `cwd` keeps a stray `.env` out."""
     process = await asyncio.create_subprocess_exec(
         str(ARCHIVIST),
         *args,
         env=env,
         cwd=cwd,
-        stdin=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     try:
         async with asyncio.timeout(CLI_TIMEOUT_S):
-            out, err = await process.communicate()
+            out, err = await process.communicate(stdin)
     except TimeoutError:
         process.kill()
         await process.wait()

@@ -9,8 +9,10 @@ from uuid import UUID
 
 from domain.documents import DEFAULT_FILE_TYPES, Category, Document, FileType, Permission, Tag
 from domain.events import Event
+from domain.passwords import PasswordLink, StoredPassword
 from domain.processing import Processing
 from domain.search import Feedback, SearchQueryLog, SearchResponseLog
+from domain.sessions import UserSession
 from domain.settings import Setting
 from domain.taxonomy import Classification, TaxonomyNode, TaxonomyVersion
 from domain.tokens import ApiToken
@@ -42,6 +44,9 @@ class InMemoryStore:
     job_log: list[FinishedJob] = field(default_factory=list)  # pgqueuer's log, in short
     uploads: dict[UUID, UploadRecord] = field(default_factory=dict)
     processing: dict[tuple[UUID, str], Processing] = field(default_factory=dict)
+    passwords: dict[UUID, StoredPassword] = field(default_factory=dict)  # by user
+    sessions: dict[UUID, UserSession] = field(default_factory=dict)
+    password_links: dict[UUID, PasswordLink] = field(default_factory=dict)
     # Seeded like migration 0002 seeds the table.
     file_types: dict[str, FileType] = field(
         default_factory=lambda: {f.extension: copy.deepcopy(f) for f in DEFAULT_FILE_TYPES}

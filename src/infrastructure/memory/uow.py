@@ -8,6 +8,11 @@ from typing import Any, Self
 
 from domain.errors import Conflict
 from infrastructure import constraints
+from infrastructure.memory.accounts import (
+    InMemoryPasswordLinkRepository,
+    InMemoryPasswordRepository,
+    InMemorySessionRepository,
+)
 from infrastructure.memory.categories import InMemoryCategoryRepository
 from infrastructure.memory.documents import InMemoryDocumentRepository, InMemoryDocumentViews
 from infrastructure.memory.file_types import InMemoryFileTypeRepository
@@ -52,6 +57,9 @@ class InMemoryUnitOfWork:
     jobs: InMemoryJobQueue
     uploads: InMemoryUploadRepository
     processing: InMemoryProcessingRepository
+    passwords: InMemoryPasswordRepository
+    sessions: InMemorySessionRepository
+    password_links: InMemoryPasswordLinkRepository
 
     def __init__(
         self, store: InMemoryStore, *, autocommit: bool = False, tuning: Tuning | None = None
@@ -120,6 +128,12 @@ class InMemoryUnitOfWork:
         self.processing = InMemoryProcessingRepository(
             self._processing, self._documents, autocommit=self._autocommit
         )
+        self._passwords = StagedTable(self._store.passwords)
+        self._sessions = StagedTable(self._store.sessions)
+        self._password_links = StagedTable(self._store.password_links)
+        self.passwords = InMemoryPasswordRepository(self._passwords, self._users)
+        self.sessions = InMemorySessionRepository(self._sessions, self._users)
+        self.password_links = InMemoryPasswordLinkRepository(self._password_links, self._users)
         self._open = True
         return self
 
@@ -145,6 +159,8 @@ class InMemoryUnitOfWork:
         self.processing.settle(self._documents)
         if self._documents.stale():
             raise Conflict("the document was changed by someone else meanwhile; send it again")
+        if self._password_links.stale():
+            raise Conflict("the set-password link was used meanwhile")
         check_unique_on_commit(
             self._users, self._store.users, "email", constraints.message(constraints.IX_USERS_EMAIL)
         )
@@ -191,6 +207,9 @@ class InMemoryUnitOfWork:
             self._jobs,
             self._uploads,
             self._processing,
+            self._passwords,
+            self._sessions,
+            self._password_links,
         ]
 
     async def rollback(self) -> None:

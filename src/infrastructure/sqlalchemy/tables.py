@@ -504,3 +504,58 @@ statement_stats = Table(
     Column("max_ms", Float, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+
+# Signing in to the web interface (docs/decisions.md, "Accounts: passwords and sessions"):
+# a user's password hash, in a table of its own so the users row read with every request
+# never carries it; server-side sessions and one-time set-password links, each stored as the
+# SHA-256 of its secret.
+user_passwords = Table(
+    "user_passwords",
+    metadata,
+    Column(
+        "user_id",
+        UUID(as_uuid=True),
+        ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("password_hash", String(255), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "user_id",
+        UUID(as_uuid=True),
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("secret_hash", CHAR(64), nullable=False, unique=True),
+    Column("csrf_secret", String(64), nullable=False),
+    _created_at(),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("idle_expires_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("client_ip", INET, nullable=True),
+    Column("user_agent", String(500), nullable=True),
+)
+
+password_links = Table(
+    "password_links",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "user_id",
+        UUID(as_uuid=True),
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("link_hash", CHAR(64), nullable=False, unique=True),
+    _created_at(),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)

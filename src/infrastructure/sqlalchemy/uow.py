@@ -8,6 +8,11 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from infrastructure.sqlalchemy.accounts import (
+    SqlAlchemyPasswordLinkRepository,
+    SqlAlchemyPasswordRepository,
+    SqlAlchemySessionRepository,
+)
 from infrastructure.sqlalchemy.availability import is_unavailable, unavailable
 from infrastructure.sqlalchemy.categories import SqlAlchemyCategoryRepository
 from infrastructure.sqlalchemy.documents import (
@@ -71,6 +76,9 @@ class SqlAlchemyUnitOfWork:
     jobs: SqlAlchemyJobQueue
     uploads: SqlAlchemyUploadRepository
     processing: SqlAlchemyProcessingRepository
+    passwords: SqlAlchemyPasswordRepository
+    sessions: SqlAlchemySessionRepository
+    password_links: SqlAlchemyPasswordLinkRepository
 
     def __init__(
         self,
@@ -122,6 +130,9 @@ class SqlAlchemyUnitOfWork:
         self.jobs = SqlAlchemyJobQueue(conn)
         self.uploads = SqlAlchemyUploadRepository(conn)
         self.processing = SqlAlchemyProcessingRepository(conn)
+        self.passwords = SqlAlchemyPasswordRepository(conn)
+        self.sessions = SqlAlchemySessionRepository(conn)
+        self.password_links = SqlAlchemyPasswordLinkRepository(conn)
         return self
 
     async def __aexit__(

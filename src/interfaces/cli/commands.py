@@ -34,6 +34,7 @@ from infrastructure.container import Container, build_container, shutdown_contai
 from infrastructure.sqlalchemy import migrations
 from infrastructure.sqlalchemy.embedded import resolve_database_url, start_embedded
 from infrastructure.sqlalchemy.engine import safe_url
+from interfaces.cli.accounts import link_text
 
 log = logging.getLogger("archivist")
 
@@ -261,7 +262,13 @@ def cmd_admin_create(args: argparse.Namespace) -> int:
             created = await container.bootstrap().create_admin(
                 args.email, args.name, args.department
             )
-            return created.issued.secret
+            lines = [created.issued.secret]
+            if getattr(args, "password_link", False):
+                issued = await container.passwords().issue_password_link(
+                    RequestContext.system(), created.user.id
+                )
+                lines.append(link_text(issued.path, settings.public_url))
+            return "\n".join(lines)
         finally:
             await shutdown_container(container)
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from interfaces.cli.accounts import add_account_commands
 from interfaces.cli.backup import add_backup_commands
 from interfaces.cli.db_report import add_db_report_command
 from interfaces.cli.worker import add_worker_command
@@ -109,11 +110,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     admin = sub.add_parser("admin", help="administrators")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)
-    create = admin_sub.add_parser("create", help="create an admin; prints only its new token")
+    create = admin_sub.add_parser(
+        "create",
+        help="create an admin; prints only its new token (and a set-password link if asked)",
+    )
     create.add_argument("--email", required=True)
     create.add_argument("--name", required=True)
     create.add_argument("--department")
+    create.add_argument(
+        "--password-link",
+        action="store_true",
+        help="also print, on a second line, a one-time link with which the admin sets a "
+        "web sign-in password (on ARCHIVIST_PUBLIC_URL when set, else its path)",
+    )
     create.set_defaults(func="cmd_admin_create")
+    add_account_commands(admin_sub)
 
     seed = sub.add_parser(
         "seed-demo", help="demo users and documents (idempotent); prints new users' tokens"

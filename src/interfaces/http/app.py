@@ -30,6 +30,7 @@ from interfaces.http.problems import EXCEPTION_HANDLERS
 from interfaces.http.request_log import install_request_log
 from interfaces.http.routes import API_CONTROLLERS
 from interfaces.http.validation import ArchivistRequest, refuse_unstorable_query
+from interfaces.web import template_config, web_router, with_page_errors
 
 API_PREFIX = "/api/v1"
 BEARER = "BearerToken"
@@ -128,9 +129,12 @@ def create_app(
             await shutdown_container(app.state.container)
 
     app = Litestar(
-        route_handlers=[SystemController, MetricsController, api_router()],
+        # The web interface's pages at / (interfaces.web): errors on a page path are HTML
+        # pages, everywhere else problem+json as before.
+        route_handlers=[SystemController, MetricsController, api_router(), web_router()],
         before_send=[add_security_headers, correct_allow_header],
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers=with_page_errors(EXCEPTION_HANDLERS),
+        template_config=template_config(),
         request_class=ArchivistRequest,
         before_request=refuse_unstorable_query,
         lifespan=[lifespan],

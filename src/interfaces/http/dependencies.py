@@ -10,6 +10,7 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import Provide
 
+from application.accounts import AccountService
 from application.audit import AuditLog
 from application.catalog import CatalogService
 from application.context import Principal, RequestContext
@@ -20,6 +21,7 @@ from application.document_thumbnails import DocumentThumbnails
 from application.document_uploads import DocumentUploads
 from application.grants import GrantService
 from application.job_admin import JobAdmin
+from application.passwords import PasswordService
 from application.processing import DocumentProcessing
 from application.search import SearchService
 from application.settings import SettingsService
@@ -49,6 +51,14 @@ def provide_user_service(state: State) -> UserService:
 
 def provide_token_service(state: State) -> TokenService:
     return state.container.tokens()  # type: ignore[no-any-return]
+
+
+def provide_password_service(state: State) -> PasswordService:
+    return state.container.passwords()  # type: ignore[no-any-return]
+
+
+def provide_account_service(state: State) -> AccountService:
+    return state.container.accounts()  # type: ignore[no-any-return]
 
 
 def provide_settings_service(state: State) -> SettingsService:
@@ -116,6 +126,8 @@ DEPENDENCIES = {
     "principal": Provide(provide_principal, sync_to_thread=False),
     "user_service": Provide(provide_user_service, sync_to_thread=False),
     "token_service": Provide(provide_token_service, sync_to_thread=False),
+    "password_service": Provide(provide_password_service, sync_to_thread=False),
+    "account_service": Provide(provide_account_service, sync_to_thread=False),
     "settings_service": Provide(provide_settings_service, sync_to_thread=False),
     "document_uploads": Provide(provide_document_uploads, sync_to_thread=False),
     "document_reads": Provide(provide_document_reads, sync_to_thread=False),

@@ -26,11 +26,27 @@ _DOCS_CSP = (
     b"img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; "
     b"frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
 )
+# The web interface's pages (interfaces.web): scripts, styles and images from this origin
+# only, no inline script or style; forms post to this origin only.
+_PAGE_CSP = (
+    b"content-security-policy",
+    b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+)
 _NO_STORE = (b"cache-control", b"no-store")
-# The three sets, built once (this runs on every response).
+# The four sets, built once (this runs on every response).
 _API_HEADERS: tuple[tuple[bytes, bytes], ...] = (*_COMMON, _STRICT_CSP, _NO_STORE)
 _SCHEMA_HEADERS: tuple[tuple[bytes, bytes], ...] = (*_COMMON, _DOCS_CSP)
+# A page may show what only its viewer may see: never stored by a cache or the browser.
+_PAGE_HEADERS: tuple[tuple[bytes, bytes], ...] = (*_COMMON, _PAGE_CSP, _NO_STORE)
 _OTHER_HEADERS: tuple[tuple[bytes, bytes], ...] = (*_COMMON, _STRICT_CSP)
+
+
+def _is_html(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(
+        name.lower() == b"content-type" and value.startswith(b"text/html")
+        for name, value in headers
+    )
 
 
 async def add_security_headers(message: Message, scope: Scope) -> None:
@@ -44,6 +60,8 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     else:
         extra = _OTHER_HEADERS
     headers = list(message.get("headers", []))
+    if extra is _OTHER_HEADERS and _is_html(headers):
+        extra = _PAGE_HEADERS
     present = {name.lower() for name, _ in headers}
     headers.extend(h for h in extra if h[0] not in present)
     message["headers"] = headers

@@ -27,6 +27,7 @@ from domain.errors import (
     StorageUnavailable,
     ThumbnailNotReady,
     TooLarge,
+    TooManyAttempts,
     UnsupportedType,
     ValidationFailed,
 )
@@ -52,6 +53,7 @@ STATUS_OF: Final[dict[type[DomainError], tuple[int, str]]] = {
     ContentMismatch: (422, "content_mismatch"),
     ExtractionLimitExceeded: (422, "extraction_limit"),
     StorageUnavailable: (503, "service_unavailable"),
+    TooManyAttempts: (429, "too_many_requests"),
 }
 
 _CODE_OF_STATUS: Final = {
@@ -149,7 +151,7 @@ def domain_error_handler(
     headers = None
     if isinstance(exc, AuthenticationFailed):
         headers = {"WWW-Authenticate": f'{WWW_AUTHENTICATE}, error="invalid_token"'}
-    if isinstance(exc, StorageUnavailable):
+    if isinstance(exc, StorageUnavailable | TooManyAttempts):
         headers = {"Retry-After": str(exc.retry_after_seconds)}
     extra = None
     if isinstance(exc, TaxonomyNodeNotFound):

@@ -16,6 +16,7 @@ from interfaces.http.controllers.file_types import FileTypeController
 from interfaces.http.controllers.grants import GrantController
 from interfaces.http.controllers.jobs import JobController
 from interfaces.http.controllers.me import MeController
+from interfaces.http.controllers.passwords import OwnPasswordController, UserAccountController
 from interfaces.http.controllers.search import SearchController
 from interfaces.http.controllers.settings import SettingController
 from interfaces.http.controllers.stats import StatsController
@@ -27,7 +28,9 @@ from interfaces.http.controllers.users import UserController
 
 API_CONTROLLERS: list[ControllerRouterHandler] = [
     MeController,
+    OwnPasswordController,
     UserController,
+    UserAccountController,
     TokenController,
     SettingController,
     DocumentUploadController,
