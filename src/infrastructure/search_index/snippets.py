@@ -5,6 +5,7 @@ with a configuration that knows no stems or bigrams)."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Final
 
 from infrastructure.search_index.analysis import split_words, word_tokens
@@ -17,15 +18,19 @@ SNIPPET_CHARS: Final = 50_000  # what is read of a hit's text
 _SPAN: Final = re.compile(r"[^\W_]+")
 
 
+@lru_cache(maxsize=65_536)
+def _lexemes(word: str) -> tuple[str, ...]:
+    """Every lexeme a word of a text is indexed as (the same for every search: a page's
+    snippets meet the same vocabulary again and again)."""
+    return tuple(lex for part in split_words(word) for t in word_tokens(part) for lex in t.lexemes)
+
+
 def _marks(plan_: SearchPlan, word: str) -> bool:
-    for part in split_words(word):
-        for token in word_tokens(part):
-            if plan_.marked.intersection(token.lexemes):
-                return True
-            prefix = plan_.marked_prefix
-            if prefix is not None and any(lex.startswith(prefix) for lex in token.lexemes):
-                return True
-    return False
+    lexemes = _lexemes(word)
+    if plan_.marked.intersection(lexemes):
+        return True
+    prefix = plan_.marked_prefix
+    return prefix is not None and any(lex.startswith(prefix) for lex in lexemes)
 
 
 def snippet(plan_: SearchPlan, content: str) -> str:
