@@ -51,6 +51,11 @@ app's search sends the app's statements byte for byte with the same parameters a
 same hits, scores, snippets, totals and cursors, and through HTTP that both apps return the
 same JSON for 42 queries.
 `--raw-latency` runs part a against the raw app too (what the stack adds at low load).
+`--parts cpu` runs the app's own search repository (`SqlAlchemySearchRepository.search`, one
+connection, no HTTP, no logs) over `--sql-samples` queries a class and reports the CPU time per
+search of the PostgreSQL backend (from /proc/<pid>/stat) and of the Python process, and how
+many candidates were ranked: figures that other work on the machine disturbs far less than
+wall time (useful while anything else runs).
 `--parts sql` times the search alone per class (asyncpg, one connection, no HTTP, no logs):
 each statement and the Python work apart, and EXPLAIN (ANALYZE, BUFFERS) of the slowest
 statement of the slowest query of each class. `--parts quality` compares each class's top 10
@@ -69,6 +74,7 @@ import argparse
 import asyncio
 import atexit
 import contextlib
+import gc
 import itertools
 import json
 import os
@@ -86,15 +92,20 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import event
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 import infrastructure
 from application.context import RequestContext
+from domain.document_ports import DocumentFilter
+from domain.search import parse_query
 from domain.users import AccessLevel, Role, User
 from infrastructure.config import AppSettings
 from infrastructure.container import build_container, shutdown_container
 from infrastructure.search_index.analysis import STOPWORDS
 from infrastructure.sqlalchemy.migrations import upgrade
+from infrastructure.sqlalchemy.search_repository import SqlAlchemySearchRepository
+from infrastructure.tuning import Tuning
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -752,6 +763,54 @@ async def sql_alone(fx: Fixture, n: int, caps: dict[str, int] | None = None) -> 
     return out
 
 
+def _cpu_ms(pid: int) -> float:
+    """CPU time (user + system) of process `pid` so far, in ms."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+async def cpu_per_search(fx: Fixture, n: int) -> dict[str, Any]:
+    """CPU time per search, PostgreSQL's backend and this process apart, through the app's
+    search repository (its statements, its scoring, its snippets), per class."""
+    engine = create_async_engine(fx.url.replace("postgresql://", "postgresql+asyncpg://", 1))
+    out: dict[str, Any] = {}
+    try:
+        async with engine.connect() as conn:
+            pid = int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+            repository = SqlAlchemySearchRepository(conn, Tuning())
+            for query in fx.queries["rare"][:20]:  # warm the caches and the statement cache
+                await repository.search(fx.reader, parse_query(query), DocumentFilter(), LIMIT)
+            gc.collect()
+            gc.freeze()  # as the server does once started: the runner's heap is not scanned
+            for name in (*CLASSES, "question", "half"):
+                queries = fx.queries[name][:n]
+                pg0, py0, wall0 = _cpu_ms(pid), time.process_time(), time.perf_counter()
+                ranked = 0
+                for query in queries:
+                    page = await repository.search(
+                        fx.reader, parse_query(query), DocumentFilter(), LIMIT
+                    )
+                    ranked += page.total
+                k = len(queries)
+                out[name] = {
+                    "queries": k,
+                    "postgres_cpu_ms": round((_cpu_ms(pid) - pg0) / k, 2),
+                    "python_cpu_ms": round((time.process_time() - py0) * 1e3 / k, 2),
+                    "wall_ms": round((time.perf_counter() - wall0) * 1e3 / k, 2),
+                    "ranked_mean": round(ranked / k, 1),
+                }
+                r = out[name]
+                print(
+                    f"  {name:<8} {k:>5} queries  PostgreSQL {r['postgres_cpu_ms']:6.2f} ms  "
+                    f"Python {r['python_cpu_ms']:6.2f} ms  wall {r['wall_ms']:6.2f} ms  "
+                    f"ranked {r['ranked_mean']:7.1f}",
+                    flush=True,
+                )
+    finally:
+        await engine.dispose()
+    return out
+
+
 UNBOUNDED = dict.fromkeys(raw_search_app.CAPS, 10**9)
 
 
@@ -925,7 +984,7 @@ def part_c(fx: Fixture, workdir: Path, args: argparse.Namespace, pin: bool) -> d
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--parts", default="a,b,c", help="any of a,b,c,sql,quality")
+    parser.add_argument("--parts", default="a,b,c", help="any of a,b,c,sql,cpu,quality")
     parser.add_argument("--documents", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help=f"keep the database in {KEEP_DIR}")
     parser.add_argument("--data-dir", type=Path, help="keep the database here (implies --keep)")
@@ -989,7 +1048,14 @@ def main() -> int:
         "args": {k: str(v) for k, v in vars(args).items()},
         "corpus": stats,
     }
-    steps = (("sql", None), ("quality", None), ("a", part_a), ("b", part_b), ("c", part_c))
+    steps = (
+        ("sql", None),
+        ("cpu", None),
+        ("quality", None),
+        ("a", part_a),
+        ("b", part_b),
+        ("c", part_c),
+    )
     for name, fn in steps:
         if name not in parts:
             continue
@@ -998,6 +1064,9 @@ def main() -> int:
                 print("\nresults under the caps against exact results (asyncpg)")
                 with df_cap_in_python(caps):
                     results[name] = asyncio.run(quality(fx, args.quality_samples, caps))
+            elif fn is None and name == "cpu":
+                print("\nCPU per search (the app's repository, one connection, no HTTP)")
+                results[name] = asyncio.run(cpu_per_search(fx, args.sql_samples))
             elif fn is None:
                 print("\nthe search statements alone (asyncpg, one connection, no logs)")
                 with df_cap_in_python(caps):
