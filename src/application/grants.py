@@ -12,6 +12,8 @@ from domain.clock import Clock
 from domain.documents import Access, Document, Permission
 from domain.errors import NotFound, PermissionDenied
 from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.users import User
+from domain.values import normalize_email
 
 
 class GrantService:
@@ -32,6 +34,32 @@ class GrantService:
         async with self._uow(autocommit=True) as uow:
             await self._managed(uow, ctx, doc_id)
             return await uow.permissions.list_for(doc_id)
+
+    async def grantees(
+        self, ctx: RequestContext, doc_id: UUID
+    ) -> Sequence[tuple[Permission, User | None]]:
+        """`list`, each grant with the user it is for (None for one gone since), for a
+        page that names people rather than ids: its manager sees whom they granted."""
+        async with self._uow(autocommit=True) as uow:
+            await self._managed(uow, ctx, doc_id)
+            return [
+                (p, await uow.users.get(p.user_id)) for p in await uow.permissions.list_for(doc_id)
+            ]
+
+    async def grant_by_email(
+        self, ctx: RequestContext, doc_id: UUID, email: str, access: str
+    ) -> Permission:
+        """`grant` to the active user with this e-mail address (a web form names people by
+        it). Whom the address belongs to is looked up only once the caller is known to
+        manage the document's grants: `NotFound("user")` for no such active user."""
+        wanted = normalize_email(email)
+        Access.parse(access)  # refused before anyone is looked up
+        async with self._uow(autocommit=True) as uow:
+            await self._managed(uow, ctx, doc_id)
+            user = await uow.users.get_by_email(wanted)
+        if user is None or not user.is_active:
+            raise NotFound("user", wanted)
+        return await self.grant(ctx, doc_id, user.id, access)
 
     async def grant(
         self, ctx: RequestContext, doc_id: UUID, user_id: UUID, access: str

@@ -1,10 +1,11 @@
 """Maintenance: `archivist purge` (SPEC.md §4) — what retention says may go, goes for good.
 
-Seven sweeps: documents in the trash past `trash_retention_days`, blobs no row references,
+Eight sweeps: documents in the trash past `trash_retention_days`, blobs no row references,
 partial uploads a crash left behind, search logs (queries, responses, feedback) past
 `search_retention_days`, the views, downloads and searches of the audit trail past
-`event_retention_days`, the records of upload attempts past `upload_retention_days`, and the
-log of finished background jobs past `job_log_retention_days`.
+`event_retention_days`, the records of upload attempts past `upload_retention_days`, the
+log of finished background jobs past `job_log_retention_days`, and the web sessions and
+set-password links that have expired (a used link is gone already).
 
 Run by hand (`archivist purge`), or as the `purge` background job, which the job workers
 queue on the `ARCHIVIST_PURGE_SCHEDULE` cron schedule (once across all workers)."""
@@ -80,6 +81,8 @@ class PurgeReport:
     upload_retention_days: int = 0
     job_log: int = 0  # entries of the finished jobs' log removed (or would be)
     job_log_retention_days: int = 0
+    sessions: int = 0  # expired web sessions removed (or would be)
+    password_links: int = 0  # expired set-password links removed (or would be)
 
     @property
     def bytes_freed(self) -> int:
@@ -132,6 +135,7 @@ class MaintenanceService:
         expired = await self._expire_events(now - timedelta(days=event_retention), dry_run)
         records = await self._expire_uploads(now - timedelta(days=upload_retention), dry_run)
         job_log = await self._prune_job_log(now - timedelta(days=job_log_retention), dry_run)
+        sessions, links = await self._expire_sign_ins(now, dry_run)
         return PurgeReport(
             dry_run=dry_run,
             retention_days=retention,
@@ -146,6 +150,8 @@ class MaintenanceService:
             upload_retention_days=upload_retention,
             job_log=job_log,
             job_log_retention_days=job_log_retention,
+            sessions=sessions,
+            password_links=links,
         )
 
     async def enqueue_purge(self) -> bool:
@@ -161,7 +167,8 @@ class MaintenanceService:
         report = await self.purge(dry_run=False)
         log.info(
             "purge: %d document(s) from the trash, %d blob(s) (%d bytes), %d search(es), "
-            "%d event(s), %d upload record(s), %d job log entr(ies)",
+            "%d event(s), %d upload record(s), %d job log entr(ies), %d expired session(s), "
+            "%d expired set-password link(s)",
             len(report.documents),
             len(report.blobs),
             report.bytes_freed,
@@ -169,6 +176,8 @@ class MaintenanceService:
             report.events,
             report.uploads,
             report.job_log,
+            report.sessions,
+            report.password_links,
         )
 
     async def _prune_job_log(self, cutoff: datetime, dry_run: bool) -> int:
@@ -177,6 +186,17 @@ class MaintenanceService:
         return await self._in_batches(
             lambda uow, limit, dry: uow.jobs.prune_log(cutoff, limit, dry_run=dry), dry_run
         )
+
+    async def _expire_sign_ins(self, now: datetime, dry_run: bool) -> tuple[int, int]:
+        """Forget the web sessions and set-password links that expired by `now`."""
+        sessions = await self._in_batches(
+            lambda uow, limit, dry: uow.sessions.delete_expired(now, limit, dry_run=dry), dry_run
+        )
+        links = await self._in_batches(
+            lambda uow, limit, dry: uow.password_links.delete_expired(now, limit, dry_run=dry),
+            dry_run,
+        )
+        return sessions, links
 
     async def _expire_uploads(self, cutoff: datetime, dry_run: bool) -> int:
         """Delete the upload records of attempts started before `cutoff`."""

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from uuid import UUID
 
+from application import document_access
+from application.context import RequestContext
 from domain.clock import Clock
 from domain.documents import Document
 from domain.jobs import JsonObject
@@ -65,6 +67,16 @@ class DocumentProcessing:
             return {}
         async with self._uow(autocommit=True) as uow:
             return await uow.processing.of_many([d.id for d in documents])
+
+    async def of_readable(self, ctx: RequestContext, doc_id: UUID) -> States:
+        """The processing state of one document the caller may read, by kind, without
+        recording a view (a page waiting for an upload's thumbnail asks again and again);
+        `NotFound` for a document they may not read."""
+        user = ctx.require_user(document_access.ON_BEHALF)
+        async with self._uow(autocommit=True) as uow:
+            await document_access.readable(uow, user, doc_id)
+            states = await uow.processing.of_many([doc_id])
+        return states.get(doc_id, {})
 
     async def job_failed(self, kind: str, payload: JsonObject, error: str) -> None:
         """A job failed for good: mark its document's `kind` failed with `error`."""

@@ -63,6 +63,11 @@ class SessionRepository(Protocol):
         """Forget the user's sessions that expired (idle or absolute) by `now`; how many."""
         ...
 
+    async def delete_expired(self, now: datetime, limit: int, *, dry_run: bool = False) -> int:
+        """Forget at most `limit` sessions of anyone that expired (idle or absolute) by `now`
+        (the purge); how many. A dry run counts them and deletes nothing."""
+        ...
+
 
 class PasswordLinkRepository(Protocol):
     async def add(self, link: PasswordLink) -> None:
@@ -81,4 +86,9 @@ class PasswordLinkRepository(Protocol):
 
     async def delete_for_user(self, user_id: UUID) -> int:
         """Delete every link of the user; how many."""
+        ...
+
+    async def delete_expired(self, now: datetime, limit: int, *, dry_run: bool = False) -> int:
+        """Delete at most `limit` links of anyone that expired by `now` (the purge; a used
+        link is gone already); how many. A dry run counts them and deletes nothing."""
         ...

@@ -9,7 +9,11 @@ Each page is opened in a context of its own (`open_page`) that can reach 127.0.0
 names resolve to nothing but 127.0.0.1, and any request for another host is aborted and
 recorded. What the browser reports is kept on a `PageWatch`: console errors, uncaught
 exceptions, and every Content-Security-Policy violation (reported by a listener the
-browser runs before the page's own scripts, outside the page's policy)."""
+browser runs before the page's own scripts, outside the page's policy).
+
+People sign in as a person does (`sign_in`: the form, filled and sent); `add_person` makes
+one with a password on a running server through the API (tests/web/conftest.py's `people`
+fixture has one of each role ready)."""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import (
     Browser,
@@ -153,3 +158,62 @@ def save_screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# What `add_person` gives everyone unless told otherwise (12+ characters, not common).
+DEFAULT_PASSWORD = "a long and unusual passphrase"
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone who can sign in to the test server."""
+
+    email: str
+    password: str
+    name: str
+    role: str
+    access_level: int
+
+
+def add_person(
+    base_url: str,
+    admin_token: str,
+    *,
+    email: str,
+    name: str,
+    role: str = "member",
+    access_level: int = 1,
+    password: str = DEFAULT_PASSWORD,
+) -> Person:
+    """A new user with a password on the server at `base_url`, made by an administrator
+    through the API (POST /users, PUT /users/{id}/password)."""
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    with httpx.Client(base_url=f"{base_url}/api/v1", headers=headers, timeout=10.0) as api:
+        created = api.post(
+            "/users",
+            json={"email": email, "name": name, "role": role, "access_level": access_level},
+        )
+        assert created.status_code == 201, created.text
+        user_id = created.json()["id"]
+        set_password = api.put(f"/users/{user_id}/password", json={"password": password})
+        assert set_password.status_code == 204, set_password.text
+    return Person(email, password, name, role, access_level)
+
+
+def sign_in(page: Page, base_url: str, email: str, password: str) -> None:
+    """Sign in on the sign-in page as a person would (in any interface language), and wait
+    until the browser has left it; fails with the page's message if it stays."""
+    page.goto(f"{base_url}/sign-in")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(password)
+    with page.expect_navigation():
+        page.locator('form[action="/sign-in"] [type="submit"]').click()
+    if urlsplit(page.url).path == "/sign-in":
+        shown = page.locator(".messages").inner_text()
+        raise AssertionError(f"signing in as {email} failed: {shown!r}")
+
+
+def sign_out(page: Page) -> None:
+    """Sign out with the button in the page's header."""
+    with page.expect_navigation():
+        page.locator('form.sign-out [type="submit"]').click()

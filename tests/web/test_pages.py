@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import assert_problem, assert_unauthorized
+from tests.support.web_accounts import form_token
 
 # What a browser's navigation sends.
 BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
@@ -18,6 +19,7 @@ PAGE_CSP = {
     "script-src": "'self'",
     "style-src": "'self'",
     "img-src": "'self'",
+    "connect-src": "'self'",  # the upload page's requests (static/enhance/upload.js)
     "form-action": "'self'",
     "frame-ancestors": "'none'",
     "base-uri": "'none'",
@@ -79,7 +81,7 @@ async def test_the_sign_in_page_is_served_to_anyone_with_labelled_controls(
     assert '<label for="password">Password</label>' in html
     assert 'id="password" name="password" type="password" autocomplete="current-password"' in html
     assert '<form class="form" method="post" action="/sign-in">' in html
-    assert '<input type="hidden" name="_csrf_token" value="">' in html
+    assert re.search(r'<input type="hidden" name="_csrf_token" value="[\w-]{43}">', html)
     assert hidden_next(html) is None
 
 
@@ -158,8 +160,10 @@ async def test_the_page_speaks_the_browsers_language(
 async def test_the_language_switch_remembers_the_choice_and_goes_back(
     web: httpx.AsyncClient,
 ) -> None:
+    token = await form_token(web)
     response = await web.post(
-        "/language", data={"lang": "ko", "next": "/sign-in?next=%2Fdocuments", "_csrf_token": ""}
+        "/language",
+        data={"lang": "ko", "next": "/sign-in?next=%2Fdocuments", "_csrf_token": token},
     )
 
     assert response.status_code == 303
@@ -177,14 +181,20 @@ async def test_the_language_switch_remembers_the_choice_and_goes_back(
 async def test_the_language_switch_goes_back_only_to_this_site(
     web: httpx.AsyncClient, next_path: str
 ) -> None:
-    response = await web.post("/language", data={"lang": "en", "next": next_path})
+    token = await form_token(web)
+    response = await web.post(
+        "/language", data={"lang": "en", "next": next_path, "_csrf_token": token}
+    )
 
     assert response.status_code == 303
     assert response.headers["location"] == "/documents"
 
 
 async def test_an_unknown_language_is_refused_with_an_html_page(web: httpx.AsyncClient) -> None:
-    response = await web.post("/language", data={"lang": "fr", "next": "/sign-in"})
+    token = await form_token(web)
+    response = await web.post(
+        "/language", data={"lang": "fr", "next": "/sign-in", "_csrf_token": token}
+    )
 
     html = assert_html_page(response, 422)
     assert "set-cookie" not in response.headers

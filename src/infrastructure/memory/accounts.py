@@ -91,6 +91,13 @@ class InMemorySessionRepository:
             self._t.remove(session_id)
         return len(doomed)
 
+    async def delete_expired(self, now: datetime, limit: int, *, dry_run: bool = False) -> int:
+        doomed = [s.id for s in self._t.values() if s.is_expired(now)][:limit]
+        if not dry_run:
+            for session_id in doomed:
+                self._t.remove(session_id)
+        return len(doomed)
+
 
 class InMemoryPasswordLinkRepository:
     def __init__(
@@ -121,4 +128,11 @@ class InMemoryPasswordLinkRepository:
         doomed = [k.id for k in self._t.values() if k.user_id == user_id]
         for link_id in doomed:
             self._t.remove(link_id)
+        return len(doomed)
+
+    async def delete_expired(self, now: datetime, limit: int, *, dry_run: bool = False) -> int:
+        doomed = [k.id for k in self._t.values() if k.is_expired(now)][:limit]
+        if not dry_run:
+            for link_id in doomed:
+                self._t.remove(link_id)
         return len(doomed)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, delete, insert, or_, select, update
+from sqlalchemy import Select, Table, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -189,6 +189,12 @@ class SqlAlchemySessionRepository:
         )
         return int((await self._conn.execute(stmt)).rowcount)
 
+    async def delete_expired(self, now: datetime, limit: int, *, dry_run: bool = False) -> int:
+        s = t.user_sessions.c
+        # A scan of the table: run by the purge once a day, over sessions of people.
+        doomed = select(s.id).where(or_(s.idle_expires_at <= now, s.expires_at <= now)).limit(limit)
+        return await _delete_or_count(self._conn, t.user_sessions, doomed, dry_run)
+
 
 # --- set-password links ---------------------------------------------------------------------
 
@@ -239,3 +245,19 @@ class SqlAlchemyPasswordLinkRepository:
             delete(t.password_links).where(t.password_links.c.user_id == user_id)
         )
         return int(result.rowcount)
+
+    async def delete_expired(self, now: datetime, limit: int, *, dry_run: bool = False) -> int:
+        links = t.password_links.c
+        doomed = select(links.id).where(links.expires_at <= now).limit(limit)
+        return await _delete_or_count(self._conn, t.password_links, doomed, dry_run)
+
+
+async def _delete_or_count(
+    conn: AsyncConnection, table: Table, doomed: Select[tuple[UUID]], dry_run: bool
+) -> int:
+    """Delete the rows of `table` whose id `doomed` selects; or, in a dry run, count them."""
+    if dry_run:
+        counted = select(func.count()).select_from(doomed.subquery())
+        return int((await conn.execute(counted)).scalar_one())
+    result = await conn.execute(delete(table).where(table.c.id.in_(doomed.scalar_subquery())))
+    return int(result.rowcount)

@@ -23,6 +23,7 @@ from application.document_import import FileResult, ImportOptions
 from application.document_import import Outcome as ImportOutcome
 from application.document_store import DocumentFields
 from application.maintenance import PurgeReport
+from application.passwords import IssuedPasswordLink
 from domain.errors import DomainError, ValidationFailed
 from domain.pagination import MAX_LIMIT, PageRequest
 from domain.ports import UnitOfWorkFactory
@@ -80,17 +81,46 @@ def write_secret_file(path: Path, secret: str) -> None:
         os.close(fd)
 
 
-async def _bootstrap_admin(container: Container, settings: AppSettings) -> bool:
+async def _bootstrap_admin(
+    container: Container, settings: AppSettings
+) -> IssuedPasswordLink | None:
+    """On an empty database: the first admin, its API token written to the token file, and
+    a one-time link to set its password for the browser (returned; None when users exist).
+    Memory storage keeps the container open: the server uses this one (its data lives in
+    it)."""
     try:
         created = await container.bootstrap().ensure_initial_admin(
             settings.initial_admin_email, "Administrator"
         )
         if created is None:
-            return False
+            return None
         write_secret_file(settings.admin_token_path, created.issued.secret)
-        return True
+        return await container.passwords().issue_password_link(
+            RequestContext.system(), created.user.id
+        )
     finally:
-        await shutdown_container(container)
+        if settings.storage != "memory":
+            await shutdown_container(container)
+
+
+def first_sign_in_text(
+    issued: IssuedPasswordLink, settings: AppSettings, host: str, port: int
+) -> str:
+    """What `serve` prints when it made the first admin: the token file, and the one-time
+    link that sets the admin's password (on the public URL, else on the address served)."""
+    if settings.public_url:
+        link = link_text(issued.path, settings.public_url)
+    else:
+        shown = "localhost" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+        shown = f"[{shown}]" if ":" in shown else shown
+        link = f"http://{shown}:{port}{issued.path}"
+    hours = round((issued.expires_at - issued.link.created_at).total_seconds() / 3600)
+    return (
+        f"Created the first administrator ({issued.user.email}); its API token is in "
+        f"{settings.admin_token_path} (mode 0600).\n"
+        f"To sign in from a browser, open this one-time link within {hours} hour(s) and "
+        f"choose the administrator's password:\n  {link}"
+    )
 
 
 def _exit_normally_on_sigterm() -> None:
@@ -149,16 +179,13 @@ def cmd_serve(args: argparse.Namespace, effects: Effects | None = None) -> int:
         except (DBAPIError, OSError) as err:
             return _database_failure(err, url)
     container = build_container(settings, url)
-    if asyncio.run(_bootstrap_admin(container, settings)):
-        print(
-            f"Created the first administrator ({settings.initial_admin_email}); "
-            f"its API token is in {settings.admin_token_path} (mode 0600).",
-            file=sys.stderr,
-        )
+    issued = asyncio.run(_bootstrap_admin(container, settings))
+    if issued is not None:
+        print(first_sign_in_text(issued, settings, args.host, args.port), file=sys.stderr)
 
     def app() -> Any:
         return create_app(
-            build_container(settings, url),
+            container if settings.storage == "memory" else build_container(settings, url),
             freeze_heap=True,
             run_workers=settings.workers_in_process,
             keep_statement_stats=True,
@@ -382,6 +409,10 @@ def format_purge_report(report: PurgeReport) -> str:
     lines.append(
         f"Job log: {verb} {report.job_log} entr(ies) of jobs finished over "
         f"{report.job_log_retention_days} days ago"
+    )
+    lines.append(
+        f"Sign-ins: {verb} {report.sessions} expired web session(s) and "
+        f"{report.password_links} expired set-password link(s)"
     )
     would = " would be" if report.dry_run else ""
     lines.append(

@@ -27,11 +27,12 @@ _DOCS_CSP = (
     b"frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
 )
 # The web interface's pages (interfaces.web): scripts, styles and images from this origin
-# only, no inline script or style; forms post to this origin only.
+# only, no inline script or style; forms post, and scripts send requests (the upload page's
+# files, its processing state), to this origin only.
 _PAGE_CSP = (
     b"content-security-policy",
     b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    b"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 )
 _NO_STORE = (b"cache-control", b"no-store")
 # The four sets, built once (this runs on every response).

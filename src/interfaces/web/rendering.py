@@ -8,7 +8,7 @@ request's catalog in the context as `translations`, and `_()`, `gettext`, `ngett
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, cast
@@ -29,14 +29,12 @@ from interfaces.web.i18n import (
     translations,
 )
 from interfaces.web.navigation import requested_path
-from interfaces.web.session import Viewer, form_token
+from interfaces.web.session import VIEWER_STATE as VIEWER_STATE  # re-exported
+from interfaces.web.session import Viewer, form_cookies, form_token
 
 TEMPLATE_DIR: Final = Path(__file__).parent / "templates"
 STATIC_DIR: Final = Path(__file__).parent / "static"
 STATIC_PATH: Final = "/static"
-# What the admission hook leaves on `request.state` (absent where it did not run: a path no
-# route matched).
-VIEWER_STATE: Final = "viewer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +103,12 @@ def page_language(request: Request[Any, Any, Any], viewer: Viewer | None) -> str
     )
 
 
+def translator(request: Request[Any, Any, Any]) -> Callable[[str], str]:
+    """gettext in the language of this request's page, for text a handler writes. Bind it as
+    `_ = translator(request)` so that `pybabel extract` finds each `_("...")` literal."""
+    return translations(page_language(request, signed_in_viewer(request))).gettext
+
+
 def page(
     request: Request[Any, Any, Any],
     template: str,
@@ -137,4 +141,6 @@ def page(
             "Vary": "Accept-Language, Cookie",
             **(headers or {}),
         },
+        # The anonymous visitor's form cookie, when this page's forms got a new token.
+        cookies=form_cookies(request),
     )
