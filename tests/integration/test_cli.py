@@ -78,8 +78,20 @@ async def admin_cli(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[C
 
 @pytest.fixture(scope="module")
 async def created(admin_cli: Cli) -> AdminCreated:
-    """`archivist admin create` run once on an empty database; the tests below read it."""
-    result = await admin_cli.run("admin", "create", "--email", EMAIL, "--name", "X")
+    """`archivist admin create` run once on an empty database; the tests below read it.
+    The installed script itself, in a fresh interpreter (most runs are forked: see
+    tests/support/forked_cli.py)."""
+    result = await run_cli(
+        "admin",
+        "create",
+        "--email",
+        EMAIL,
+        "--name",
+        "X",
+        env=admin_cli.env,
+        cwd=admin_cli.cwd,
+        fresh_interpreter=True,
+    )
     assert result.returncode == 0, result.stderr
     return AdminCreated(admin_cli, result)
 
@@ -244,8 +256,11 @@ async def serve_cli(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[C
 
 @pytest.fixture(scope="module")
 def served(serve_cli: Cli) -> Iterator[Server]:
-    """`archivist serve` on a migrated, empty database, ready to answer."""
-    server = start_server(serve_cli.env, serve_cli.cwd, serve_cli.cwd / "logs")
+    """`archivist serve` on a migrated, empty database, ready to answer: the installed
+    script in a fresh interpreter."""
+    server = start_server(
+        serve_cli.env, serve_cli.cwd, serve_cli.cwd / "logs", fresh_interpreter=True
+    )
     try:
         yield server
     finally:

@@ -43,7 +43,9 @@ def test_serve_without_database_url_runs_the_embedded_server_and_stops_it_on_sig
     tmp_path: Path,
 ) -> None:
     data_dir = tmp_path / "data"
-    server = start_server(cli_env(None, data_dir), tmp_path, tmp_path / "logs")
+    server = start_server(
+        cli_env(None, data_dir), tmp_path, tmp_path / "logs", fresh_interpreter=True
+    )
     try:
         postmaster = int((data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
         token = (data_dir / "admin-token").read_text().strip()

@@ -33,7 +33,11 @@ async def test_serve_with_two_workers_serves_from_two_processes_and_stops_cleanl
 ) -> None:
     data_dir = tmp_path / "data"
     server = start_server(
-        cli_env(database.libpq_url, data_dir), tmp_path, tmp_path / "logs", ["--workers", "2"]
+        cli_env(database.libpq_url, data_dir),
+        tmp_path,
+        tmp_path / "logs",
+        ["--workers", "2"],
+        fresh_interpreter=True,
     )
     try:
         workers = psutil.Process(server.process.pid).children()

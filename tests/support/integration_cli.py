@@ -1,5 +1,10 @@
-"""Running the installed `archivist` command as a user would: a subprocess with its own
-environment, and `archivist serve` as a server process polled over HTTP on 127.0.0.1."""
+"""Running the `archivist` command as a user would: a process with its own environment,
+and `archivist serve` as a server process polled over HTTP on 127.0.0.1.
+
+Runs are forked from a fork server that has made the command's imports once
+(tests/support/forked_cli.py: the same `main`, a process of its own, ~3 s less a run);
+`fresh_interpreter=True` starts the installed script instead, as every run does under
+ARCHIVIST_TEST_FRESH_PROCESSES=1."""
 
 from __future__ import annotations
 
@@ -8,12 +13,16 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import httpx
+
+from tests.support.forked_cli import ForkedProcess, Streams, needs_fresh_interpreter, start_forked
 
 ARCHIVIST = Path(sys.executable).parent / "archivist"
 CLI_TIMEOUT_S = 60.0
@@ -43,10 +52,55 @@ class CliResult:
 
 
 async def run_cli(
-    *args: str, env: dict[str, str], cwd: Path, stdin: bytes | None = None
+    *args: str,
+    env: dict[str, str],
+    cwd: Path,
+    stdin: bytes | None = None,
+    fresh_interpreter: bool = False,
 ) -> CliResult:
     """`archivist ARGS...` with its output captured (bounded to `CLI_TIMEOUT_S`), `stdin`
     (if given) piped to it. `cwd` keeps a stray `.env` out."""
+    if fresh_interpreter or needs_fresh_interpreter(env):
+        return await _run_installed(*args, env=env, cwd=cwd, stdin=stdin)
+    with tempfile.TemporaryDirectory(prefix="archivist-run-") as scratch:
+        streams = Streams(
+            stdin=None if stdin is None else Path(scratch, "stdin"),
+            stdout=Path(scratch, "stdout"),
+            stderr=Path(scratch, "stderr"),
+        )
+        if streams.stdin is not None and stdin is not None:
+            streams.stdin.write_bytes(stdin)
+        process = start_forked(list(args), env, cwd, streams)
+        try:
+            async with asyncio.timeout(CLI_TIMEOUT_S):
+                await _ended(process)
+        except TimeoutError:
+            process.kill()
+            process.wait(STOP_TIMEOUT_S)
+            raise
+        code = process.wait(STOP_TIMEOUT_S)
+        return CliResult(code, _text(streams.stdout), _text(streams.stderr))
+
+
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+async def _ended(process: ForkedProcess) -> None:
+    """Wait, without a thread or polling, until the process has ended (its sentinel is
+    readable)."""
+    loop = asyncio.get_running_loop()
+    ended = loop.create_future()
+    loop.add_reader(process.sentinel, lambda: ended.done() or ended.set_result(None))
+    try:
+        await ended
+    finally:
+        loop.remove_reader(process.sentinel)
+
+
+async def _run_installed(
+    *args: str, env: dict[str, str], cwd: Path, stdin: bytes | None = None
+) -> CliResult:
     process = await asyncio.create_subprocess_exec(
         str(ARCHIVIST),
         *args,
@@ -74,11 +128,29 @@ def free_port() -> int:
         return port
 
 
+class Process(Protocol):
+    """What the tests do with a server's process: a `subprocess.Popen` or a `ForkedProcess`."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def terminate(self) -> None: ...
+
+    def kill(self) -> None: ...
+
+
 @dataclass
 class Server:
     """A running `archivist serve`; its console output goes to files under `log_dir`."""
 
-    process: subprocess.Popen[bytes]
+    process: Process
     base_url: str
     stdout_path: Path
     stderr_path: Path
@@ -102,7 +174,11 @@ class Server:
 
 
 def start_server(
-    env: dict[str, str], cwd: Path, log_dir: Path, extra_args: Sequence[str] = ()
+    env: dict[str, str],
+    cwd: Path,
+    log_dir: Path,
+    extra_args: Sequence[str] = (),
+    fresh_interpreter: bool = False,
 ) -> Server:
     """Start `archivist serve` on a free port (with `extra_args`, e.g. `--workers 2`) and
     wait (bounded) until /ready answers 200. On failure the process is stopped and the error
@@ -111,14 +187,15 @@ def start_server(
     log_dir.mkdir(parents=True, exist_ok=True)
     stdout_path = log_dir / f"serve-{port}.out"
     stderr_path = log_dir / f"serve-{port}.err"
-    with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
-        process = subprocess.Popen(
-            [str(ARCHIVIST), "serve", "--host", "127.0.0.1", "--port", str(port), *extra_args],
-            env=env,
-            cwd=cwd,
-            stdout=out,
-            stderr=err,
-        )
+    argv = ["serve", "--host", "127.0.0.1", "--port", str(port), *extra_args]
+    process: Process
+    if fresh_interpreter or needs_fresh_interpreter(env):
+        with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
+            process = subprocess.Popen(
+                [str(ARCHIVIST), *argv], env=env, cwd=cwd, stdout=out, stderr=err
+            )
+    else:
+        process = start_forked(argv, env, cwd, Streams(None, stdout_path, stderr_path))
     server = Server(process, f"http://127.0.0.1:{port}", stdout_path, stderr_path)
     try:
         _wait_until_ready(server)
