@@ -19,7 +19,7 @@ PARALLEL := -n $(TEST_WORKERS) --dist loadgroup
 # `.venv/bin/coverage report -m` afterwards shows it file by file.
 COVERAGE := --cov --cov-report=
 
-.PHONY: run test test-parallel lint typecheck unit contract integration api test-postgres fuzz bench clean help
+.PHONY: run test test-parallel test-serial lint typecheck unit contract integration api test-postgres fuzz bench clean help
 
 help:
 	@echo "make run            serve on http://127.0.0.1:8000 (embedded PostgreSQL unless DATABASE_URL)"
@@ -47,12 +47,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# mypy runs beside the parallel part of the tests (it would leave a core idle on its own).
 # Tests marked `serial` time subprocesses against wall-clock windows: they run after the
-# parallel part, alone on the machine, and their coverage is added to its total.
+# parallel part, with the machine to themselves but for mypy (one core for ~13 s, where the
+# serial tests mostly wait on their subprocesses; beside the parallel part it would take that
+# core from the tests), and their coverage is added to its total. All of them live in
+# tests/integration (tests/unit/test_test_hygiene.py), the only suite collected for them.
 test: lint
-	@$(MAKE) --no-print-directory -j2 typecheck test-parallel
-	$(BIN)/pytest -q -m serial $(COVERAGE) --cov-append
+	@$(MAKE) --no-print-directory test-parallel
+	@$(MAKE) --no-print-directory -j2 typecheck test-serial
+
+test-serial: $(STAMP)
+	$(BIN)/pytest -q -m serial tests/integration $(COVERAGE) --cov-append
 
 test-parallel: $(STAMP)
 	$(BIN)/pytest -q $(PARALLEL) -m "not serial" $(COVERAGE) --cov-fail-under=0
@@ -71,7 +76,7 @@ api: $(STAMP)
 
 test-postgres: $(STAMP)
 	$(BIN)/pytest -q $(PARALLEL) -m "postgres and not serial"
-	$(BIN)/pytest -q -m "postgres and serial"
+	$(BIN)/pytest -q -m "postgres and serial" tests/integration
 
 # Not part of `make test` (a few minutes): tests/fuzz/run_fuzz.py, called by .ci/run.
 # CI runs one fixed seed, so runs stay as alike as schemathesis allows (not identical: see

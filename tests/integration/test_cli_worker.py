@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.integration_cli import ARCHIVIST, cli_env, run_cli
+from tests.support.integration_cli import cli_env, run_cli, start_cli
 from tests.support.integration_databases import FreshDatabase, fresh_database
 
 pytestmark = pytest.mark.postgres
@@ -60,18 +60,15 @@ async def test_worker_runs_until_sigterm_then_exits_cleanly(
     migrated: FreshDatabase, tmp_path: Path
 ) -> None:
     stderr_path = tmp_path / "worker.err"
-    with stderr_path.open("wb") as err:
-        process = await asyncio.create_subprocess_exec(
-            str(ARCHIVIST),
-            "worker",
-            "--concurrency",
-            "3",
-            env=cli_env(migrated.libpq_url, tmp_path / "data"),
-            cwd=tmp_path,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=err,
-        )
+    stderr_path.touch()
+    process = start_cli(
+        "worker",
+        "--concurrency",
+        "3",
+        env=cli_env(migrated.libpq_url, tmp_path / "data"),
+        cwd=tmp_path,
+        stderr=stderr_path,
+    )
     try:
         async with asyncio.timeout(START_SECONDS):  # started: its signal handlers are set
             while "job worker" not in stderr_path.read_text():

@@ -15,7 +15,7 @@ from application.context import RequestContext
 from application.users import CreateUser
 from infrastructure.config import AppSettings
 from infrastructure.container import build_container, shutdown_container
-from tests.support.integration_cli import ARCHIVIST, cli_env
+from tests.support.integration_cli import RunningCli, cli_env, start_cli
 from tests.support.integration_databases import fresh_database
 
 pytestmark = pytest.mark.postgres
@@ -33,17 +33,9 @@ def _left(inbox: Path) -> set[str]:
     return {p.name for p in inbox.glob("*.txt")}
 
 
-async def _worker(env: dict[str, str], cwd: Path, log: Path) -> asyncio.subprocess.Process:
-    with log.open("ab") as err:
-        return await asyncio.create_subprocess_exec(
-            str(ARCHIVIST),
-            "worker",
-            env=env,
-            cwd=cwd,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=err,
-        )
+def _worker(env: dict[str, str], cwd: Path, log: Path) -> RunningCli:
+    log.touch()
+    return start_cli("worker", env=env, cwd=cwd, stderr=log)
 
 
 async def test_a_worker_killed_mid_folder_loses_nothing_and_stores_nothing_twice(
@@ -70,7 +62,7 @@ async def test_a_worker_killed_mid_folder_loses_nothing_and_stores_nothing_twice
             "ARCHIVIST_CONSUME_SETTLE_SECONDS": "0.2",
         }
 
-        first = await _worker(env, tmp_path, log)
+        first = _worker(env, tmp_path, log)
         try:
             async with asyncio.timeout(WAIT_SECONDS):
                 while len(_done(inbox)) < 5:
@@ -82,7 +74,7 @@ async def test_a_worker_killed_mid_folder_loses_nothing_and_stores_nothing_twice
         assert first.returncode == -signal.SIGKILL
         assert _left(inbox), "all files were consumed before the kill: nothing was proved"
 
-        second = await _worker(env, tmp_path, log)
+        second = _worker(env, tmp_path, log)
         try:
             async with asyncio.timeout(WAIT_SECONDS):
                 while _done(inbox) != names:

@@ -145,6 +145,58 @@ class Process(Protocol):
 
     def kill(self) -> None: ...
 
+    def send_signal(self, signum: int) -> None: ...
+
+
+class RunningCli:
+    """`archivist ARGS...` running in the background (`start_cli`), with the part of
+    asyncio's `Process` the tests use: `returncode`, `send_signal`, `kill` and `await
+    wait()`."""
+
+    def __init__(self, process: Process) -> None:
+        self.process = process
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.poll()
+
+    def send_signal(self, signum: int) -> None:
+        self.process.send_signal(signum)
+
+    def kill(self) -> None:
+        self.process.kill()
+
+    async def wait(self) -> int:
+        if isinstance(self.process, ForkedProcess):
+            await _ended(self.process)
+            return self.process.wait(STOP_TIMEOUT_S)
+        return await asyncio.to_thread(self.process.wait)
+
+
+def start_cli(
+    *args: str,
+    env: dict[str, str],
+    cwd: Path,
+    stderr: Path,
+    stdout: Path | None = None,
+    fresh_interpreter: bool = False,
+) -> RunningCli:
+    """Start `archivist ARGS...` and leave it running, its stderr (and stdout, else nothing)
+    appended to files."""
+    out = stdout or Path(os.devnull)
+    if fresh_interpreter or needs_fresh_interpreter(env):
+        with out.open("ab") as out_file, stderr.open("ab") as err_file:
+            popen = subprocess.Popen(
+                [str(ARCHIVIST), *args],
+                env=env,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=out_file,
+                stderr=err_file,
+            )
+        return RunningCli(popen)
+    return RunningCli(start_forked(list(args), env, cwd, Streams(None, out, stderr)))
+
 
 @dataclass
 class Server:

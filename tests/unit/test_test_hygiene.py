@@ -162,3 +162,17 @@ def test_the_old_patches_are_found_and_the_allowed_ones_are_not() -> None:
         "t.py:19: patches a global of interfaces.cli.commands",
     ]
     assert module_patches(ALLOWED_PATTERNS, "t.py") == []
+
+
+def test_every_serial_test_lives_in_tests_integration() -> None:
+    """`make test` collects its serial part from tests/integration only (collecting every
+    suite to keep 15 tests costs seconds): a serial test elsewhere would never run."""
+    elsewhere = [
+        str(path.relative_to(ROOT))
+        for path in TESTS.rglob("*.py")
+        if "mark.serial" in path.read_text(encoding="utf-8")
+        and TESTS / "integration" not in path.parents
+        and path != Path(__file__)
+    ]
+
+    assert elsewhere == []
