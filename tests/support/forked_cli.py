@@ -38,7 +38,9 @@ from pathlib import Path
 # What the fork server imports once: the command line and everything its commands use.
 PRELOAD = [
     "interfaces.cli.main",
-    "interfaces.cli.commands",
+    "interfaces.cli.common",
+    "interfaces.cli.serving",
+    "interfaces.cli.maintenance",
     "interfaces.cli.worker",
     "interfaces.cli.backup",
     "interfaces.cli.importing",

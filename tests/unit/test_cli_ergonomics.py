@@ -4,8 +4,10 @@ handed to uvicorn, and bad settings reported in one line each (issue #13, item 5
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -17,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from infrastructure.config import AppSettings, describe_invalid_settings
 from infrastructure.sqlalchemy import embedded
 from infrastructure.sqlalchemy.engine import create_engine
-from interfaces.cli import commands
-from interfaces.cli.main import build_parser, main
+from interfaces.cli import common, serving
+from interfaces.cli.main import build_parser, main, resolve_command
 
 
 @pytest.fixture
@@ -90,36 +92,52 @@ class _Started(Exception):
 
 
 class _Recorded:
-    """`commands.Effects` that record what a command asks for: the embedded server it would
+    """`serving.Effects` that record what a command asks for: the embedded server it would
     start (and stop there, raising `_Started`), the uvicorn run it would make."""
 
     def __init__(self) -> None:
         self.started: list[Path] = []
-        self.app: commands.AppSource | None = None
+        self.app: serving.AppSource | None = None
         self.options: dict[str, Any] = {}
 
     def start_database(self, pgdata: Path, **kwargs: Any) -> str:
         self.started.append(pgdata)
         raise _Started
 
-    def run_server(self, app: commands.AppSource, options: dict[str, Any]) -> None:
+    def run_server(self, app: serving.AppSource, options: dict[str, Any]) -> None:
         self.app, self.options = app, options
 
-    def effects(self) -> commands.Effects:
-        return commands.Effects(start_database=self.start_database, run_server=self.run_server)
+    def effects(self) -> serving.Effects:
+        return serving.Effects(start_database=self.start_database, run_server=self.run_server)
 
 
 def _command(argv: list[str], recorded: _Recorded) -> int:
     """The command `main(argv)` runs, run with `recorded`'s effects."""
     args = build_parser().parse_args(argv)
-    return int(getattr(commands, args.func)(args, recorded.effects()))
+    command: Callable[..., int] = resolve_command(args.func)
+    return command(args, recorded.effects())
+
+
+def _leaf_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """The parsers of the commands that run something (`admin` only groups its own)."""
+    groups = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not groups:
+        return [parser]
+    return [leaf for g in groups for sub in g.choices.values() for leaf in _leaf_parsers(sub)]
+
+
+def test_every_command_names_a_function_that_exists() -> None:
+    refs = [p.get_default("func") for p in _leaf_parsers(build_parser())]
+
+    assert all(isinstance(ref, str) and ":" in ref for ref in refs), refs
+    assert all(callable(resolve_command(ref)) for ref in refs)
 
 
 def test_the_commands_start_the_embedded_server_and_uvicorn_for_real() -> None:
-    effects = commands.Effects()
+    effects = serving.Effects()
 
     assert effects.start_database is embedded.start_embedded
-    assert effects.run_server is commands._run_uvicorn
+    assert effects.run_server is serving._run_uvicorn
 
 
 @pytest.mark.parametrize(
@@ -142,7 +160,7 @@ def test_database_url_set_skips_the_data_directory_check(
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@db.invalid/x")
 
-    url = commands._database_url(AppSettings())
+    url = common._database_url(AppSettings())
 
     assert url == "postgresql://u@db.invalid/x"
 

@@ -13,7 +13,7 @@ from application.users import CreateUser
 from domain.users import User
 from infrastructure.config import AppSettings
 from infrastructure.container import Container, build_container
-from interfaces.cli.commands import format_purge_report
+from interfaces.cli.maintenance import format_purge_report
 from tests.conftest import FAST_PASSWORD_HASHING
 from tests.support.clock import SteppingClock
 

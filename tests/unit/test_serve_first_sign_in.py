@@ -15,7 +15,8 @@ from litestar import Litestar
 
 from application.context import RequestContext
 from infrastructure.config import AppSettings
-from interfaces.cli import commands
+from infrastructure.container import build_container
+from interfaces.cli import serving
 from interfaces.cli.main import build_parser
 
 
@@ -35,12 +36,12 @@ def _serve(argv: list[str]) -> Litestar:
     """`archivist serve ARGV` up to running uvicorn; the app it would serve."""
     served: list[Any] = []
 
-    def run_server(app: commands.AppSource, options: dict[str, Any]) -> None:
+    def run_server(app: serving.AppSource, options: dict[str, Any]) -> None:
         assert callable(app)
         served.append(app())
 
     args = build_parser().parse_args(["serve", *argv])
-    assert commands.cmd_serve(args, commands.Effects(run_server=run_server)) == 0
+    assert serving.cmd_serve(args, serving.Effects(run_server=run_server)) == 0
     app: Litestar = served[0]
     return app
 
@@ -96,9 +97,9 @@ def test_a_start_on_a_database_with_users_prints_no_link(
 ) -> None:
     async def bootstrap_twice() -> tuple[object, object]:
         settings = AppSettings()
-        container = commands.build_container(settings)
-        first = await commands._bootstrap_admin(container, settings)
-        again = await commands._bootstrap_admin(container, settings)
+        container = build_container(settings)
+        first = await serving._bootstrap_admin(container, settings)
+        again = await serving._bootstrap_admin(container, settings)
         return first, again
 
     first, again = asyncio.run(bootstrap_twice())

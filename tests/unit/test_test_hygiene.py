@@ -117,17 +117,17 @@ from unittest import mock
 from unittest.mock import patch
 from infrastructure.sqlalchemy import embedded, statement_stats
 from infrastructure.extraction import ocr as engine
-from interfaces.cli import commands
-from interfaces.cli.commands import Effects
+from interfaces.cli import serving
+from interfaces.cli.serving import Effects
 
 def test_old(monkeypatch, mp):
     monkeypatch.setattr("application.document_import.BATCH_FILE_MAX", 20)
     monkeypatch.setattr(statement_stats, "MAX_NAMES", 2)
     mp.setattr(engine, "tesseract_problem", lambda languages: "missing")
     monkeypatch.setattr(interfaces.http.app, "create_app", lambda *a, **k: object())
-    monkeypatch.delattr(commands, "_exit_normally_on_sigterm")
+    monkeypatch.delattr(serving, "_exit_normally_on_sigterm")
     setattr(embedded, "start_embedded", None)
-    with mock.patch("domain.clock.now"), patch.object(commands, "log"):
+    with mock.patch("domain.clock.now"), patch.object(serving, "log"):
         pass
 """
 
@@ -135,7 +135,7 @@ ALLOWED_PATTERNS = """
 import pytesseract
 import uvicorn
 from infrastructure.extraction import SafeTextExtractor
-from interfaces.cli.commands import Effects
+from interfaces.cli.serving import Effects
 
 def test_allowed(monkeypatch, app, blobs):
     monkeypatch.setattr(app.document_uploads(), "store_batch", None)
@@ -156,10 +156,10 @@ def test_the_old_patches_are_found_and_the_allowed_ones_are_not() -> None:
         "t.py:14: patches a global of infrastructure.sqlalchemy.statement_stats",
         "t.py:15: patches a global of infrastructure.extraction.ocr",
         "t.py:16: patches a global of interfaces.http.app",
-        "t.py:17: patches a global of interfaces.cli.commands",
+        "t.py:17: patches a global of interfaces.cli.serving",
         "t.py:18: patches a global of infrastructure.sqlalchemy.embedded",
         "t.py:19: patches a global of domain.clock",
-        "t.py:19: patches a global of interfaces.cli.commands",
+        "t.py:19: patches a global of interfaces.cli.serving",
     ]
     assert module_patches(ALLOWED_PATTERNS, "t.py") == []
 

@@ -1,7 +1,8 @@
-"""`archivist admin set-password EMAIL` and `archivist admin password-link EMAIL`: give a
-person a way into the web interface from the server's shell (what the admin API routes do,
-for an operator who has no token at hand). The parser is built at start; the rest is imported
-once one of them runs, as in `commands.py`."""
+"""The accounts of `archivist admin`: `admin create` makes an administrator;
+`admin set-password EMAIL` and `admin password-link EMAIL` give a person a way into the web
+interface from the server's shell (what the admin API routes do, for an operator who has no
+token at hand). This module is imported when the parser is built, so everything heavy is
+imported inside the command that uses it (see main.py)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def add_account_commands(admin: argparse._SubParsersAction[argparse.ArgumentPars
         "never appears in the command line). The user's web sessions end.",
     )
     set_password.add_argument("email", metavar="EMAIL")
-    set_password.set_defaults(func=cmd_admin_set_password)
+    set_password.set_defaults(func="interfaces.cli.accounts:cmd_admin_set_password")
     link = admin.add_parser(
         "password-link",
         help="print a one-time link with which a user sets their own password",
@@ -35,7 +36,7 @@ def add_account_commands(admin: argparse._SubParsersAction[argparse.ArgumentPars
         "ARCHIVIST_PUBLIC_URL when set, else its path.",
     )
     link.add_argument("email", metavar="EMAIL")
-    link.set_defaults(func=cmd_admin_password_link)
+    link.set_defaults(func="interfaces.cli.accounts:cmd_admin_password_link")
 
 
 def link_text(path: str, public_url: str | None) -> str:
@@ -62,6 +63,46 @@ def read_password(stdin: TextIO, prompt: Callable[[str], str] = getpass.getpass)
     return password
 
 
+def cmd_admin_create(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from application.context import RequestContext
+    from domain.errors import DomainError
+    from infrastructure.config import AppSettings
+    from infrastructure.container import build_container, shutdown_container
+    from interfaces.cli.common import _database_url
+
+    settings = AppSettings()
+    url = None if settings.storage == "memory" else _database_url(settings)
+
+    async def run() -> str:
+        container = build_container(settings, url)
+        try:
+            ready, detail = await container.readiness().check()
+            if not ready:
+                raise SystemExit(f"archivist: {detail}; run 'archivist migrate upgrade' first")
+            created = await container.bootstrap().create_admin(
+                args.email, args.name, args.department
+            )
+            lines = [created.issued.secret]
+            if getattr(args, "password_link", False):
+                issued = await container.passwords().issue_password_link(
+                    RequestContext.system(), created.user.id
+                )
+                lines.append(link_text(issued.path, settings.public_url))
+            return "\n".join(lines)
+        finally:
+            await shutdown_container(container)
+
+    try:
+        secret = asyncio.run(run())
+    except DomainError as err:
+        print(f"archivist: {err.message}", file=sys.stderr)
+        return 1
+    print(secret)
+    return 0
+
+
 async def _user_by_email(container: Container, email: str) -> User:
     from domain.errors import NotFound
     from domain.values import normalize_email
@@ -76,7 +117,7 @@ async def _user_by_email(container: Container, email: str) -> User:
 
 def cmd_admin_set_password(args: argparse.Namespace) -> int:
     from application.context import RequestContext
-    from interfaces.cli.commands import _run_use_case
+    from interfaces.cli.common import _run_use_case
 
     try:
         password = read_password(sys.stdin)
@@ -98,7 +139,7 @@ def cmd_admin_set_password(args: argparse.Namespace) -> int:
 
 def cmd_admin_password_link(args: argparse.Namespace) -> int:
     from application.context import RequestContext
-    from interfaces.cli.commands import _run_use_case
+    from interfaces.cli.common import _run_use_case
 
     async def run(container: Container) -> str:
         user = await _user_by_email(container, args.email)

@@ -1,6 +1,6 @@
 """`archivist backup DEST` and `archivist restore SRC` (what they do: docs/operations.md; how:
 the package `infrastructure/backup/`). The parser is built at start; everything heavy is
-imported once one of them runs, as in `commands.py`."""
+imported once one of them runs (see main.py)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def add_backup_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         "must not exist or be empty.",
     )
     made.add_argument("dest", type=Path, metavar="DEST")
-    made.set_defaults(func=cmd_backup)
+    made.set_defaults(func="interfaces.cli.backup:cmd_backup")
     back = sub.add_parser(
         "restore",
         help="restore a backup into an empty database and blob directory",
@@ -36,7 +36,7 @@ def add_backup_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         "copy its files into an empty blob directory, and migrate to this release's schema.",
     )
     back.add_argument("src", type=Path, metavar="SRC")
-    back.set_defaults(func=cmd_restore)
+    back.set_defaults(func="interfaces.cli.backup:cmd_restore")
 
 
 def _fail(command: str, message: str, status: int = 1) -> int:

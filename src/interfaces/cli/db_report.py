@@ -32,7 +32,7 @@ def add_db_report_command(sub: argparse._SubParsersAction[argparse.ArgumentParse
         "for a sample reader. Changes nothing.",
     )
     made.add_argument("--json", action="store_true", help="print one JSON object instead")
-    made.set_defaults(func=cmd_db_report)
+    made.set_defaults(func="interfaces.cli.db_report:cmd_db_report")
 
 
 def cmd_db_report(args: argparse.Namespace) -> int:

@@ -1,9 +1,11 @@
 """`archivist import DIR`: the files of a folder as `ImportSource`s, a progress bar while they
 are stored, a summary at the end and, with `--report`, every file that was not imported as
-JSON (SPEC §4; issue #12 item 6)."""
+JSON (SPEC §4; issue #12 item 6). Imported only once the command has been chosen (see
+main.py)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -22,8 +24,76 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from application.document_import import FileResult, Outcome
+from application.context import RequestContext
+from application.document_import import FileResult, ImportOptions, Outcome
+from application.document_store import DocumentFields
+from domain.errors import ValidationFailed
+from domain.pagination import MAX_LIMIT, PageRequest
+from domain.ports import UnitOfWorkFactory
+from domain.taxonomy import TaxonomyNodeNotFound, format_path
+from domain.users import User, UserFilter
+from domain.values import Role, normalize_email
+from infrastructure.container import Container
 from infrastructure.local_files import FolderFile
+from interfaces.cli.common import _run_use_case
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    root: Path = args.directory
+    if not root.is_dir():
+        print(f"archivist import: {root} is not a folder", file=sys.stderr)
+        return 2
+    sources = sources_in(root, recursive=args.recursive)
+    fields = DocumentFields(
+        access_level=args.access_level,
+        department=args.department,
+        category=args.category,
+        tags=tuple(args.tag),
+        taxonomy_path=args.taxonomy_path,
+    )
+    options = ImportOptions(fields, args.on_duplicate, args.jobs)
+
+    async def run(container: Container) -> list[FileResult]:
+        ctx = RequestContext(actor=await _import_owner(container, args.owner))
+        if args.taxonomy_path is not None:  # once, with the nearest paths on a miss
+            try:
+                await container.taxonomy().resolve(args.taxonomy_path)
+            except TaxonomyNodeNotFound as err:
+                nearest = ", ".join(format_path(p) for p in err.suggestions)
+                raise ValidationFailed.on(
+                    "taxonomy_path", f"{err.message}; the nearest paths: {nearest}"
+                ) from err
+        with ImportProgress(sources, stderr_console()) as progress:
+            return await container.document_import().run(ctx, sources, options, progress.done)
+
+    started = time.monotonic()
+    results = _run_use_case(run)
+    if isinstance(results, int):
+        return results
+    print(summary(results, time.monotonic() - started))
+    if args.report is not None:
+        with args.report.open("w", encoding="utf-8") as out:
+            write_report(results, out)
+    stored = (Outcome.IMPORTED, Outcome.DUPLICATE)
+    return 0 if all(r.outcome in stored for r in results) else 1
+
+
+async def _import_owner(container: Container, email: str | None) -> User:
+    """The user the imported documents belong to: the one with `email`, or else the first
+    administrator."""
+    uow_factory: UnitOfWorkFactory = container.uow_factory()
+    async with uow_factory(autocommit=True) as uow:
+        if email is not None:
+            user = await uow.users.get_by_email(normalize_email(email, "owner"))
+            if user is None or not user.is_active:
+                raise ValidationFailed.on("owner", f"no active user {email!r}")
+            return user
+        admins = await uow.users.list(
+            UserFilter(role=Role.ADMIN, is_active=True), PageRequest(limit=MAX_LIMIT)
+        )
+    if not admins.items:
+        raise ValidationFailed.on("owner", "no active administrator: name one with --owner")
+    return min(admins.items, key=lambda u: (u.created_at, u.id))
 
 
 def sources_in(root: Path, *, recursive: bool) -> list[FolderFile]:

@@ -1,21 +1,38 @@
-"""`archivist`: serve, migrate, admin, seed-demo, purge, import, worker. Output meant for
-scripts goes to stdout; logs and messages go to stderr.
+"""`archivist`: serve, migrate, admin, seed-demo, purge, import, worker, backup, restore,
+db-report. Output meant for scripts goes to stdout; logs and messages go to stderr.
 
-The command line is parsed before anything heavy is imported: the commands themselves live in
-`commands.py` (and `worker.py`), imported once a command has been chosen."""
+The command line is parsed before anything heavy is imported, so that `archivist --help` and a
+refused argument answer in a fraction of a second. Each subcommand names the function that
+runs it, `set_defaults(func="package.module:function")`: a `Command`, which `main` imports
+(`resolve_command`) only once the command line has chosen it. The commands live by area:
+`serving.py` (serve, migrate), `accounts.py` (admin), `maintenance.py` (seed-demo, purge),
+`importing.py` (import), `worker.py`, `backup.py` (backup, restore) and `db_report.py`;
+`common.py` holds what several of them share."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from interfaces.cli.accounts import add_account_commands
 from interfaces.cli.backup import add_backup_commands
 from interfaces.cli.db_report import add_db_report_command
 from interfaces.cli.worker import add_worker_command
+
+# What runs a command: given the parsed command line, it returns the exit status.
+Command: TypeAlias = Callable[[argparse.Namespace], int]
+
+
+def resolve_command(ref: str) -> Command:
+    """The function a subcommand's `func` names ("package.module:function"), its module
+    imported now: this is where a command's heavy imports happen."""
+    module, _, name = ref.partition(":")
+    command: Command = getattr(importlib.import_module(module), name)
+    return command
 
 
 def _worker_count(text: str) -> int:
@@ -96,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         "addresses or networks, or * for any (default $FORWARDED_ALLOW_IPS, else "
         "127.0.0.1,::1)",
     )
-    serve.set_defaults(func="cmd_serve")
+    serve.set_defaults(func="interfaces.cli.serving:cmd_serve")
 
     migrate = sub.add_parser("migrate", help="Alembic migrations (plain `alembic` works too)")
     migrate.add_argument(
@@ -106,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["upgrade", "downgrade", "current", "check", "history"],
     )
     migrate.add_argument("revision", nargs="?", help="target revision (default head)")
-    migrate.set_defaults(func="cmd_migrate")
+    migrate.set_defaults(func="interfaces.cli.serving:cmd_migrate")
 
     admin = sub.add_parser("admin", help="administrators")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)
@@ -123,13 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="also print, on a second line, a one-time link with which the admin sets a "
         "web sign-in password (on ARCHIVIST_PUBLIC_URL when set, else its path)",
     )
-    create.set_defaults(func="cmd_admin_create")
+    create.set_defaults(func="interfaces.cli.accounts:cmd_admin_create")
     add_account_commands(admin_sub)
 
     seed = sub.add_parser(
         "seed-demo", help="demo users and documents (idempotent); prints new users' tokens"
     )
-    seed.set_defaults(func="cmd_seed_demo")
+    seed.set_defaults(func="interfaces.cli.maintenance:cmd_seed_demo")
 
     purge = sub.add_parser(
         "purge", help="delete trash past retention and unreferenced blobs for good"
@@ -137,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument(
         "--dry-run", action="store_true", help="report what would go, change nothing"
     )
-    purge.set_defaults(func="cmd_purge")
+    purge.set_defaults(func="interfaces.cli.maintenance:cmd_purge")
 
     imports = sub.add_parser(
         "import",
@@ -163,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imports.add_argument("--jobs", type=_job_count, default=4, help="files in flight (1-64)")
     imports.add_argument("--report", type=Path, help="write the files not imported as JSON")
-    imports.set_defaults(func="cmd_import")
+    imports.set_defaults(func="interfaces.cli.importing:cmd_import")
 
     add_worker_command(sub)
     add_backup_commands(sub)
@@ -186,10 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from infrastructure.config import AppSettings, describe_invalid_settings
     from infrastructure.sqlalchemy.embedded import NoDatabase
-    from interfaces.cli import commands
     from interfaces.logging_setup import configure_logging
 
-    command = args.func if callable(args.func) else getattr(commands, args.func)
+    command = resolve_command(args.func)
     try:
         # Log lines of every command: ARCHIVIST_LOG_FORMAT, ARCHIVIST_LOG_LEVEL.
         settings = AppSettings()
@@ -198,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings.log_level,
             access_log=not getattr(args, "no_access_log", False),
         )
-        return int(command(args))
+        return command(args)
     except NoDatabase as err:
         print(f"archivist {args.command}: {err}", file=sys.stderr)
         return 1

@@ -22,7 +22,7 @@ def add_worker_command(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         default=None,
         help="jobs run at once (1-64; default ARCHIVIST_WORKER_CONCURRENCY, 2)",
     )
-    worker.set_defaults(func=cmd_worker)
+    worker.set_defaults(func="interfaces.cli.worker:cmd_worker")
 
 
 def _concurrency(text: str) -> int:
@@ -32,13 +32,13 @@ def _concurrency(text: str) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    # Imported here, once the command line is parsed (as `commands.py` is: see main.py).
+    # Imported here, once the command line is parsed (see main.py).
     import asyncpg  # type: ignore[import-untyped]
     from sqlalchemy.exc import DBAPIError
 
     from infrastructure.config import AppSettings
     from infrastructure.container import build_container, shutdown_container
-    from interfaces.cli.commands import _database_failure, _database_url, log_data_dir
+    from interfaces.cli.common import _database_failure, _database_url, log_data_dir
 
     settings = AppSettings()
     log_data_dir(settings)
