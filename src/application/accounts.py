@@ -14,11 +14,11 @@ from uuid import UUID
 
 from application.auth_throttle import FailedAuthenticationThrottle, throttle_key
 from application.context import RequestContext
-from application.passwords import OffloadedHasher, refuse_if_throttled
+from application.passwords import refuse_if_throttled
 from domain import events
 from domain.clock import Clock
 from domain.errors import AuthenticationFailed, NotFound, PermissionDenied, ValidationFailed
-from domain.passwords import PASSWORD_MAX, StoredPassword
+from domain.passwords import PASSWORD_MAX, PasswordHashing, StoredPassword
 from domain.policy import can_manage_sessions_of
 from domain.ports import UnitOfWorkFactory
 from domain.sessions import (
@@ -76,7 +76,7 @@ class AccountService:
         self,
         uow_factory: UnitOfWorkFactory,
         clock: Clock,
-        hasher: OffloadedHasher,
+        hasher: PasswordHashing,
         throttle: FailedAuthenticationThrottle,
         lifetime: SessionLifetime,
     ) -> None:

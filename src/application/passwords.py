@@ -1,18 +1,14 @@
 """Passwords: users change their own, admins set one or issue a one-time set-password link,
 and a link's holder sets the password with it. Signing in is `application.accounts`.
 
-Hashing runs off the event loop, in a few threads of its own (argon2id spends ~0.1 s of CPU
-and 64 MiB per hash by default: the bound keeps memory bounded under a burst of sign-ins).
+Hashing runs off the event loop (the `PasswordHashing` port: argon2id spends ~0.1 s of CPU
+and 64 MiB per hash by default, `infrastructure.passwords.OffloadedHasher` bounds the threads).
 Setting a password any way deletes the user's set-password links; it ends their sessions (all
 of them, or all but the caller's own when they change it themselves). API tokens are not
 touched: they are credentials of their own, revoked on their own."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import secrets
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -29,8 +25,7 @@ from domain.errors import (
     ValidationFailed,
 )
 from domain.passwords import (
-    PASSWORD_MAX,
-    PasswordHasher,
+    PasswordHashing,
     PasswordLink,
     StoredPassword,
     check_password,
@@ -42,39 +37,6 @@ from domain.users import User
 
 INVALID_LINK = "this set-password link is not valid: it was used, replaced or has expired"
 SET_PASSWORD_PATH = "/set-password"  # noqa: S105 (the web page a link opens: ?token=<secret>)
-
-
-class OffloadedHasher:
-    """A `PasswordHasher` called from coroutines: each hash or check runs in one of a few
-    threads (argon2-cffi releases the GIL), never on the event loop."""
-
-    def __init__(self, hasher: PasswordHasher, threads: int | None = None) -> None:
-        self.hasher = hasher
-        self._pool = ThreadPoolExecutor(
-            max_workers=threads or min(4, os.cpu_count() or 1), thread_name_prefix="argon2"
-        )
-        self._dummy: str | None = None
-
-    async def hash(self, password: str) -> str:
-        return await asyncio.get_running_loop().run_in_executor(
-            self._pool, self.hasher.hash, password
-        )
-
-    async def verify(self, password_hash: str, password: str) -> bool:
-        return await asyncio.get_running_loop().run_in_executor(
-            self._pool, self.hasher.verify, password_hash, password[:PASSWORD_MAX]
-        )
-
-    async def verify_nobody(self, password: str) -> None:
-        """Spend what checking a real password costs, for a caller who has none to check
-        (an unknown e-mail, an inactive user): refusals cost the same whatever their reason,
-        so their timing does not tell which e-mail addresses have accounts."""
-        if self._dummy is None:
-            self._dummy = await self.hash(secrets.token_urlsafe(16))
-        await self.verify(self._dummy, password)
-
-    def needs_rehash(self, password_hash: str) -> bool:
-        return self.hasher.needs_rehash(password_hash)
 
 
 def refuse_if_throttled(throttle: FailedAuthenticationThrottle, key: str | None) -> None:
@@ -105,7 +67,7 @@ class PasswordService:
         self,
         uow_factory: UnitOfWorkFactory,
         clock: Clock,
-        hasher: OffloadedHasher,
+        hasher: PasswordHashing,
         throttle: FailedAuthenticationThrottle,
         link_ttl: timedelta = timedelta(hours=24),
     ) -> None:

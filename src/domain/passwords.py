@@ -47,6 +47,29 @@ class PasswordHasher(Protocol):
         ...
 
 
+class PasswordHashing(Protocol):
+    """The `PasswordHasher` the use cases call, from coroutines: each hash or check runs off
+    the event loop (`infrastructure.passwords.OffloadedHasher`)."""
+
+    async def hash(self, password: str) -> str:
+        """The encoded hash of `password`."""
+        ...
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        """Whether `password` (its first PASSWORD_MAX characters) made `password_hash`."""
+        ...
+
+    async def verify_nobody(self, password: str) -> None:
+        """Spend what checking a real password costs, for a caller who has none to check
+        (an unknown e-mail, an inactive user): refusals cost the same whatever their
+        reason, so their timing does not tell which e-mail addresses have accounts."""
+        ...
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        """Whether the hash was made with other parameters than the current ones."""
+        ...
+
+
 def check_password(password: str, email: str, field_name: str = "password") -> str:
     """`password` if it may be a user's new password, else `ValidationFailed` naming
     `field_name`: 12 to 1024 characters, storable text, not containing the user's e-mail

@@ -28,7 +28,7 @@ from application.grants import GrantService
 from application.job_admin import JobAdmin
 from application.jobs import JobHandlers, RetryPolicy
 from application.maintenance import PURGE_JOB, MaintenanceService
-from application.passwords import OffloadedHasher, PasswordService
+from application.passwords import PasswordService
 from application.processing import DocumentProcessing
 from application.search import SearchService
 from application.settings import SettingsService
@@ -53,7 +53,7 @@ from infrastructure.memory.job_runner import InMemoryJobRunner
 from infrastructure.memory.stats import InMemoryStatsRepository
 from infrastructure.memory.store import InMemoryStore
 from infrastructure.memory.uow import InMemoryUnitOfWorkFactory
-from infrastructure.passwords import Argon2Parameters, Argon2PasswordHasher
+from infrastructure.passwords import Argon2Parameters, Argon2PasswordHasher, OffloadedHasher
 from infrastructure.sqlalchemy.blob_locks import AdvisoryBlobLocks
 from infrastructure.sqlalchemy.consumer_lease import AdvisoryConsumerLease
 from infrastructure.sqlalchemy.database import Database

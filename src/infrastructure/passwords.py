@@ -1,5 +1,9 @@
 """Password hashing with argon2id (argon2-cffi): the `domain.passwords.PasswordHasher` port.
 
+`OffloadedHasher` is the `PasswordHashing` port the use cases call: a hasher run in a few
+threads of its own, off the event loop (argon2-cffi releases the GIL), the number of threads
+bounding the memory a burst of sign-ins takes (64 MiB a hash by default).
+
 Parameters come from settings (`ARCHIVIST_PASSWORD_HASH_*`); the defaults are argon2-cffi's,
 RFC 9106's second recommended option: 3 passes over 64 MiB with 4 lanes (~0.1 s of CPU per hash
 on a small server). A hash records its parameters, so a hash made with others still verifies
@@ -7,11 +11,17 @@ and `needs_rehash` says to replace it."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import secrets
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import argon2
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from domain.passwords import PASSWORD_MAX, PasswordHasher
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,3 +64,35 @@ class Argon2PasswordHasher:
             return self._hasher.check_needs_rehash(password_hash)
         except (InvalidHashError, ValueError):
             return True
+
+
+class OffloadedHasher:
+    """A `PasswordHasher` called from coroutines (the `PasswordHashing` port): each hash or
+    check runs in one of a few threads, never on the event loop."""
+
+    def __init__(self, hasher: PasswordHasher, threads: int | None = None) -> None:
+        self.hasher = hasher
+        self._pool = ThreadPoolExecutor(
+            max_workers=threads or min(4, os.cpu_count() or 1), thread_name_prefix="argon2"
+        )
+        self._dummy: str | None = None
+
+    async def hash(self, password: str) -> str:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, self.hasher.hash, password
+        )
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, self.hasher.verify, password_hash, password[:PASSWORD_MAX]
+        )
+
+    async def verify_nobody(self, password: str) -> None:
+        """A check against a hash of a random secret, made once: what checking a real
+        password costs."""
+        if self._dummy is None:
+            self._dummy = await self.hash(secrets.token_urlsafe(16))
+        await self.verify(self._dummy, password)
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return self.hasher.needs_rehash(password_hash)

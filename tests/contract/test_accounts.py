@@ -13,7 +13,7 @@ from dependency_injector import providers
 from application.accounts import AccountService
 from application.auth_throttle import FailedAuthenticationThrottle
 from application.context import RequestContext
-from application.passwords import OffloadedHasher, PasswordService
+from application.passwords import PasswordService
 from application.users import CreateUser
 from domain import events
 from domain.errors import (
@@ -28,7 +28,7 @@ from domain.events import Event, EventFilter
 from domain.pagination import MAX_LIMIT, PageRequest
 from domain.users import User, UserChanges
 from infrastructure.container import Container
-from infrastructure.passwords import Argon2Parameters, Argon2PasswordHasher
+from infrastructure.passwords import Argon2Parameters, Argon2PasswordHasher, OffloadedHasher
 from tests.support.clock import SteppingClock
 
 PASSWORD = "violet staple orbit 42"
