@@ -160,7 +160,7 @@ def test_database_url_set_skips_the_data_directory_check(
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@db.invalid/x")
 
-    url = common._database_url(AppSettings())
+    url = common.database_url_of(AppSettings())
 
     assert url == "postgresql://u@db.invalid/x"
 

@@ -70,10 +70,10 @@ def cmd_admin_create(args: argparse.Namespace) -> int:
     from domain.errors import DomainError
     from infrastructure.config import AppSettings
     from infrastructure.container import build_container, shutdown_container
-    from interfaces.cli.common import _database_url
+    from interfaces.cli.common import database_url_of
 
     settings = AppSettings()
-    url = None if settings.storage == "memory" else _database_url(settings)
+    url = None if settings.storage == "memory" else database_url_of(settings)
 
     async def run() -> str:
         container = build_container(settings, url)
@@ -117,7 +117,7 @@ async def _user_by_email(container: Container, email: str) -> User:
 
 def cmd_admin_set_password(args: argparse.Namespace) -> int:
     from application.context import RequestContext
-    from interfaces.cli.common import _run_use_case
+    from interfaces.cli.common import run_use_case
 
     try:
         password = read_password(sys.stdin)
@@ -130,7 +130,7 @@ def cmd_admin_set_password(args: argparse.Namespace) -> int:
         await container.passwords().set_password(RequestContext.system(), user.id, password)
         return user.email
 
-    done = _run_use_case(run)
+    done = run_use_case(run)
     if isinstance(done, int):
         return done
     print(f"Password set for {done}; their web sessions ended.", file=sys.stderr)
@@ -139,14 +139,14 @@ def cmd_admin_set_password(args: argparse.Namespace) -> int:
 
 def cmd_admin_password_link(args: argparse.Namespace) -> int:
     from application.context import RequestContext
-    from interfaces.cli.common import _run_use_case
+    from interfaces.cli.common import run_use_case
 
     async def run(container: Container) -> str:
         user = await _user_by_email(container, args.email)
         issued = await container.passwords().issue_password_link(RequestContext.system(), user.id)
         return link_text(issued.path, container.app_settings().public_url)
 
-    done = _run_use_case(run)
+    done = run_use_case(run)
     if isinstance(done, int):
         return done
     print(done)

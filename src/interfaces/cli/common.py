@@ -23,7 +23,7 @@ log = logging.getLogger("archivist")
 T = TypeVar("T")
 
 
-def _database_url(
+def database_url_of(
     settings: AppSettings, *, create: bool = False, start: Callable[..., str] = start_embedded
 ) -> str:
     """The database to use. The embedded one is created (by `start`) only with `create`
@@ -43,7 +43,7 @@ def log_data_dir(settings: AppSettings) -> None:
     log.info("data directory %s (blobs in %s)", settings.data_dir, settings.blobs_path)
 
 
-def _database_failure(err: Exception, url: str) -> int:
+def database_failure(err: Exception, url: str) -> int:
     """Report an unreachable or unusable database in one line (no traceback, no password)."""
     cause = getattr(err, "orig", None) or err
     detail = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
@@ -51,10 +51,10 @@ def _database_failure(err: Exception, url: str) -> int:
     return 1
 
 
-def _run_use_case(use_case: Callable[[Container], Awaitable[T]]) -> T | int:
+def run_use_case(use_case: Callable[[Container], Awaitable[T]]) -> T | int:
     """Run `use_case` on a container for a database at head; an exit status on failure."""
     settings = AppSettings()
-    url = None if settings.storage == "memory" else _database_url(settings)
+    url = None if settings.storage == "memory" else database_url_of(settings)
 
     async def run() -> T:
         container = build_container(settings, url)
@@ -73,4 +73,4 @@ def _run_use_case(use_case: Callable[[Container], Awaitable[T]]) -> T | int:
         return 1
     except (DBAPIError, OSError) as err:
         assert url is not None  # memory storage touches neither
-        return _database_failure(err, url)
+        return database_failure(err, url)

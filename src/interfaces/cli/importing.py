@@ -35,7 +35,7 @@ from domain.users import User, UserFilter
 from domain.values import Role, normalize_email
 from infrastructure.container import Container
 from infrastructure.local_files import FolderFile
-from interfaces.cli.common import _run_use_case
+from interfaces.cli.common import run_use_case
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -67,7 +67,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             return await container.document_import().run(ctx, sources, options, progress.done)
 
     started = time.monotonic()
-    results = _run_use_case(run)
+    results = run_use_case(run)
     if isinstance(results, int):
         return results
     print(summary(results, time.monotonic() - started))

@@ -8,11 +8,11 @@ import argparse
 
 from application.demo import DemoReport
 from application.maintenance import PurgeReport
-from interfaces.cli.common import _run_use_case
+from interfaces.cli.common import run_use_case
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
-    report = _run_use_case(lambda c: c.demo().seed())
+    report = run_use_case(lambda c: c.demo().seed())
     if isinstance(report, int):
         return report
     print(format_demo_report(report))
@@ -46,7 +46,7 @@ def format_demo_report(report: DemoReport) -> str:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    report = _run_use_case(lambda c: c.maintenance().purge(dry_run=args.dry_run))
+    report = run_use_case(lambda c: c.maintenance().purge(dry_run=args.dry_run))
     if isinstance(report, int):
         return report
     print(format_purge_report(report))

@@ -25,7 +25,7 @@ from infrastructure.sqlalchemy import migrations
 from infrastructure.sqlalchemy.embedded import start_embedded
 from infrastructure.sqlalchemy.engine import safe_url
 from interfaces.cli.accounts import link_text
-from interfaces.cli.common import _database_failure, _database_url, log_data_dir
+from interfaces.cli.common import database_failure, database_url_of, log_data_dir
 
 log = logging.getLogger("archivist")
 
@@ -132,12 +132,12 @@ def cmd_serve(args: argparse.Namespace, effects: Effects | None = None) -> int:
         url = None
         log.warning("storage=memory: nothing is persisted; for tests and demos only")
     else:
-        url = _database_url(settings, create=True, start=effects.start_database)
+        url = database_url_of(settings, create=True, start=effects.start_database)
         log.info("database %s", safe_url(url))
         try:
             migrations.upgrade(url)
         except (DBAPIError, OSError) as err:
-            return _database_failure(err, url)
+            return database_failure(err, url)
     container = build_container(settings, url)
     issued = asyncio.run(_bootstrap_admin(container, settings))
     if issued is not None:
@@ -207,7 +207,9 @@ def cmd_migrate(args: argparse.Namespace, effects: Effects | None = None) -> int
     if args.action == "history":  # the scripts only: no database needed
         url = None
     else:
-        url = _database_url(settings, create=args.action == "upgrade", start=effects.start_database)
+        url = database_url_of(
+            settings, create=args.action == "upgrade", start=effects.start_database
+        )
     cfg = migrations.alembic_config(url)
     try:
         if args.action == "upgrade":
@@ -232,5 +234,5 @@ def cmd_migrate(args: argparse.Namespace, effects: Effects | None = None) -> int
         return 1
     except (DBAPIError, OSError) as err:
         assert url is not None  # history touches no database
-        return _database_failure(err, url)
+        return database_failure(err, url)
     return 0

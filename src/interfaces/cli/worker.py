@@ -38,7 +38,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from infrastructure.config import AppSettings
     from infrastructure.container import build_container, shutdown_container
-    from interfaces.cli.common import _database_failure, _database_url, log_data_dir
+    from interfaces.cli.common import database_failure, database_url_of, log_data_dir
 
     settings = AppSettings()
     log_data_dir(settings)
@@ -51,7 +51,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         return 2
     if args.concurrency is not None:
         settings = settings.model_copy(update={"worker_concurrency": args.concurrency})
-    url = _database_url(settings)  # never creates the embedded database
+    url = database_url_of(settings)  # never creates the embedded database
 
     async def run() -> int:
         container = build_container(settings, url)
@@ -89,7 +89,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(run())
     except (DBAPIError, OSError, asyncpg.PostgresError) as err:
-        return _database_failure(err, url)
+        return database_failure(err, url)
     except RuntimeError as err:  # the worker ended by itself
         print(f"archivist worker: {err}", file=sys.stderr)
         return 1
