@@ -24,8 +24,8 @@ from interfaces.http.instants import instant_or_day
 from interfaces.web.form_support import (
     Fields,
     admin_viewer,
-    field_errors,
     human_bytes,
+    listed,
     query_fields,
     services,
     use_case_context,
@@ -115,12 +115,9 @@ class AuditPages(Controller):
         admin_viewer(request)
         given = query_fields(request, (*AUDIT_FILTERS, "cursor"))
         filters = {k: v for k, v in given.items() if k != "cursor"}
-        errors: dict[str, str] = {}
-        found: list[events.Event] = []
-        next_cursor = None
-        try:
-            trail = (
-                await services(request)
+        trail = await listed(
+            lambda: (
+                services(request)
                 .audit()
                 .list(
                     use_case_context(request),
@@ -128,22 +125,20 @@ class AuditPages(Controller):
                     PageRequest(PAGE_SIZE, given.get("cursor")),
                 )
             )
-            found, next_cursor = list(trail.items), trail.next_cursor
-        except ValidationFailed as error:
-            errors = field_errors(error)
+        )
         return page(
             request,
             "admin/audit.html",
-            status=422 if errors else 200,
-            events=found,
+            status=422 if trail.errors else 200,
+            events=trail.items,
             people=await people_by_id(request),
             filters=Fields(filters),
-            errors=Fields(errors),
+            errors=Fields(trail.errors),
             actions=AUDIT_ACTIONS,
             subject_types=SUBJECT_TYPES,
             data_of=compact_json,
-            next_page=with_query(AUDIT_PATH, **filters, cursor=next_cursor)
-            if next_cursor
+            next_page=with_query(AUDIT_PATH, **filters, cursor=trail.next_cursor)
+            if trail.next_cursor
             else None,
             first_page=with_query(AUDIT_PATH, **filters) if "cursor" in given else None,
         )
@@ -202,12 +197,9 @@ class UploadPages(Controller):
         admin_viewer(request)
         given = query_fields(request, (*UPLOAD_FILTERS, "cursor"))
         filters = {k: v for k, v in given.items() if k != "cursor"}
-        errors: dict[str, str] = {}
-        records: list[Any] = []
-        next_cursor = None
-        try:
-            found = (
-                await services(request)
+        found = await listed(
+            lambda: (
+                services(request)
                 .upload_log()
                 .list(
                     use_case_context(request),
@@ -215,22 +207,20 @@ class UploadPages(Controller):
                     PageRequest(PAGE_SIZE, given.get("cursor")),
                 )
             )
-            records, next_cursor = list(found.items), found.next_cursor
-        except ValidationFailed as error:
-            errors = field_errors(error)
+        )
         return page(
             request,
             "admin/uploads.html",
-            status=422 if errors else 200,
-            records=records,
+            status=422 if found.errors else 200,
+            records=found.items,
             people=await people_by_id(request),
             filters=Fields(filters),
-            errors=Fields(errors),
+            errors=Fields(found.errors),
             statuses=[s.value for s in UploadStatus],
             sources=[s.value for s in UploadSource],
             size=human_bytes,
-            next_page=with_query(UPLOADS_PATH, **filters, cursor=next_cursor)
-            if next_cursor
+            next_page=with_query(UPLOADS_PATH, **filters, cursor=found.next_cursor)
+            if found.next_cursor
             else None,
             first_page=with_query(UPLOADS_PATH, **filters) if "cursor" in given else None,
         )

@@ -22,7 +22,7 @@ from interfaces.web.form_support import (
     Fields,
     admin_viewer,
     checked,
-    field_errors,
+    errors_of,
     form_fields,
     optional,
     services,
@@ -122,11 +122,7 @@ class TokenPages(Controller):
                 )
             )
         except (ValidationFailed, Conflict) as error:
-            errors = (
-                field_errors(error)
-                if isinstance(error, ValidationFailed)
-                else {"name": error.message}
-            )
+            errors = errors_of(error, "name")
             return await self._tokens_page(
                 request, owner_id, status=status_of(error), errors=errors, values=fields
             )

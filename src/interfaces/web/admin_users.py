@@ -27,8 +27,10 @@ from interfaces.web.form_support import (
     Fields,
     admin_viewer,
     checked,
+    errors_of,
     field_errors,
     form_fields,
+    listed,
     optional,
     query_fields,
     services,
@@ -84,12 +86,9 @@ class UserPages(Controller):
         values: Mapping[str, str] | None = None,
     ) -> Template:
         given = query_fields(request, FILTERS)
-        filter_errors: dict[str, str] = {}
-        users: list[Any] = []
-        next_cursor = None
-        try:
-            page_of = (
-                await services(request)
+        found = await listed(
+            lambda: (
+                services(request)
                 .users()
                 .list(
                     use_case_context(request),
@@ -97,20 +96,19 @@ class UserPages(Controller):
                     PageRequest(USERS_PAGE_SIZE, given.get("cursor")),
                 )
             )
-            users, next_cursor = list(page_of.items), page_of.next_cursor
-        except ValidationFailed as error:
-            filter_errors = field_errors(error)
+        )
+        if found.errors:
             status = max(status, 422)
         filters = {k: v for k, v in given.items() if k != "cursor"}
         return page(
             request,
             "admin/users.html",
             status=status,
-            users=users,
+            users=found.items,
             filters=Fields(filters),
-            filter_errors=Fields(filter_errors),
-            next_page=with_query(USERS_PATH, **filters, cursor=next_cursor)
-            if next_cursor
+            filter_errors=Fields(found.errors),
+            next_page=with_query(USERS_PATH, **filters, cursor=found.next_cursor)
+            if found.next_cursor
             else None,
             first_page=with_query(USERS_PATH, **filters) if "cursor" in given else None,
             errors=Fields(errors or {}),
@@ -220,11 +218,7 @@ class UserPages(Controller):
                 .update(use_case_context(request), user_id, UserChanges(data.changes()))
             )
         except (ValidationFailed, Conflict) as error:
-            errors = (
-                field_errors(error)
-                if isinstance(error, ValidationFailed)
-                else {"role": error.message}
-            )
+            errors = errors_of(error, "role")
             return await self._user_page(
                 request,
                 user_id,

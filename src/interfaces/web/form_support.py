@@ -10,8 +10,9 @@ use case becomes `field_errors` the template shows beside each field."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any, Final, TypeVar
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Generic, TypeVar
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -21,6 +22,7 @@ from pydantic import ValidationError as SchemaError
 
 from application.context import RequestContext
 from domain.errors import DomainError, FieldError, PermissionDenied, ValidationFailed
+from domain.pagination import Page
 from infrastructure.container import Container
 from interfaces.http.auth import client_ip
 from interfaces.http.problems import STATUS_OF
@@ -28,6 +30,7 @@ from interfaces.web.rendering import signed_in_viewer
 from interfaces.web.session import CSRF_FIELD, Viewer
 
 Model = TypeVar("Model", bound=BaseModel)
+T = TypeVar("T")
 
 _PYDANTIC_VALUE_ERROR: Final = "Value error, "
 
@@ -99,6 +102,34 @@ def field_errors(error: ValidationFailed) -> dict[str, str]:
     for problem in error.errors or [FieldError("", error.message)]:
         found.setdefault(problem.field, problem.message)
     return found
+
+
+def errors_of(error: DomainError, field: str) -> dict[str, str]:
+    """A refused form's messages: each refused field's of a `ValidationFailed`; any other
+    refusal (a conflict: the name is taken) beside `field`, the one it is about."""
+    if isinstance(error, ValidationFailed):
+        return field_errors(error)
+    return {field: error.message}
+
+
+@dataclass(frozen=True, slots=True)
+class Listed(Generic[T]):
+    """A page of a listing filtered from the query string: its items and the next page's
+    cursor, or, when a filter is refused, no items and each refused field's message."""
+
+    items: list[T]
+    next_cursor: str | None
+    errors: dict[str, str]
+
+
+async def listed(read: Callable[[], Awaitable[Page[T]]]) -> Listed[T]:
+    """`read()` (building its filter from the query string may refuse it too) as a
+    `Listed`: a refused filter is shown beside its field, with a 422, not an error page."""
+    try:
+        found = await read()
+    except ValidationFailed as error:
+        return Listed([], None, field_errors(error))
+    return Listed(list(found.items), found.next_cursor, {})
 
 
 def schema_refusal(error: SchemaError) -> ValidationFailed:

@@ -24,6 +24,7 @@ from interfaces.web.form_support import (
     Fields,
     admin_viewer,
     checked,
+    errors_of,
     field_errors,
     form_fields,
     optional,
@@ -180,11 +181,7 @@ class TaxonomyPages(Controller):
                 services(request).taxonomy().add_node(use_case_context(request), version, data.path)
             )
         except (ValidationFailed, Conflict) as error:
-            errors = (
-                field_errors(error)
-                if isinstance(error, ValidationFailed)
-                else {"path": error.message}
-            )
+            errors = errors_of(error, "path")
             return await self._versions_page(
                 request,
                 version,
