@@ -29,6 +29,7 @@ import atexit
 import multiprocessing
 import os
 import signal
+import subprocess
 import sys
 from dataclasses import dataclass
 from multiprocessing.context import ForkServerContext
@@ -147,8 +148,6 @@ class ForkedProcess:
         return self._process.exitcode
 
     def wait(self, timeout: float | None = None) -> int:
-        import subprocess
-
         self._process.join(timeout)
         code = self._process.exitcode
         if code is None:
