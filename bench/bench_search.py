@@ -453,6 +453,8 @@ def _kind(sent: Sent, hit_ids: list[Any]) -> str:
     names = set(sent.names)
     if "term_queries" in names:
         return "statistics"
+    if "term_query" in names:
+        return "one_term"
     if "core_query" in names:
         return "question"
     if "loose_query" in names:

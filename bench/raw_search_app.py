@@ -52,6 +52,7 @@ from domain.document_ports import DocumentFilter
 from domain.search import CANDIDATE_CAP, ParsedQuery, parse_query
 from harness import UNAUTHORIZED, bearer_user, raw_app
 from infrastructure.search_index import paging, scoring, snippets
+from infrastructure.search_index.plan import SearchPlan
 from infrastructure.search_index.plan import plan as plan_query
 
 SQL_ENV = "BENCH_SEARCH_SQL"
@@ -65,6 +66,7 @@ ROLES = frozenset(
         "reader_level",
         "reader_department",
         "term_queries",
+        "term_query",
         "lexemes",
         "prefix_query",
         "core_query",
@@ -97,8 +99,8 @@ def load_rendered(path: str) -> None:
 
 
 def shape_key(kind: str, department: str | None) -> str:
-    """`statistics`, `question`, `operator`, `phrase` or `page<k>`, for a reader with or
-    without a department."""
+    """`statistics`, `one_term`, `question`, `operator`, `phrase` or `page<k>`, for a reader
+    with or without a department."""
     return f"{kind}|{'department' if department is not None else 'none'}"
 
 
@@ -159,15 +161,23 @@ async def _search(
         return Found()
     dep = reader["reader_department"]
     values: dict[str, Any] = dict(reader)
+    values["lexemes"] = plan.lexemes
+    values["prefix_query"] = plan.prefix_query
+    cap = caps.get("candidate_cap", CANDIDATE_CAP) if caps else CANDIDATE_CAP
+    if plan.natural and len(plan.terms) == 1 and cap >= scoring.DF_CAP:
+        # One term: its candidates are the documents its df counts, and carry N.
+        values["term_query"] = plan.terms[0].tsquery
+        rows = await _fetch(conn, bind("one_term", dep, values, caps=caps))
+        if not rows:
+            return Found()
+        stats = scoring.Statistics(rows[0]["documents"], (min(len(rows), scoring.DF_CAP),))
+        return await _page(conn, plan, stats, rows, dep, values, limit)
     values["term_queries"] = [term.tsquery for term in plan.terms]
     counted = {r[0]: r[1] for r in await _fetch(conn, bind("statistics", dep, values, caps=caps))}
     stats = scoring.Statistics(
         int(counted.get(0, 0)),
         tuple(int(counted.get(i + 1, 0)) for i in range(len(plan.terms))),
     )
-    values["lexemes"] = plan.lexemes
-    values["prefix_query"] = plan.prefix_query
-    cap = caps.get("candidate_cap", CANDIDATE_CAP) if caps else CANDIDATE_CAP
     if plan.natural:
         fill_cap = caps.get("fill_cap", scoring.FILL_CAP) if caps else scoring.FILL_CAP
         asked = scoring.question_queries(plan, stats, cap, fill_cap)
@@ -186,6 +196,18 @@ async def _search(
             values["loose_query"] = plan.loose.text()
             kind = "phrase"
     rows = await _fetch(conn, bind(kind, dep, values, caps=caps))
+    return await _page(conn, plan, stats, rows, dep, values, limit)
+
+
+async def _page(
+    conn: Runner,
+    plan: SearchPlan,
+    stats: scoring.Statistics,
+    rows: list[Any],
+    dep: str | None,
+    values: dict[str, Any],
+    limit: int,
+) -> Found:
     candidates = {
         r["id"]: scoring.Candidate(
             scoring.parse_hits(r["hits"] or ""), bool(r["prefix_hit"]), r["length"]
@@ -197,17 +219,17 @@ async def _search(
     scores, top = ranked.scores, ranked.page
     if not top:
         return Found([], len(scores))
-    described = {r["id"]: r for r in rows}
-    texts = {r[0]: r[1] for r in await _fetch(conn, bind(f"page{len(top)}", dep, values, top))}
+    described = {r[0]: r for r in await _fetch(conn, bind(f"page{len(top)}", dep, values, top))}
     hits = [
         {
             "document_id": key,
-            "title": described[key]["title"],
-            "document_type": described[key]["document_type"],
+            "title": row[1],
+            "document_type": row[2],
             "score": scores[key],
-            "snippet": snippets.snippet(plan, texts.get(key) or ""),
+            "snippet": snippets.snippet(plan, row[3] or ""),
         }
         for key in top
+        if (row := described.get(key)) is not None
     ]
     return Found(hits, len(scores), ranked.next_cursor)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import heapq
 import json
 import math
 from collections import Counter
@@ -120,10 +121,17 @@ def page_after(
 ) -> tuple[list[UUID], bool]:
     """The page's ids in rank order (score descending, then id), after `after`; and whether
     more follow."""
-    order = sorted(scores, key=lambda key: (-scores[key], key))
+    ranked: Iterable[tuple[UUID, float]] = scores.items()
     if after is not None:
-        order = [k for k in order if (-scores[k], k) > (-after.score, after.id)]
-    return order[:limit], len(order) > limit
+        bound = (-after.score, after.id)
+        ranked = [(k, s) for k, s in ranked if (-s, k) > bound]
+    # The best limit + 1 of up to CANDIDATE_CAP, without sorting them all.
+    best = heapq.nsmallest(limit + 1, ranked, key=_rank_order)
+    return [k for k, _ in best[:limit]], len(best) > limit
+
+
+def _rank_order(item: tuple[UUID, float]) -> tuple[float, UUID]:
+    return -item[1], item[0]
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,6 +112,12 @@ class SearchPlan:
         return {lexeme: tuple(pairs) for lexeme, pairs in found.items()}
 
     @cached_property
+    def slots(self) -> tuple[frozenset[str], ...]:
+        """The lexemes each position of the question's words may hold, in order (a phrase
+        of them is in order where consecutive positions hold them)."""
+        return tuple(slot for word in self.words for slot in word.slots)
+
+    @cached_property
     def marked_words(self) -> dict[str, bool]:
         """Word → whether a snippet marks it, filled as snippets meet words (the page's
         snippets share it)."""

@@ -24,7 +24,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from typing import Any, Final, NamedTuple, TypeVar
 
 from infrastructure.search_index.analysis import BODY_START, IndexedText
 from infrastructure.search_index.plan import SearchPlan
@@ -149,10 +149,10 @@ def fill_query(plan_: SearchPlan, core: Sequence[int], fill: Sequence[int]) -> s
     return " | ".join(dict.fromkeys(parts)) if parts else None
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
     """What a score needs of a document: where the query's lexemes stand in it, whether it
-    holds the prefix term, its length."""
+    holds the prefix term, its length. (A named tuple: a search builds up to CANDIDATE_CAP of
+    them, and a tuple is made several times faster than a frozen dataclass.)"""
 
     hits: Mapping[str, Sequence[int]]
     prefix_hit: bool
@@ -193,18 +193,25 @@ def parse_hits(text: str) -> dict[str, tuple[int, ...]]:
 
 
 def _in_order(plan_: SearchPlan, candidate: Candidate) -> bool:
-    """Whether the question's words stand together, in order, somewhere in the document."""
-    at: dict[int, set[str]] = {}
-    for lexeme, positions in candidate.hits.items():
-        for position in positions:
-            at.setdefault(position, set()).add(lexeme)
-    slots = [slot for word in plan_.words for slot in word.slots]
+    """Whether the question's words stand together, in order, somewhere in the document: a
+    start s where position s + k holds a lexeme of the k-th word's slot, for every k (the
+    starts each slot allows, intersected; a question's candidates holding every word are
+    checked, up to CANDIDATE_CAP of them)."""
+    slots = plan_.slots
     if not slots:
         return False
-    for start in sorted(p for p, found in at.items() if found & slots[0]):
-        if all(at.get(start + k, set()) & slot for k, slot in enumerate(slots)):
-            return True
-    return False
+    hits = candidate.hits
+    starts: set[int] | None = None
+    for k, slot in enumerate(slots):
+        allowed: set[int] = set()
+        for lexeme in slot:
+            positions = hits.get(lexeme)
+            if positions:
+                allowed.update([p - k for p in positions])
+        starts = allowed if starts is None else starts & allowed
+        if not starts:
+            return False
+    return True
 
 
 def scorer(

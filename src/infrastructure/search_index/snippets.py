@@ -27,10 +27,14 @@ def _lexemes(word: str) -> tuple[str, ...]:
 
 def _marks(plan_: SearchPlan, word: str) -> bool:
     lexemes = _lexemes(word)
-    if plan_.marked.intersection(lexemes):
+    if not plan_.marked.isdisjoint(lexemes):
         return True
     prefix = plan_.marked_prefix
-    return prefix is not None and any(lex.startswith(prefix) for lex in lexemes)
+    if prefix is not None:
+        for lexeme in lexemes:
+            if lexeme.startswith(prefix):
+                return True
+    return False
 
 
 def snippet(plan_: SearchPlan, content: str) -> str:
@@ -45,7 +49,7 @@ def snippet(plan_: SearchPlan, content: str) -> str:
         hit = known.get(word)
         if hit is None:
             hit = known[word] = _marks(plan_, word)
-        spans.append((m.start(), m.end(), hit))
+        spans.append((*m.span(), hit))
         if hit and first is None:
             first = len(spans) - 1
         if first is not None and len(spans) >= first + SNIPPET_WORDS:

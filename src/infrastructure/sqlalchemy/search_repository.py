@@ -44,6 +44,7 @@ from infrastructure.search_index import paging, scoring, snippets
 from infrastructure.search_index.analysis import IndexedText
 from infrastructure.search_index.plan import SearchPlan
 from infrastructure.search_index.plan import plan as plan_query
+from infrastructure.search_index.scoring import DF_CAP
 from infrastructure.sqlalchemy import tables as t
 from infrastructure.sqlalchemy.access import readable_by
 from infrastructure.sqlalchemy.document_filters import filter_conditions
@@ -79,29 +80,30 @@ def statistics_statement(
         .select_from(x.outerjoin(holding, true()))
         .group_by(x.c.i)
     )
+    documents = select(literal(0, Integer).label("i"), _searched_count(population).label("n"))
+    return union_all(documents, frequencies)  # type: ignore[return-value]
+
+
+def _searched_count(population: Sequence[ColumnElement[bool]]) -> ColumnElement[Any]:
+    """N: the documents the reader may search (passing the search's filters), up to N_CAP."""
     searched = (
         select(literal(1).label("one"))
         .where(*population)
         .limit(bindparam("n_cap", scoring.N_CAP, type_=Integer))
         .subquery("searched")
     )
-    documents = select(literal(0, Integer).label("i"), func.count().label("n")).select_from(
-        searched
-    )
-    return union_all(documents, frequencies)  # type: ignore[return-value]
+    return select(func.count()).select_from(searched).scalar_subquery()
 
 
 def _candidate_columns(plan: SearchPlan, source: Any = t.documents) -> list[ColumnElement[Any]]:
-    """Per candidate: id, title, type, length, where the query's lexemes stand (the vector cut
-    down to them) and whether it holds the prefix; of `documents` or of a subquery of its
-    columns."""
+    """Per candidate: id, length, where the query's lexemes stand (the vector cut down to
+    them) and whether it holds the prefix; of `documents` or of a subquery of its columns.
+    (A hit's title and type are read with its text, for the page only.)"""
     vector = source.c.search_vector
     lexemes = bindparam("lexemes", plan.lexemes, type_=ARRAY(Text))
     restricted = func.ts_filter(func.setweight(vector, _MARK, lexemes), _MARKED)
     return [
         source.c.id,
-        source.c.title,
-        source.c.document_type,
         func.length(vector).label("length"),
         cast(restricted, Text).label("hits"),
         func.coalesce(
@@ -113,6 +115,22 @@ def _candidate_columns(plan: SearchPlan, source: Any = t.documents) -> list[Colu
 
 def _matches(query: ColumnElement[Any], vector: Any = d.search_vector) -> ColumnElement[bool]:
     return vector.op("@@", is_comparison=True)(query)  # type: ignore[no-any-return]
+
+
+def one_term_candidates(
+    plan: SearchPlan, population: Sequence[ColumnElement[bool]], tuning: Tuning
+) -> Select[Any]:
+    """A question of one term (a single word, its last letters a prefix being typed): the
+    documents holding it, at most CANDIDATE_CAP, each row also carrying N. These are the
+    documents the term's df counts, so the df is their number (CANDIDATE_CAP >= DF_CAP) and
+    the search needs no statistics statement: one scan of the term's documents, not two."""
+    (term,) = plan.terms
+    cap = bindparam("candidate_cap", tuning.candidate_cap, type_=Integer)
+    return (
+        select(*_candidate_columns(plan), _searched_count(population).label("documents"))
+        .where(_matches(_tsquery("term_query", term.tsquery)), *population)
+        .limit(cap)
+    )
 
 
 def question_candidates(
@@ -165,7 +183,7 @@ def operator_candidates(
     if plan.loose is None:
         return select(*_candidate_columns(plan)).where(_matches(match), *population).limit(cap)
     pool = (
-        select(d.id, d.title, d.document_type, d.search_vector)
+        select(d.id, d.search_vector)
         .where(_matches(_tsquery("loose_query", plan.loose.text())), *population)
         .limit(bindparam("pool_cap", tuning.phrase_pool_cap, type_=Integer))
         .subquery("pool")
@@ -201,6 +219,8 @@ class SqlAlchemySearchRepository:
         if conditions is None:
             return SearchPage([], 0)
         population = (readable_by(reader, include_trash=False), *conditions)
+        if resume is None and self._counted_by_candidates(plan):
+            return await self._one_term(plan, population, limit, key, facets)
         stats = resume.stats if resume else await self._statistics(plan, population)
         return await self._ranked(plan, stats, population, limit, key, resume, facets)
 
@@ -228,6 +248,26 @@ class SqlAlchemySearchRepository:
         )
         population = (readable, d.id != document_id)
         return await self._ranked(plan, stats, population, limit, "", None, False)
+
+    def _counted_by_candidates(self, plan: SearchPlan) -> bool:
+        """Whether a first page's statistics come with its candidates (`one_term_candidates`):
+        a question of one term, when the candidates reach every document its df counts."""
+        return plan.natural and len(plan.terms) == 1 and self._tuning.candidate_cap >= DF_CAP
+
+    async def _one_term(
+        self,
+        plan: SearchPlan,
+        population: Sequence[ColumnElement[bool]],
+        limit: int,
+        key: str,
+        facets: bool,
+    ) -> SearchPage:
+        statement = one_term_candidates(plan, population, self._tuning)
+        rows = (await self._conn.execute(statement)).all()
+        if not rows:
+            return SearchPage([], 0)  # as when the statistics find the term nowhere
+        stats = scoring.Statistics(rows[0].documents, (min(len(rows), DF_CAP),))
+        return await self._page(plan, stats, rows, limit, key, None, facets)
 
     async def _statistics(
         self, plan: SearchPlan, population: Sequence[ColumnElement[bool]]
@@ -258,34 +298,43 @@ class SqlAlchemySearchRepository:
         else:
             statement = operator_candidates(plan, population, self._tuning)
         rows = (await self._conn.execute(statement)).all()
-        # Up to CANDIDATE_CAP rows: read as tuples, the cheapest way through a Row.
+        return await self._page(plan, stats, rows, limit, key, resume, facets)
+
+    async def _page(
+        self,
+        plan: SearchPlan,
+        stats: scoring.Statistics,
+        rows: Sequence[Any],
+        limit: int,
+        key: str,
+        resume: paging.Resume | None,
+        facets: bool,
+    ) -> SearchPage:
+        """The page of `rows` (candidates: `_candidate_columns`) ranked with `stats`, its
+        snippets and, if asked, the facets of every candidate."""
+        # Up to CANDIDATE_CAP rows: read by index, the cheapest way through a Row.
         candidate, parse = scoring.Candidate, scoring.parse_hits
-        candidates = {
-            id_: candidate(parse(hits or ""), bool(prefix_hit), length)
-            for id_, _, _, length, hits, prefix_hit in rows
-        }
+        candidates = {r[0]: candidate(parse(r[2] or ""), bool(r[3]), r[1]) for r in rows}
         ranked = paging.rank_page(plan, stats, candidates, limit, key, resume)
         scores, top = ranked.scores, ranked.page
         found = await self._facets(list(scores)) if facets else None
         if not top:
             return SearchPage([], len(scores), None, found)
-        described = {r.id: r for r in rows}
-        texts = dict(
-            (
-                await self._conn.execute(
-                    select(d.id, func.left(d.content, snippets.SNIPPET_CHARS)).where(d.id.in_(top))
-                )
-            ).all()
-        )
+        page = select(
+            d.id, d.title, d.document_type, func.left(d.content, snippets.SNIPPET_CHARS)
+        ).where(d.id.in_(top))
+        described = {r[0]: r for r in (await self._conn.execute(page)).all()}
+        # A hit deleted since its candidates were read (another transaction) is left out.
         hits = [
             SearchHit(
                 key_,
-                described[key_].title,
-                described[key_].document_type,
+                row[1],
+                row[2],
                 scores[key_],
-                snippets.snippet(plan, texts.get(key_) or ""),
+                snippets.snippet(plan, row[3] or ""),
             )
             for key_ in top
+            if (row := described.get(key_)) is not None
         ]
         return SearchPage(hits, len(scores), ranked.next_cursor, found)
 
