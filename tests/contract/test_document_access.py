@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from domain import policy
 from domain.document_ports import DocumentFilter, DocumentSort
@@ -21,7 +22,10 @@ from domain.ports import UnitOfWorkFactory
 from domain.users import User
 from infrastructure.memory.store import InMemoryStore
 from infrastructure.memory.uow import InMemoryUnitOfWorkFactory
+from infrastructure.sqlalchemy import tables as t
+from infrastructure.sqlalchemy.access import clearance_parts, readable_by, terms_of
 from infrastructure.sqlalchemy.database import Database
+from infrastructure.sqlalchemy.search_repository import searched_count
 from infrastructure.sqlalchemy.uow import SqlAlchemyUnitOfWorkFactory
 from tests.conftest import truncate_all
 from tests.support import factories
@@ -131,3 +135,25 @@ async def test_sql_and_memory_show_exactly_what_the_policy_allows(
             assert viewed == allowed, type(uow_factory).__name__
             assert listed == allowed_live, type(uow_factory).__name__
             assert trash == allowed - allowed_live, type(uow_factory).__name__
+        await _check_search_counts(pg_database, reader, allowed_live)
+
+
+async def _check_search_counts(database: Database, reader: User, allowed_live: set[Any]) -> None:
+    """A search's N (`searched_count`, bounded by `n_cap`) is the number of live documents
+    the reader may read, whichever branch counts it: the clearance parts (each only readable
+    documents, no document in two) when they reach the bound, every readable one otherwise."""
+    terms = terms_of(reader)
+    parts = clearance_parts(terms)
+    population = (readable_by(terms, include_trash=False),)
+    async with database.engine.connect() as conn:
+        found = [
+            set((await conn.execute(select(t.documents.c.id).where(p))).scalars()) for p in parts
+        ]
+        assert all(ids <= allowed_live for ids in found)
+        assert sum(map(len, found)) == len(set().union(*found))
+        for cap in (1, 2, 3, 1000):
+            for with_parts in (parts, ()):
+                counted = await conn.scalar(
+                    select(searched_count(population, with_parts)), {"n_cap": cap}
+                )
+                assert counted == min(cap, len(allowed_live)), (cap, bool(with_parts))

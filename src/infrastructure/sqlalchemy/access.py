@@ -95,6 +95,25 @@ def readable_by(reader: User | ReaderTerms, *, include_trash: bool = True) -> Co
     return live_rule
 
 
+def clearance_parts(reader: User | ReaderTerms) -> tuple[ColumnElement[bool], ...]:
+    """Disjoint parts of `readable_by(reader, include_trash=False)` that the partial index
+    `ix_documents_department_access_level_live` answers alone (live documents by department
+    and level): what the reader's clearance opens, without the documents they own or hold a
+    grant on. A bounded count of the readable documents stops as soon as these parts reach
+    the bound (`search_repository`), without testing owners and grants row by row."""
+    terms = _terms(reader)
+    live = d.deleted_at.is_(None)
+    if not terms.is_active:
+        return ()
+    if terms.is_admin:
+        return (live,)
+    cleared = d.access_level <= terms.level
+    parts = [and_(live, d.department.is_(None), cleared)]
+    if terms.department is not None:
+        parts.append(and_(live, d.department == terms.department, cleared))
+    return tuple(parts)
+
+
 def in_trash_of(reader: User | ReaderTerms) -> ColumnElement[bool]:
     """The trash as `reader` sees it: their own trashed documents and those they hold a
     delete grant on (every one for admins)."""

@@ -11,7 +11,9 @@ function the in-memory adapter uses."""
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
+from functools import reduce
 from typing import Any, Final
 from uuid import UUID
 
@@ -46,7 +48,7 @@ from infrastructure.search_index.plan import SearchPlan
 from infrastructure.search_index.plan import plan as plan_query
 from infrastructure.search_index.scoring import DF_CAP
 from infrastructure.sqlalchemy import tables as t
-from infrastructure.sqlalchemy.access import readable_by
+from infrastructure.sqlalchemy.access import clearance_parts, readable_by, terms_of
 from infrastructure.sqlalchemy.document_filters import filter_conditions
 from infrastructure.tuning import Tuning
 
@@ -60,7 +62,9 @@ def _tsquery(name: str, text: str | None) -> ColumnElement[Any]:
 
 
 def statistics_statement(
-    plan: SearchPlan, population: Sequence[ColumnElement[bool]]
+    plan: SearchPlan,
+    population: Sequence[ColumnElement[bool]],
+    parts: Sequence[ColumnElement[bool]] = (),
 ) -> Select[Any]:
     """(0, N) and (i, df of term i) for i = 1..terms, each count stopping at its cap."""
     queries = [term.tsquery for term in plan.terms]
@@ -80,19 +84,29 @@ def statistics_statement(
         .select_from(x.outerjoin(holding, true()))
         .group_by(x.c.i)
     )
-    documents = select(literal(0, Integer).label("i"), _searched_count(population).label("n"))
+    documents = select(literal(0, Integer).label("i"), searched_count(population, parts).label("n"))
     return union_all(documents, frequencies)  # type: ignore[return-value]
 
 
-def _searched_count(population: Sequence[ColumnElement[bool]]) -> ColumnElement[Any]:
-    """N: the documents the reader may search (passing the search's filters), up to N_CAP."""
-    searched = (
-        select(literal(1).label("one"))
-        .where(*population)
-        .limit(bindparam("n_cap", scoring.N_CAP, type_=Integer))
-        .subquery("searched")
-    )
-    return select(func.count()).select_from(searched).scalar_subquery()
+def _bounded_count(conditions: Sequence[ColumnElement[bool]], cap: Any) -> ColumnElement[Any]:
+    rows = select(literal(1).label("one")).where(*conditions).limit(cap).subquery("searched")
+    return select(func.count()).select_from(rows).scalar_subquery()
+
+
+def searched_count(
+    population: Sequence[ColumnElement[bool]], parts: Sequence[ColumnElement[bool]] = ()
+) -> ColumnElement[Any]:
+    """N: the documents the reader may search (passing the search's filters), up to N_CAP.
+    `parts`: disjoint subsets of the population an index counts alone
+    (`access.clearance_parts`); when they hold N_CAP documents between them, N is N_CAP and
+    the population itself is not counted (PostgreSQL runs a CASE's subquery only when its
+    branch is taken)."""
+    cap = bindparam("n_cap", scoring.N_CAP, type_=Integer)
+    counted = _bounded_count(population, cap)
+    if not parts:
+        return counted
+    cleared = reduce(operator.add, (_bounded_count((part,), cap) for part in parts))
+    return case((cleared >= cap, cap), else_=counted)
 
 
 def _candidate_columns(plan: SearchPlan, source: Any = t.documents) -> list[ColumnElement[Any]]:
@@ -118,7 +132,10 @@ def _matches(query: ColumnElement[Any], vector: Any = d.search_vector) -> Column
 
 
 def one_term_candidates(
-    plan: SearchPlan, population: Sequence[ColumnElement[bool]], tuning: Tuning
+    plan: SearchPlan,
+    population: Sequence[ColumnElement[bool]],
+    parts: Sequence[ColumnElement[bool]],
+    tuning: Tuning,
 ) -> Select[Any]:
     """A question of one term (a single word, its last letters a prefix being typed): the
     documents holding it, at most CANDIDATE_CAP, each row also carrying N. These are the
@@ -127,7 +144,7 @@ def one_term_candidates(
     (term,) = plan.terms
     cap = bindparam("candidate_cap", tuning.candidate_cap, type_=Integer)
     return (
-        select(*_candidate_columns(plan), _searched_count(population).label("documents"))
+        select(*_candidate_columns(plan), searched_count(population, parts).label("documents"))
         .where(_matches(_tsquery("term_query", term.tsquery)), *population)
         .limit(cap)
     )
@@ -218,14 +235,18 @@ class SqlAlchemySearchRepository:
         conditions = await filter_conditions(self._conn, filters, self._tuning)
         if conditions is None:
             return SearchPage([], 0)
-        population = (readable_by(reader, include_trash=False), *conditions)
+        terms = terms_of(reader)
+        population = (readable_by(terms, include_trash=False), *conditions)
+        # N without filters: the reader's clearance alone usually holds N_CAP documents.
+        parts = () if conditions else clearance_parts(terms)
         if resume is None and self._counted_by_candidates(plan):
-            return await self._one_term(plan, population, limit, key, facets)
-        stats = resume.stats if resume else await self._statistics(plan, population)
+            return await self._one_term(plan, population, parts, limit, key, facets)
+        stats = resume.stats if resume else await self._statistics(plan, population, parts)
         return await self._ranked(plan, stats, population, limit, key, resume, facets)
 
     async def similar(self, reader: User, document_id: UUID, limit: int) -> SearchPage:
-        readable = readable_by(reader, include_trash=False)
+        terms = terms_of(reader)
+        readable = readable_by(terms, include_trash=False)
         row = (
             await self._conn.execute(
                 select(cast(d.search_vector, Text).label("vector")).where(
@@ -238,7 +259,9 @@ class SqlAlchemySearchRepository:
         # The stored vector is what `analyze` made of the document (its text form parsed back).
         indexed = IndexedText(scoring.parse_hits(row.vector or ""))
         lexemes = paging.similar_candidates(indexed)
-        counted = await self._statistics(paging.lexeme_plan(lexemes), (readable,))
+        counted = await self._statistics(
+            paging.lexeme_plan(lexemes), (readable,), clearance_parts(terms)
+        )
         plan = paging.similar_plan(lexemes, counted, indexed)
         if plan.is_empty:
             return SearchPage([], 0)
@@ -258,11 +281,12 @@ class SqlAlchemySearchRepository:
         self,
         plan: SearchPlan,
         population: Sequence[ColumnElement[bool]],
+        parts: Sequence[ColumnElement[bool]],
         limit: int,
         key: str,
         facets: bool,
     ) -> SearchPage:
-        statement = one_term_candidates(plan, population, self._tuning)
+        statement = one_term_candidates(plan, population, parts, self._tuning)
         rows = (await self._conn.execute(statement)).all()
         if not rows:
             return SearchPage([], 0)  # as when the statistics find the term nowhere
@@ -270,9 +294,13 @@ class SqlAlchemySearchRepository:
         return await self._page(plan, stats, rows, limit, key, None, facets)
 
     async def _statistics(
-        self, plan: SearchPlan, population: Sequence[ColumnElement[bool]]
+        self,
+        plan: SearchPlan,
+        population: Sequence[ColumnElement[bool]],
+        parts: Sequence[ColumnElement[bool]],
     ) -> scoring.Statistics:
-        counted = dict((await self._conn.execute(statistics_statement(plan, population))).all())
+        statement = statistics_statement(plan, population, parts)
+        counted = dict((await self._conn.execute(statement)).all())
         return scoring.Statistics(
             int(counted.get(0, 0)),
             tuple(int(counted.get(i + 1, 0)) for i in range(len(plan.terms))),

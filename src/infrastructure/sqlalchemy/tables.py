@@ -228,6 +228,14 @@ documents = Table(
         postgresql_include=[*_ACCESS_COLUMNS, "category_id", "created_at"],
     ),
     Index("ix_documents_storage_key", "storage_key"),
+    # A search's N (the documents a reader may search, bounded): the live documents a
+    # clearance opens, counted from this index alone (`access.clearance_parts`; 0015).
+    Index(
+        "ix_documents_department_access_level_live",
+        "department",
+        "access_level",
+        postgresql_where=text("deleted_at IS NULL"),
+    ),
 )
 
 document_tags = Table(
