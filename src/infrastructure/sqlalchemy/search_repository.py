@@ -1,13 +1,15 @@
 """Full-text search in PostgreSQL (the logs kept of each search are `search_logs`).
 
-A search is three statements, whatever the query (`infrastructure.search_index` decides what
-they ask): the counts the scores need over the documents the reader may search (N and each
-term's document frequency, every count bounded); at most CANDIDATE_CAP candidates with where
-the query's lexemes stand in each (`ts_filter(setweight(…))`: the vector cut down to them) —
-for a question, found by its rarest terms first; for operators, the documents matching the
-tsquery (a phrase first narrowed to PHRASE_POOL_CAP documents holding its words); then the
-content of the returned page, for the snippets. Scores are computed in Python by the same
-function the in-memory adapter uses."""
+A search is three statements (`infrastructure.search_index` decides what they ask): the
+counts the scores need over the documents the reader may search (N and each term's document
+frequency, every count bounded); at most CANDIDATE_CAP candidates with where the query's
+lexemes stand in each (`ts_filter(setweight(…))`: the vector cut down to them) — for a
+question, found by its rarest terms first; for operators, the documents matching the tsquery
+(a phrase first narrowed to PHRASE_POOL_CAP documents holding its words in any order); then
+the returned page's titles, types and texts, for the snippets. A question of one term needs
+no statistics statement: its candidates are the documents its df counts, and carry N
+(`one_term_candidates`). Scores are computed in Python by the same function the in-memory
+adapter uses. docs/decisions.md, "Search", has the reasons and the measurements."""
 
 from __future__ import annotations
 
