@@ -66,6 +66,7 @@ ROLES = frozenset(
         "reader_level",
         "reader_department",
         "term_queries",
+        "sure_queries",
         "term_query",
         "lexemes",
         "prefix_query",
@@ -173,6 +174,7 @@ async def _search(
         stats = scoring.Statistics(rows[0]["documents"], (min(len(rows), scoring.DF_CAP),))
         return await _page(conn, plan, stats, rows, dep, values, limit)
     values["term_queries"] = [term.tsquery for term in plan.terms]
+    values["sure_queries"] = [term.sure_tsquery for term in plan.terms]
     counted = {r[0]: r[1] for r in await _fetch(conn, bind("statistics", dep, values, caps=caps))}
     stats = scoring.Statistics(
         int(counted.get(0, 0)),

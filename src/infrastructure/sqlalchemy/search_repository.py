@@ -24,6 +24,7 @@ from sqlalchemy import (
     Integer,
     Select,
     Text,
+    and_,
     bindparam,
     case,
     cast,
@@ -33,7 +34,6 @@ from sqlalchemy import (
     literal_column,
     not_,
     select,
-    true,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
@@ -68,31 +68,42 @@ def statistics_statement(
     population: Sequence[ColumnElement[bool]],
     parts: Sequence[ColumnElement[bool]] = (),
 ) -> Select[Any]:
-    """(0, N) and (i, df of term i) for i = 1..terms, each count stopping at its cap."""
-    queries = [term.tsquery for term in plan.terms]
+    """(0, N) and (i, df of term i) for i = 1..terms, each count stopping at its cap. The word
+    being typed is first counted without its prefix (`ScoringTerm.sure_tsquery`): if that
+    reaches DF_CAP, so does the term (PostgreSQL runs a CASE branch's subquery only when the
+    branch is taken)."""
     x = (
-        func.unnest(cast(bindparam("term_queries", queries, type_=ARRAY(Text)), ARRAY(TSQUERY)))
-        .table_valued("q", with_ordinality="i")
+        func.unnest(
+            cast(
+                bindparam("term_queries", [t.tsquery for t in plan.terms], type_=ARRAY(Text)),
+                ARRAY(TSQUERY),
+            ),
+            cast(
+                bindparam("sure_queries", [t.sure_tsquery for t in plan.terms], type_=ARRAY(Text)),
+                ARRAY(TSQUERY),
+            ),
+        )
+        .table_valued("q", "s", with_ordinality="i")
         .render_derived(name="x", with_types=False)
     )
-    holding = (
-        select(literal(1).label("one"))
-        .where(d.search_vector.op("@@", is_comparison=True)(x.c.q), *population)
-        .limit(bindparam("df_cap", scoring.DF_CAP, type_=Integer))
-        .lateral("holding")
-    )
-    frequencies = (
-        select(x.c.i.label("i"), func.count(holding.c.one).label("n"))
-        .select_from(x.outerjoin(holding, true()))
-        .group_by(x.c.i)
-    )
+    cap = bindparam("df_cap", scoring.DF_CAP, type_=Integer)
+    holding = _bounded_count((_matches(x.c.q), *population), cap, x)
+    surely = _bounded_count((_matches(x.c.s), *population), cap, x)
+    frequency = case((and_(x.c.s.is_not(None), surely >= cap), cap), else_=holding)
+    frequencies = select(x.c.i.label("i"), frequency.label("n"))
     documents = select(literal(0, Integer).label("i"), searched_count(population, parts).label("n"))
     return union_all(documents, frequencies)  # type: ignore[return-value]
 
 
-def _bounded_count(conditions: Sequence[ColumnElement[bool]], cap: Any) -> ColumnElement[Any]:
-    rows = select(literal(1).label("one")).where(*conditions).limit(cap).subquery("searched")
-    return select(func.count()).select_from(rows).scalar_subquery()
+def _bounded_count(
+    conditions: Sequence[ColumnElement[bool]], cap: Any, outer: Any = None
+) -> ColumnElement[Any]:
+    """How many documents meet `conditions`, counting stops at `cap`; `outer`: a FROM of the
+    enclosing statement the conditions refer to (a correlated count, once per its row)."""
+    rows = select(literal(1).label("one")).where(*conditions).limit(cap)
+    if outer is not None:
+        rows = rows.correlate(outer)
+    return select(func.count()).select_from(rows.subquery("searched")).scalar_subquery()
 
 
 def searched_count(
