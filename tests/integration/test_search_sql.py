@@ -1,5 +1,6 @@
 """Search specifics only PostgreSQL shows: the tsvector's 1 MB limit never breaks an upload,
-and PostgreSQL's own `@@` agrees with the index model the in-memory storage evaluates."""
+PostgreSQL's own `@@` agrees with the index model the in-memory storage evaluates, and the
+statistics' shortcuts count what counting every document counts."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ from infrastructure.container import Container, build_container
 from infrastructure.search_index.analysis import analyze, tsvector_literal
 from infrastructure.search_index.plan import plan
 from infrastructure.search_index.tsquery import Node, Slot
+from infrastructure.sqlalchemy.access import clearance_parts, readable_by, terms_of
 from infrastructure.sqlalchemy.database import Database
+from infrastructure.sqlalchemy.search_repository import statistics_statement
 from tests.conftest import truncate_all
 
 pytestmark = pytest.mark.postgres
@@ -140,3 +143,35 @@ async def test_postgresql_matches_exactly_what_the_index_model_matches(
         for ix in indexed:
             if found.match.matches(ix):
                 assert found.loose.matches(ix), (query, texts)
+
+
+async def test_bounded_counts_are_the_same_whichever_branch_counts_them(
+    app: Container, pg_database: Database
+) -> None:
+    """The statistics' counts stop at their bounds (`df_cap`, `n_cap`), and two shortcuts
+    may answer them:
+    - a word being typed is first counted by its exact form (`ScoringTerm.sure_tsquery`);
+    - N is first counted from the clearance parts.
+    Both must give what counting every matching readable document gives, on either side of
+    each bound."""
+    owner = await app.users().create(
+        RequestContext.system(), CreateUser(email="c@example.com", name="C")
+    )
+    ctx = RequestContext(actor=owner)
+    texts = ["pogu one", "pogu two", "pogu three", "poguxy four", "poguxy five", "kutisohe"]
+    for i, text in enumerate(texts):
+        await app.document_uploads().create_text(
+            ctx, text, DocumentType.TXT, DocumentFields(title=f"t{i}")
+        )
+    searched = plan(parse_query("kutisohe pogu"))
+    assert [t.sure_tsquery is not None for t in searched.terms] == [False, True]
+    terms = terms_of(owner)
+    statement = statistics_statement(
+        searched, (readable_by(terms, include_trash=False),), clearance_parts(terms)
+    )
+    async with pg_database.engine.connect() as conn:
+        for cap in range(1, 8):
+            rows = (await conn.execute(statement, {"df_cap": cap, "n_cap": cap})).all()
+            counted = dict(rows)
+            # N: 6 documents; `kutisohe`: 1; `pogu` typed: 3 exact, 5 with `poguxy`.
+            assert counted == {0: min(cap, 6), 1: min(cap, 1), 2: min(cap, 5)}, cap
