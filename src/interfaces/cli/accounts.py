@@ -64,42 +64,23 @@ def read_password(stdin: TextIO, prompt: Callable[[str], str] = getpass.getpass)
 
 
 def cmd_admin_create(args: argparse.Namespace) -> int:
-    import asyncio
-
     from application.context import RequestContext
-    from domain.errors import DomainError
-    from infrastructure.config import AppSettings
-    from infrastructure.container import build_container, shutdown_container
-    from interfaces.cli.common import database_url_of
+    from interfaces.cli.common import run_use_case
 
-    settings = AppSettings()
-    url = None if settings.storage == "memory" else database_url_of(settings)
-
-    async def run() -> str:
-        container = build_container(settings, url)
-        try:
-            ready, detail = await container.readiness().check()
-            if not ready:
-                raise SystemExit(f"archivist: {detail}; run 'archivist migrate upgrade' first")
-            created = await container.bootstrap().create_admin(
-                args.email, args.name, args.department
+    async def run(container: Container) -> str:
+        created = await container.bootstrap().create_admin(args.email, args.name, args.department)
+        lines = [created.issued.secret]
+        if getattr(args, "password_link", False):
+            issued = await container.passwords().issue_password_link(
+                RequestContext.system(), created.user.id
             )
-            lines = [created.issued.secret]
-            if getattr(args, "password_link", False):
-                issued = await container.passwords().issue_password_link(
-                    RequestContext.system(), created.user.id
-                )
-                lines.append(link_text(issued.path, settings.public_url))
-            return "\n".join(lines)
-        finally:
-            await shutdown_container(container)
+            lines.append(link_text(issued.path, container.app_settings().public_url))
+        return "\n".join(lines)
 
-    try:
-        secret = asyncio.run(run())
-    except DomainError as err:
-        print(f"archivist: {err.message}", file=sys.stderr)
-        return 1
-    print(secret)
+    done = run_use_case(run)
+    if isinstance(done, int):
+        return done
+    print(done)
     return 0
 
 
