@@ -54,6 +54,7 @@ from harness import UNAUTHORIZED, bearer_user, raw_app
 from infrastructure.search_index import paging, scoring, snippets
 from infrastructure.search_index.plan import SearchPlan
 from infrastructure.search_index.plan import plan as plan_query
+from infrastructure.sqlalchemy.search_repository import scan_tsquery
 
 SQL_ENV = "BENCH_SEARCH_SQL"
 RESULTS_MAX = 50
@@ -67,6 +68,7 @@ ROLES = frozenset(
         "reader_department",
         "term_queries",
         "sure_queries",
+        "scan_queries",
         "term_query",
         "lexemes",
         "prefix_query",
@@ -175,6 +177,7 @@ async def _search(
         return await _page(conn, plan, stats, rows, dep, values, limit)
     values["term_queries"] = [term.tsquery for term in plan.terms]
     values["sure_queries"] = [term.sure_tsquery for term in plan.terms]
+    values["scan_queries"] = [scan_tsquery(term) for term in plan.terms]
     counted = {r[0]: r[1] for r in await _fetch(conn, bind("statistics", dep, values, caps=caps))}
     stats = scoring.Statistics(
         int(counted.get(0, 0)),

@@ -27,3 +27,10 @@ class Tuning:
     # walk takes 6-8 ms for subtrees of 10-20k documents and hundreds of ms for tiny ones;
     # fetching is the other way round.
     subtree_walk_share: float = 0.05
+    # Search statistics: a function word's documents are first counted among the table's
+    # first rows (about this many, by its pages), where those whose vector is stored whole
+    # and uncompressed in at most `scan_vector_bytes` are checked one by one; only when that
+    # falls short of DF_CAP is the word's posting list read (`search_repository`,
+    # docs/decisions.md "Search").
+    scan_rows: int = 8000
+    scan_vector_bytes: int = 4096

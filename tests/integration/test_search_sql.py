@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import cast, literal, select
+from sqlalchemy import bindparam, cast, literal, select, text
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 
 from application.context import RequestContext
@@ -25,7 +25,12 @@ from infrastructure.search_index.plan import plan
 from infrastructure.search_index.tsquery import Node, Slot
 from infrastructure.sqlalchemy.access import clearance_parts, readable_by, terms_of
 from infrastructure.sqlalchemy.database import Database
-from infrastructure.sqlalchemy.search_repository import statistics_statement
+from infrastructure.sqlalchemy.search_repository import (
+    first_rows_count,
+    scan_tsquery,
+    statistics_statement,
+)
+from infrastructure.tuning import Tuning
 from tests.conftest import truncate_all
 
 pytestmark = pytest.mark.postgres
@@ -159,9 +164,9 @@ async def test_bounded_counts_are_the_same_whichever_branch_counts_them(
     )
     ctx = RequestContext(actor=owner)
     texts = ["pogu one", "pogu two", "pogu three", "poguxy four", "poguxy five", "kutisohe"]
-    for i, text in enumerate(texts):
+    for i, body in enumerate(texts):
         await app.document_uploads().create_text(
-            ctx, text, DocumentType.TXT, DocumentFields(title=f"t{i}")
+            ctx, body, DocumentType.TXT, DocumentFields(title=f"t{i}")
         )
     searched = plan(parse_query("kutisohe pogu"))
     assert [t.sure_tsquery is not None for t in searched.terms] == [False, True]
@@ -175,3 +180,70 @@ async def test_bounded_counts_are_the_same_whichever_branch_counts_them(
             counted = dict(rows)
             # N: 6 documents; `kutisohe`: 1; `pogu` typed: 3 exact, 5 with `poguxy`.
             assert counted == {0: min(cap, 6), 1: min(cap, 1), 2: min(cap, 5)}, cap
+
+
+async def test_a_function_word_counted_in_thefirst_rows_counts_what_its_index_counts(
+    app: Container, pg_database: Database
+) -> None:
+    """A function word is first counted among the table's first rows (`first_rows_count`:
+    a TID range scan, vectors checked one by one), and its posting list is read only when
+    that count falls short of the bound. The first rows leave out what the reader may not
+    read, the trash, and vectors over `Tuning.scan_vector_bytes`; both ways give the count
+    of every readable document holding the word, on either side of the bound."""
+    system = RequestContext.system()
+    reader = await app.users().create(
+        system, CreateUser(email="r@example.com", name="R", department="Eng")
+    )
+    other = await app.users().create(
+        system, CreateUser(email="o@example.com", name="O", department="Sales")
+    )
+    mine, theirs = RequestContext(actor=reader), RequestContext(actor=other)
+    uploads = app.document_uploads()
+    for i in range(4):  # readable, small vectors
+        await uploads.create_text(
+            mine, f"the word {i}", DocumentType.TXT, DocumentFields(title=f"r{i}")
+        )
+    long_words = " ".join(f"w{i:04d}" for i in range(400))
+    await uploads.create_text(  # readable, a vector over the bound set below
+        mine, f"the {long_words}", DocumentType.TXT, DocumentFields(title="long")
+    )
+    trashed = await uploads.create_text(
+        mine, "the trashed", DocumentType.TXT, DocumentFields(title="t")
+    )
+    await app.document_lifecycle().delete(mine, trashed.id)
+    await uploads.create_text(  # in another department: not the reader's
+        theirs, "the hidden", DocumentType.TXT, DocumentFields(title="h", department="Sales")
+    )
+    async with pg_database.engine.begin() as conn:
+        await conn.execute(text("ANALYZE documents"))  # rows per page: the first pages' bound
+        sizes = dict(
+            (
+                await conn.execute(
+                    text("SELECT title, pg_column_size(search_vector) FROM documents")
+                )
+            ).all()
+        )
+    bound = max(v for k, v in sizes.items() if k != "long")
+    assert sizes["long"] > bound
+    searched = plan(parse_query('"the"'))
+    (term,) = searched.terms
+    assert scan_tsquery(term) is not None
+    terms = terms_of(reader)
+    population = (readable_by(terms, include_trash=False),)
+    scanning = Tuning(scan_vector_bytes=bound)
+    counted_first = select(
+        first_rows_count(
+            literal(term.tsquery, TSQUERY), population, bindparam("df_cap"), scanning, None
+        )
+    )
+    statements = {
+        "first rows": statistics_statement(searched, population, (), scanning),
+        "index only": statistics_statement(searched, population, (), Tuning(scan_rows=0)),
+    }
+    async with pg_database.engine.connect() as conn:
+        for cap in range(1, 8):
+            first = (await conn.execute(counted_first, {"df_cap": cap})).scalar_one()
+            assert first == min(cap, 4), cap  # not the long, trashed or hidden ones
+            for name, statement in statements.items():
+                rows = dict((await conn.execute(statement, {"df_cap": cap})).all())
+                assert rows[1] == min(cap, 5), (name, cap)  # the long one counts

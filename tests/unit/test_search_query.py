@@ -198,18 +198,28 @@ _lexeme = st.text(alphabet=st.sampled_from("ab:' \\~가1"), min_size=1, max_size
         _lexeme,
         st.lists(st.integers(1, 16383), min_size=1, max_size=4, unique=True).map(sorted),
         max_size=5,
-    )
+    ),
+    weights=st.lists(st.sampled_from(["A", "A", "B", "C", ""]), min_size=4, max_size=4),
+    shared=st.booleans(),
 )
 def test_parsing_a_restricted_vector_reads_back_what_was_written(
-    entries: dict[str, list[int]],
+    entries: dict[str, list[int]], weights: list[str], shared: bool
 ) -> None:
     """`parse_hits` (its quick path and the pattern) reads PostgreSQL's text form of any
-    lexemes, quotes, colons, spaces and backslashes included."""
+    lexemes, quotes, colons, spaces and backslashes included, positions of any weight (D is
+    written without a letter), and lexemes standing at the same positions (a word and its
+    `~stem`: the quick path reads such positions once)."""
 
     def quoted(lex: str) -> str:
         return "'" + lex.replace("\\", "\\\\").replace("'", "''") + "'"
 
-    text = " ".join(f"{quoted(lex)}:{','.join(f'{p}A' for p in at)}" for lex, at in entries.items())
+    if shared and entries:
+        first = next(iter(entries.values()))
+        entries = dict.fromkeys(entries, first)
+    text = " ".join(
+        f"{quoted(lex)}:{','.join(f'{p}{weights[i]}' for i, p in enumerate(at))}"
+        for lex, at in entries.items()
+    )
     assert parse_hits(text) == {lex: tuple(at) for lex, at in entries.items()}
 
 

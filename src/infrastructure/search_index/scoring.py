@@ -175,13 +175,21 @@ def parse_hits(text: str) -> dict[str, tuple[int, ...]]:
     `setweight` that restricted it) as lexeme → positions."""
     if "\\" not in text and "''" not in text:
         # The analyzer's lexemes hold no quote, colon, space or backslash: split directly
-        # (several times faster than the pattern, which stays for any other text).
+        # (several times faster than the pattern, which stays for any other text). A word's
+        # `~stem` lexeme mostly stands where the word does: its positions are read once.
         found: dict[str, tuple[int, ...]] = {}
+        read: dict[str, tuple[int, ...]] = {}
         for entry in text.split(" "):
             lexeme, colon, positions = entry.rpartition(":")
             if not colon or len(lexeme) < 2 or lexeme[0] != "'" or lexeme[-1] != "'":
                 break
-            found[lexeme[1:-1]] = tuple(int(p.rstrip("ABCD")) for p in positions.split(","))
+            numbers = read.get(positions)
+            if numbers is None:
+                digits = positions.replace("A", "")
+                if not digits.replace(",", "").isdigit():
+                    break  # another weight than A: the pattern reads it
+                numbers = read[positions] = tuple(map(int, digits.split(",")))
+            found[lexeme[1:-1]] = numbers
         else:
             return found
     return {

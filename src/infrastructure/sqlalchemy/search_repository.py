@@ -2,7 +2,8 @@
 
 A search is three statements (`infrastructure.search_index` decides what they ask): the
 counts the scores need over the documents the reader may search (N and each term's document
-frequency, every count bounded); at most CANDIDATE_CAP candidates with where the query's
+frequency, every count bounded; an English function word's first counted in the table's first
+rows, `first_rows_count`); at most CANDIDATE_CAP candidates with where the query's
 lexemes stand in each (`ts_filter(setweight(…))`: the vector cut down to them) — for a
 question, found by its rarest terms first; for operators, the documents matching the tsquery
 (a phrase first narrowed to PHRASE_POOL_CAP documents holding its words in any order); then
@@ -28,25 +29,28 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    column,
     false,
     func,
     literal,
     literal_column,
     not_,
     select,
+    table,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import UserDefinedType
 
 from domain.document_ports import DocumentFilter
 from domain.errors import NotFound
 from domain.search import ParsedQuery, SearchFacets, SearchHit, SearchPage
 from domain.users import User
 from infrastructure.search_index import paging, scoring, snippets
-from infrastructure.search_index.analysis import IndexedText
-from infrastructure.search_index.plan import SearchPlan
+from infrastructure.search_index.analysis import STOPWORDS, IndexedText
+from infrastructure.search_index.plan import ScoringTerm, SearchPlan
 from infrastructure.search_index.plan import plan as plan_query
 from infrastructure.search_index.scoring import DF_CAP
 from infrastructure.sqlalchemy import tables as t
@@ -63,36 +67,98 @@ def _tsquery(name: str, text: str | None) -> ColumnElement[Any]:
     return cast(bindparam(name, text, type_=Text), TSQUERY)
 
 
+def scan_tsquery(term: ScoringTerm) -> str | None:
+    """The tsquery a term is first counted by in the table's first rows
+    (`first_rows_count`): an English function word's (analysis.STOPWORDS). Most English
+    documents hold it, so those rows usually reach DF_CAP, and its posting list is the
+    longest GIN reads (about 15 ms for a word in every one of 100,000 documents). None for
+    other terms: their posting lists are the cheaper way."""
+    return term.tsquery if term.lexemes and term.lexemes[0] in STOPWORDS else None
+
+
 def statistics_statement(
     plan: SearchPlan,
     population: Sequence[ColumnElement[bool]],
     parts: Sequence[ColumnElement[bool]] = (),
+    tuning: Tuning = Tuning(),
 ) -> Select[Any]:
-    """(0, N) and (i, df of term i) for i = 1..terms, each count stopping at its cap. The word
-    being typed is first counted without its prefix (`ScoringTerm.sure_tsquery`): if that
-    reaches DF_CAP, so does the term (PostgreSQL runs a CASE branch's subquery only when the
-    branch is taken)."""
+    """(0, N) and (i, df of term i) for i = 1..terms, each count stopping at its cap. Two
+    cheaper counts come first where they can answer (PostgreSQL runs a CASE branch's
+    subquery only when the branch is taken; each count is a lower bound of the term's, so
+    reaching DF_CAP settles it):
+    - a function word is counted in the table's first rows (`scan_tsquery`);
+    - the word being typed is counted without its prefix (`ScoringTerm.sure_tsquery`)."""
     x = (
         func.unnest(
-            cast(
-                bindparam("term_queries", [t.tsquery for t in plan.terms], type_=ARRAY(Text)),
-                ARRAY(TSQUERY),
-            ),
-            cast(
-                bindparam("sure_queries", [t.sure_tsquery for t in plan.terms], type_=ARRAY(Text)),
-                ARRAY(TSQUERY),
-            ),
+            _tsqueries("term_queries", [t.tsquery for t in plan.terms]),
+            _tsqueries("sure_queries", [t.sure_tsquery for t in plan.terms]),
+            _tsqueries("scan_queries", [scan_tsquery(t) for t in plan.terms]),
         )
-        .table_valued("q", "s", with_ordinality="i")
+        .table_valued("q", "s", "f", with_ordinality="i")
         .render_derived(name="x", with_types=False)
     )
     cap = bindparam("df_cap", scoring.DF_CAP, type_=Integer)
     holding = _bounded_count((_matches(x.c.q), *population), cap, x)
     surely = _bounded_count((_matches(x.c.s), *population), cap, x)
-    frequency = case((and_(x.c.s.is_not(None), surely >= cap), cap), else_=holding)
+    first_rows = first_rows_count(x.c.f, population, cap, tuning, x)
+    frequency = case(
+        (and_(x.c.f.is_not(None), first_rows >= cap), cap),
+        (and_(x.c.s.is_not(None), surely >= cap), cap),
+        else_=holding,
+    )
     frequencies = select(x.c.i.label("i"), frequency.label("n"))
     documents = select(literal(0, Integer).label("i"), searched_count(population, parts).label("n"))
     return union_all(documents, frequencies)  # type: ignore[return-value]
+
+
+def _tsqueries(name: str, queries: list[str | None]) -> ColumnElement[Any]:
+    return cast(bindparam(name, queries, type_=ARRAY(Text)), ARRAY(TSQUERY))
+
+
+class _Tid(UserDefinedType[Any]):
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "tid"
+
+
+_pg_class = table("pg_class", column("oid"), column("relpages"), column("reltuples"))
+
+
+def first_rows_count(
+    query: ColumnElement[Any],
+    population: Sequence[ColumnElement[bool]],
+    cap: Any,
+    tuning: Tuning,
+    outer: Any,
+) -> ColumnElement[Any]:
+    """How many of the table's first pages' documents (about `Tuning.scan_rows` rows, by
+    the planner's rows per page; none before the table is first analyzed) are in the
+    population and match `query`, counting stops at `cap`: read in page order by a TID
+    range scan, not through the index. Only vectors stored whole, uncompressed and small
+    (`Tuning.scan_vector_bytes`) are checked: each costs a search of a few hundred
+    lexemes, where a compressed or out-of-line one would first be expanded or fetched. A
+    lower bound of the population's count: when it reaches `cap`, so does that count."""
+    c = _pg_class.c
+    rows = bindparam("scan_rows", tuning.scan_rows, type_=Integer)
+    pages = (
+        select(case((c.reltuples > 0, func.ceil(rows * c.relpages / c.reltuples)), else_=0))
+        .where(c.oid == literal_column("'documents'::regclass"))
+        .scalar_subquery()
+    )
+    first_pages = literal_column("documents.ctid").op("<", is_comparison=True)(
+        cast(func.format("(%s,0)", pages), _Tid())
+    )
+    vector = d.search_vector
+    small = and_(
+        func.pg_column_compression(vector).is_(None),
+        func.pg_column_size(vector)
+        <= bindparam("scan_vector_bytes", tuning.scan_vector_bytes, type_=Integer),
+    )
+    # A CASE, so that PostgreSQL checks the population and the vector's size before the
+    # vector itself (it orders plain conditions by their estimated cost).
+    checked = case((and_(*population, small), func.ts_match_vq(vector, query)), else_=false())
+    return _bounded_count((first_pages, checked), cap, outer)
 
 
 def _bounded_count(
@@ -312,7 +378,7 @@ class SqlAlchemySearchRepository:
         population: Sequence[ColumnElement[bool]],
         parts: Sequence[ColumnElement[bool]],
     ) -> scoring.Statistics:
-        statement = statistics_statement(plan, population, parts)
+        statement = statistics_statement(plan, population, parts, self._tuning)
         counted = dict((await self._conn.execute(statement)).all())
         return scoring.Statistics(
             int(counted.get(0, 0)),
