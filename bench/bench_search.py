@@ -62,7 +62,8 @@ statement of the slowest query of each class. `--parts quality` compares each cl
 under the bounds (CANDIDATE_CAP, PHRASE_POOL_CAP, DF_CAP, N_CAP: constants of the captured
 statements, replaced by bind name) with the exact top 10 (every bound lifted). `--caps
 candidate_cap=500,df_cap=200,…` runs both with other bounds (what a change of the constants
-would cost and save), without touching the app.
+would cost and save), without touching the app; `--caps scan_rows=0` runs `--parts sql` with
+function words counted by their index only (what `first_rows_count` saves).
 
 To measure a modified copy of the code, put its `src` first: `PYTHONPATH=/tmp/copy/src`.
 Raw figures go to bench/results/ (not versioned); the last line printed is the JSON summary.
@@ -687,9 +688,10 @@ def parse_caps(text: str | None) -> dict[str, int] | None:
     if not text:
         return None
     caps = {k.strip(): int(v) for k, v in (part.split("=") for part in text.split(","))}
-    unknown = set(caps) - set(raw_search_app.CAPS)
+    known = (*raw_search_app.CAPS, *raw_search_app.KNOBS)
+    unknown = set(caps) - set(known)
     if unknown:
-        raise SystemExit(f"--caps: unknown {sorted(unknown)}; known: {raw_search_app.CAPS}")
+        raise SystemExit(f"--caps: unknown {sorted(unknown)}; known: {known}")
     return caps
 
 

@@ -83,6 +83,9 @@ ROLES = frozenset(
 # Constants a caller may replace (bench_search.py's `quality` lifts the bounds this way).
 # (`fill_cap` is no bind name: `_search` passes it to `scoring.question_queries`.)
 CAPS = ("candidate_cap", "pool_cap", "df_cap", "n_cap", "fill_cap", "partial_cap")
+# Constants that change what a search costs, never what it finds (`--caps scan_rows=0`: no
+# function word counted in the table's first rows); not lifted with the bounds.
+KNOBS = ("scan_rows", "scan_vector_bytes")
 
 # shape -> (SQL, [("const", [name, value]) | ("role", name) | ("top", index)]);
 # INSERT -> (SQL, parameter names)
