@@ -51,6 +51,23 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         share_with_workers()
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under `--dist loadgroup` (`make test`), pytest-xdist keeps each `xdist_group` on one
+    worker by appending `@<group>` to its tests' node ids on the worker; a pytest that
+    ignores the rewritten ids (9.2, pytest-xdist issue #1386) spreads the group over every
+    worker without a word: the browser tests then run two Chromiums at once. Fail instead."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    lost = [item.nodeid for item in items if item.get_closest_marker("xdist_group")]
+    lost = [nodeid for nodeid in lost if "@" not in nodeid]
+    if lost:
+        raise pytest.UsageError(
+            f"--dist loadgroup is not grouping ({lost[0]} has no @group suffix): this "
+            "pytest and pytest-xdist do not agree (pyproject.toml pins pytest below 9.2)"
+        )
+
+
 @pytest.fixture(scope="session")
 async def pg_url() -> AsyncIterator[str]:
     """A migrated database for this test session."""
