@@ -54,7 +54,7 @@ from harness import UNAUTHORIZED, bearer_user, raw_app
 from infrastructure.search_index import paging, scoring, snippets
 from infrastructure.search_index.plan import SearchPlan
 from infrastructure.search_index.plan import plan as plan_query
-from infrastructure.sqlalchemy.search_repository import scan_tsquery
+from infrastructure.sqlalchemy.search_statistics import scan_tsquery
 
 SQL_ENV = "BENCH_SEARCH_SQL"
 RESULTS_MAX = 50

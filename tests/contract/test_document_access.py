@@ -25,7 +25,7 @@ from infrastructure.memory.uow import InMemoryUnitOfWorkFactory
 from infrastructure.sqlalchemy import tables as t
 from infrastructure.sqlalchemy.access import clearance_parts, readable_by, terms_of
 from infrastructure.sqlalchemy.database import Database
-from infrastructure.sqlalchemy.search_repository import searched_count
+from infrastructure.sqlalchemy.search_statistics import searched_count
 from infrastructure.sqlalchemy.uow import SqlAlchemyUnitOfWorkFactory
 from tests.conftest import truncate_all
 from tests.support import factories

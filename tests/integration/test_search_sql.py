@@ -25,7 +25,7 @@ from infrastructure.search_index.plan import plan
 from infrastructure.search_index.tsquery import Node, Slot
 from infrastructure.sqlalchemy.access import clearance_parts, readable_by, terms_of
 from infrastructure.sqlalchemy.database import Database
-from infrastructure.sqlalchemy.search_repository import (
+from infrastructure.sqlalchemy.search_statistics import (
     first_rows_count,
     scan_tsquery,
     statistics_statement,

@@ -3,7 +3,7 @@
 A search is three statements (`infrastructure.search_index` decides what they ask): the
 counts the scores need over the documents the reader may search (N and each term's document
 frequency, every count bounded; an English function word's first counted in the table's first
-rows, `first_rows_count`); at most CANDIDATE_CAP candidates with where the query's
+rows, `search_statistics`); at most CANDIDATE_CAP candidates with where the query's
 lexemes stand in each (`ts_filter(setweight(…))`: the vector cut down to them) — for a
 question, found by its rarest terms first; for operators, the documents matching the tsquery
 (a phrase first narrowed to PHRASE_POOL_CAP documents holding its words in any order); then
@@ -14,9 +14,7 @@ adapter uses. docs/decisions.md, "Search", has the reasons and the measurements.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
-from functools import reduce
 from typing import Any, Final
 from uuid import UUID
 
@@ -25,167 +23,43 @@ from sqlalchemy import (
     Integer,
     Select,
     Text,
-    and_,
     bindparam,
     case,
     cast,
-    column,
     false,
     func,
-    literal,
     literal_column,
     not_,
     select,
-    table,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.types import UserDefinedType
 
 from domain.document_ports import DocumentFilter
 from domain.errors import NotFound
 from domain.search import ParsedQuery, SearchFacets, SearchHit, SearchPage
 from domain.users import User
 from infrastructure.search_index import paging, scoring, snippets
-from infrastructure.search_index.analysis import STOPWORDS, IndexedText
-from infrastructure.search_index.plan import ScoringTerm, SearchPlan
+from infrastructure.search_index.analysis import IndexedText
+from infrastructure.search_index.plan import SearchPlan
 from infrastructure.search_index.plan import plan as plan_query
 from infrastructure.search_index.scoring import DF_CAP
 from infrastructure.sqlalchemy import tables as t
 from infrastructure.sqlalchemy.access import clearance_parts, readable_by, terms_of
 from infrastructure.sqlalchemy.document_filters import filter_conditions
+from infrastructure.sqlalchemy.search_statistics import (
+    matches,
+    searched_count,
+    statistics_statement,
+    tsquery_param,
+)
 from infrastructure.tuning import Tuning
 
 d = t.documents.c
 _MARK: Final[ColumnElement[Any]] = literal_column("'A'")
 _MARKED: Final[ColumnElement[Any]] = literal_column("'{a}'")
-
-
-def _tsquery(name: str, text: str | None) -> ColumnElement[Any]:
-    return cast(bindparam(name, text, type_=Text), TSQUERY)
-
-
-def scan_tsquery(term: ScoringTerm) -> str | None:
-    """The tsquery a term is first counted by in the table's first rows
-    (`first_rows_count`): an English function word's (analysis.STOPWORDS). Most English
-    documents hold it, so those rows usually reach DF_CAP, and its posting list is the
-    longest GIN reads (about 15 ms for a word in every one of 100,000 documents). None for
-    other terms: their posting lists are the cheaper way."""
-    return term.tsquery if term.lexemes and term.lexemes[0] in STOPWORDS else None
-
-
-def statistics_statement(
-    plan: SearchPlan,
-    population: Sequence[ColumnElement[bool]],
-    parts: Sequence[ColumnElement[bool]] = (),
-    tuning: Tuning = Tuning(),
-) -> Select[Any]:
-    """(0, N) and (i, df of term i) for i = 1..terms, each count stopping at its cap. Two
-    cheaper counts come first where they can answer (PostgreSQL runs a CASE branch's
-    subquery only when the branch is taken; each count is a lower bound of the term's, so
-    reaching DF_CAP settles it):
-    - a function word is counted in the table's first rows (`scan_tsquery`);
-    - the word being typed is counted without its prefix (`ScoringTerm.sure_tsquery`)."""
-    x = (
-        func.unnest(
-            _tsqueries("term_queries", [t.tsquery for t in plan.terms]),
-            _tsqueries("sure_queries", [t.sure_tsquery for t in plan.terms]),
-            _tsqueries("scan_queries", [scan_tsquery(t) for t in plan.terms]),
-        )
-        .table_valued("q", "s", "f", with_ordinality="i")
-        .render_derived(name="x", with_types=False)
-    )
-    cap = bindparam("df_cap", scoring.DF_CAP, type_=Integer)
-    holding = _bounded_count((_matches(x.c.q), *population), cap, x)
-    surely = _bounded_count((_matches(x.c.s), *population), cap, x)
-    first_rows = first_rows_count(x.c.f, population, cap, tuning, x)
-    frequency = case(
-        (and_(x.c.f.is_not(None), first_rows >= cap), cap),
-        (and_(x.c.s.is_not(None), surely >= cap), cap),
-        else_=holding,
-    )
-    frequencies = select(x.c.i.label("i"), frequency.label("n"))
-    documents = select(literal(0, Integer).label("i"), searched_count(population, parts).label("n"))
-    return union_all(documents, frequencies)  # type: ignore[return-value]
-
-
-def _tsqueries(name: str, queries: list[str | None]) -> ColumnElement[Any]:
-    return cast(bindparam(name, queries, type_=ARRAY(Text)), ARRAY(TSQUERY))
-
-
-class _Tid(UserDefinedType[Any]):
-    cache_ok = True
-
-    def get_col_spec(self, **kw: Any) -> str:
-        return "tid"
-
-
-_pg_class = table("pg_class", column("oid"), column("relpages"), column("reltuples"))
-
-
-def first_rows_count(
-    query: ColumnElement[Any],
-    population: Sequence[ColumnElement[bool]],
-    cap: Any,
-    tuning: Tuning,
-    outer: Any,
-) -> ColumnElement[Any]:
-    """How many of the table's first pages' documents (about `Tuning.scan_rows` rows, by
-    the planner's rows per page; none before the table is first analyzed) are in the
-    population and match `query`, counting stops at `cap`: read in page order by a TID
-    range scan, not through the index. Only vectors stored whole, uncompressed and small
-    (`Tuning.scan_vector_bytes`) are checked: each costs a search of a few hundred
-    lexemes, where a compressed or out-of-line one would first be expanded or fetched. A
-    lower bound of the population's count: when it reaches `cap`, so does that count."""
-    c = _pg_class.c
-    rows = bindparam("scan_rows", tuning.scan_rows, type_=Integer)
-    pages = (
-        select(case((c.reltuples > 0, func.ceil(rows * c.relpages / c.reltuples)), else_=0))
-        .where(c.oid == literal_column("'documents'::regclass"))
-        .scalar_subquery()
-    )
-    first_pages = literal_column("documents.ctid").op("<", is_comparison=True)(
-        cast(func.format("(%s,0)", pages), _Tid())
-    )
-    vector = d.search_vector
-    small = and_(
-        func.pg_column_compression(vector).is_(None),
-        func.pg_column_size(vector)
-        <= bindparam("scan_vector_bytes", tuning.scan_vector_bytes, type_=Integer),
-    )
-    # A CASE, so that PostgreSQL checks the population and the vector's size before the
-    # vector itself (it orders plain conditions by their estimated cost).
-    checked = case((and_(*population, small), func.ts_match_vq(vector, query)), else_=false())
-    return _bounded_count((first_pages, checked), cap, outer)
-
-
-def _bounded_count(
-    conditions: Sequence[ColumnElement[bool]], cap: Any, outer: Any = None
-) -> ColumnElement[Any]:
-    """How many documents meet `conditions`, counting stops at `cap`; `outer`: a FROM of the
-    enclosing statement the conditions refer to (a correlated count, once per its row)."""
-    rows = select(literal(1).label("one")).where(*conditions).limit(cap)
-    if outer is not None:
-        rows = rows.correlate(outer)
-    return select(func.count()).select_from(rows.subquery("searched")).scalar_subquery()
-
-
-def searched_count(
-    population: Sequence[ColumnElement[bool]], parts: Sequence[ColumnElement[bool]] = ()
-) -> ColumnElement[Any]:
-    """N: the documents the reader may search (passing the search's filters), up to N_CAP.
-    `parts`: disjoint subsets of the population an index counts alone
-    (`access.clearance_parts`); when they hold N_CAP documents between them, N is N_CAP and
-    the population itself is not counted (PostgreSQL runs a CASE's subquery only when its
-    branch is taken)."""
-    cap = bindparam("n_cap", scoring.N_CAP, type_=Integer)
-    counted = _bounded_count(population, cap)
-    if not parts:
-        return counted
-    cleared = reduce(operator.add, (_bounded_count((part,), cap) for part in parts))
-    return case((cleared >= cap, cap), else_=counted)
 
 
 def _candidate_columns(plan: SearchPlan, source: Any = t.documents) -> list[ColumnElement[Any]]:
@@ -200,14 +74,10 @@ def _candidate_columns(plan: SearchPlan, source: Any = t.documents) -> list[Colu
         func.length(vector).label("length"),
         cast(restricted, Text).label("hits"),
         func.coalesce(
-            vector.op("@@", is_comparison=True)(_tsquery("prefix_query", plan.prefix_query)),
+            vector.op("@@", is_comparison=True)(tsquery_param("prefix_query", plan.prefix_query)),
             false(),
         ).label("prefix_hit"),
     ]
-
-
-def _matches(query: ColumnElement[Any], vector: Any = d.search_vector) -> ColumnElement[bool]:
-    return vector.op("@@", is_comparison=True)(query)  # type: ignore[no-any-return]
 
 
 def one_term_candidates(
@@ -224,7 +94,7 @@ def one_term_candidates(
     cap = bindparam("candidate_cap", tuning.candidate_cap, type_=Integer)
     return (
         select(*_candidate_columns(plan), searched_count(population, parts).label("documents"))
-        .where(_matches(_tsquery("term_query", term.tsquery)), *population)
+        .where(matches(tsquery_param("term_query", term.tsquery)), *population)
         .limit(cap)
     )
 
@@ -242,11 +112,11 @@ def question_candidates(
     cap = bindparam("candidate_cap", tuning.candidate_cap, type_=Integer)
     partial = bindparam("partial_cap", tuning.partial_cap, type_=Integer)
     fill_room = bindparam("fill_limit", asked.fill_limit, type_=Integer)
-    every_q = _tsquery("every_query", asked.every)
-    core_q = _tsquery("core_query", asked.core)
-    every = (
-        select(*_candidate_columns(plan)).where(_matches(every_q), *population).limit(cap)
-    ).cte("every")
+    every_q = tsquery_param("every_query", asked.every)
+    core_q = tsquery_param("core_query", asked.core)
+    every = (select(*_candidate_columns(plan)).where(matches(every_q), *population).limit(cap)).cte(
+        "every"
+    )
     holding_every = select(func.count()).select_from(every).scalar_subquery()
     core_limit = case(
         (holding_every == 0, cap),
@@ -255,12 +125,12 @@ def question_candidates(
     fill_limit = case((holding_every == 0, fill_room), else_=func.least(fill_room, core_limit))
     core = (
         select(*_candidate_columns(plan))
-        .where(_matches(core_q), not_(func.coalesce(_matches(every_q), false())), *population)
+        .where(matches(core_q), not_(func.coalesce(matches(every_q), false())), *population)
         .limit(core_limit)
     )
     rest = (
         select(*_candidate_columns(plan))
-        .where(_matches(_tsquery("fill_query", asked.fill)), not_(_matches(core_q)), *population)
+        .where(matches(tsquery_param("fill_query", asked.fill)), not_(matches(core_q)), *population)
         .limit(fill_limit)
     )
     return union_all(select(*every.c), core, rest)  # type: ignore[return-value]
@@ -274,19 +144,19 @@ def operator_candidates(
     otherwise rechecks positions in most of the corpus before the cap applies), in the same
     scan (the pool's rows carry their vectors: no second visit of each by its id)."""
     assert plan.match is not None
-    match = _tsquery("match_query", plan.match.text())
+    match = tsquery_param("match_query", plan.match.text())
     cap = bindparam("candidate_cap", tuning.candidate_cap, type_=Integer)
     if plan.loose is None:
-        return select(*_candidate_columns(plan)).where(_matches(match), *population).limit(cap)
+        return select(*_candidate_columns(plan)).where(matches(match), *population).limit(cap)
     pool = (
         select(d.id, d.search_vector)
-        .where(_matches(_tsquery("loose_query", plan.loose.text())), *population)
+        .where(matches(tsquery_param("loose_query", plan.loose.text())), *population)
         .limit(bindparam("pool_cap", tuning.phrase_pool_cap, type_=Integer))
         .subquery("pool")
     )
     return (
         select(*_candidate_columns(plan, pool))
-        .where(_matches(match, pool.c.search_vector))
+        .where(matches(match, pool.c.search_vector))
         .limit(cap)
     )
 
