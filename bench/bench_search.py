@@ -42,8 +42,9 @@ c. Throughput (32 connections, the mix) of Archivist against `raw_search_app.py`
 
 Before measuring it captures what the app actually sends: the search use case
 (`SearchService.search`, as the route calls it) runs on its own engine for probe queries that
-reach every statement shape (statistics; candidates of a question, of operators, of a phrase;
-page contents for 1..10 hits; a reader with and without a department) and the log INSERTs,
+reach every statement shape (statistics; a question's every-word candidates with its
+statistics, and its partial candidates; candidates of operators, of a phrase; page contents
+for 1..10 hits; a reader with and without a department) and the log INSERTs,
 and SQLAlchemy's `before_cursor_execute` records each statement's SQL and its parameters by
 bind name. The SQL goes to the raw app (BENCH_SEARCH_SQL) with each parameter a constant or a
 role it fills in. Then it checks, for 40 queries of every class (all of `half`), that the raw
@@ -453,11 +454,11 @@ def _kind(sent: Sent, hit_ids: list[Any]) -> str:
     """Which of the raw app's statement shapes `sent` is (by the app's bind names)."""
     names = set(sent.names)
     if "term_queries" in names:
-        return "statistics"
+        return "every" if "every_query" in names else "statistics"
     if "term_query" in names:
         return "one_term"
     if "core_query" in names:
-        return "question"
+        return "partial"
     if "loose_query" in names:
         return "phrase"
     if "match_query" in names:
@@ -573,7 +574,7 @@ async def capture_statements(fx: Fixture, path: Path) -> int:
         await probe.close()
     missing = [
         raw_search_app.shape_key(k, fx.reader.department)
-        for k in ("statistics", "question", "phrase", "operator", *PAGES)
+        for k in ("statistics", "every", "partial", "phrase", "operator", *PAGES)
         if raw_search_app.shape_key(k, fx.reader.department) not in search
     ]
     if missing:
@@ -675,12 +676,14 @@ def check_same_json(fx: Fixture, workdir: Path, pin: bool) -> int:
 # --- diagnostics: the statements alone ----------------------------------------------------------
 
 
-STEPS = ("statistics", "candidates", "page", "python")
+STEPS = ("statistics", "every", "candidates", "page", "python")
 
 
 def _step(shape: str) -> str:
     kind = shape.split("|")[0]
-    return kind if kind == "statistics" else "page" if kind.startswith("page") else "candidates"
+    if kind in ("statistics", "every"):  # `every`: a question's statistics with its candidates
+        return kind
+    return "page" if kind.startswith("page") else "candidates"
 
 
 def parse_caps(text: str | None) -> dict[str, int] | None:

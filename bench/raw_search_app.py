@@ -8,21 +8,24 @@ does by hand what Archivist does for that route:
    autocommit, the same 401 rules (`harness.bearer_user`, as `raw_me_app.py`);
 2. in one transaction (BEGIN … COMMIT, as `SearchService.search`'s unit of work), the search
    as `SqlAlchemySearchRepository.search` runs it (`search_hits`): the query parsed by
-   `domain.search.parse_query` and planned by `infrastructure.search_index.plan.plan`; the
-   statistics statement (N and each term's document frequency), the candidates statement (a
-   question's rarest terms first, `retrieval_split`; or the operators' tsquery, a phrase
-   through its pool), the scores, page and cursor (`paging.rank_page`) and the page's
-   contents for the snippets (`snippet`), all with the index's own Python functions; when
-   operators find nothing, the same again for the relaxed query (`ParsedQuery.relaxed`);
-   then the INSERTs of the query log, the response log and the `search.performed` event (no
-   RETURNING);
+   `domain.search.parse_query` and planned by `infrastructure.search_index.plan.plan`; for a
+   question of several words, the documents holding every word with the statistics (N and
+   each term's document frequency) in one statement, then, while those are few, the
+   documents holding some of its words (its rarest first, `retrieval_split`); otherwise the
+   statistics statement, then the candidates (a question's rarest terms first; or the
+   operators' tsquery, a phrase through its pool); the scores, page and cursor
+   (`paging.rank_page`) and the page's contents for the snippets (`snippet`), all with the
+   index's own Python functions; when operators find nothing, the same again for the
+   relaxed query (`ParsedQuery.relaxed`); then the INSERTs of the query log, the response
+   log and the `search.performed` event (no RETURNING);
 3. the same JSON as Archivist (`query_id`, `answer`, `results`, `response_time_ms`, `total`,
    `next_cursor` — `infrastructure.search_index.paging`'s cursor —, `facets`: null,
    `relaxed`).
 
 The SQL is not written here: it is what the app itself sent to asyncpg, captured by
-`bench_search.py` from the code under test for every statement shape (statistics, candidates
-of a question / of operators / of a phrase, page contents for 1..10 hits, each for a reader
+`bench_search.py` from the code under test for every statement shape (statistics; a
+question's every-word candidates with the statistics and its partial candidates; candidates of
+one term / of operators / of a phrase, page contents for 1..10 hits, each for a reader
 with and without a department) and the INSERTs, and handed over in the JSON file named by
 BENCH_SEARCH_SQL: for each shape the SQL text and, per parameter, either a constant (a cap, a
 literal) or a role the handler fills in (the reader, the plan's tsqueries and lexemes, the
@@ -74,6 +77,7 @@ ROLES = frozenset(
         "prefix_query",
         "core_query",
         "fill_query",
+        "core_limit",
         "fill_limit",
         "every_query",
         "match_query",
@@ -81,7 +85,7 @@ ROLES = frozenset(
     }
 )
 # Constants a caller may replace (bench_search.py's `quality` lifts the bounds this way).
-# (`fill_cap` is no bind name: `_search` passes it to `scoring.question_queries`.)
+# (`fill_cap` and `partial_cap` are no bind names: `_question` passes them to `scoring`.)
 CAPS = ("candidate_cap", "pool_cap", "df_cap", "n_cap", "fill_cap", "partial_cap")
 # Constants that change what a search costs, never what it finds (`--caps scan_rows=0`: no
 # function word counted in the table's first rows); not lifted with the bounds.
@@ -105,7 +109,7 @@ def load_rendered(path: str) -> None:
 
 
 def shape_key(kind: str, department: str | None) -> str:
-    """`statistics`, `one_term`, `question`, `operator`, `phrase` or `page<k>`, for a reader
+    """`statistics`, `one_term`, `every`, `partial`, `operator`, `phrase` or `page<k>`, for a reader
     with or without a department."""
     return f"{kind}|{'department' if department is not None else 'none'}"
 
@@ -181,30 +185,60 @@ async def _search(
     values["term_queries"] = [term.tsquery for term in plan.terms]
     values["sure_queries"] = [term.sure_tsquery for term in plan.terms]
     values["scan_queries"] = [scan_tsquery(term) for term in plan.terms]
-    counted = {r[0]: r[1] for r in await _fetch(conn, bind("statistics", dep, values, caps=caps))}
-    stats = scoring.Statistics(
+    every: list[Any] = []
+    if plan.natural and len(plan.terms) > 1:
+        # The documents holding every term, with the statistics.
+        values["every_query"] = scoring.every_query(plan)
+        rows = await _fetch(conn, bind("every", dep, values, caps=caps))
+        every = [r for r in rows if r["i"] is None]
+        stats = _statistics(plan, {r["i"]: r["n"] for r in rows if r["i"] is not None})
+    else:
+        counted = await _fetch(conn, bind("statistics", dep, values, caps=caps))
+        stats = _statistics(plan, {r[0]: r[1] for r in counted})
+    if plan.natural:
+        return await _question(conn, plan, stats, every, dep, values, limit, caps)
+    assert plan.match is not None
+    values["match_query"] = plan.match.text()
+    kind = "operator"
+    if plan.loose is not None:
+        values["loose_query"] = plan.loose.text()
+        kind = "phrase"
+    rows = await _fetch(conn, bind(kind, dep, values, caps=caps))
+    return await _page(conn, plan, stats, rows, dep, values, limit)
+
+
+def _statistics(plan: SearchPlan, counted: Mapping[int, int]) -> scoring.Statistics:
+    return scoring.Statistics(
         int(counted.get(0, 0)),
         tuple(int(counted.get(i + 1, 0)) for i in range(len(plan.terms))),
     )
-    if plan.natural:
-        fill_cap = caps.get("fill_cap", scoring.FILL_CAP) if caps else scoring.FILL_CAP
-        asked = scoring.question_queries(plan, stats, cap, fill_cap)
-        if asked is None:
-            return Found()
+
+
+async def _question(
+    conn: Runner,
+    plan: SearchPlan,
+    stats: scoring.Statistics,
+    every: list[Any],
+    dep: str | None,
+    values: dict[str, Any],
+    limit: int,
+    caps: Mapping[str, int] | None,
+) -> Found:
+    """`SqlAlchemySearchRepository._question`: `every`, then those holding some terms."""
+    cap = caps.get("candidate_cap", CANDIDATE_CAP) if caps else CANDIDATE_CAP
+    fill_cap = caps.get("fill_cap", scoring.FILL_CAP) if caps else scoring.FILL_CAP
+    partial_cap = caps.get("partial_cap", scoring.PARTIAL_CAP) if caps else scoring.PARTIAL_CAP
+    asked = scoring.question_queries(plan, stats, cap, fill_cap)
+    if asked is None:
+        return Found()
+    limits = scoring.partial_limits(len(every), cap, asked.fill_limit, partial_cap)
+    if any(limits):
         values["every_query"] = asked.every
         values["core_query"] = asked.core
         values["fill_query"] = asked.fill
-        values["fill_limit"] = asked.fill_limit
-        kind = "question"
-    else:
-        assert plan.match is not None
-        values["match_query"] = plan.match.text()
-        kind = "operator"
-        if plan.loose is not None:
-            values["loose_query"] = plan.loose.text()
-            kind = "phrase"
-    rows = await _fetch(conn, bind(kind, dep, values, caps=caps))
-    return await _page(conn, plan, stats, rows, dep, values, limit)
+        values["core_limit"], values["fill_limit"] = limits
+        every = every + await _fetch(conn, bind("partial", dep, values, caps=caps))
+    return await _page(conn, plan, stats, every, dep, values, limit)
 
 
 async def _page(

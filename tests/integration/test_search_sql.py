@@ -1,6 +1,7 @@
 """Search specifics only PostgreSQL shows: the tsvector's 1 MB limit never breaks an upload,
 PostgreSQL's own `@@` agrees with the index model the in-memory storage evaluates, and the
-statistics' shortcuts count what counting every document counts."""
+statistics' shortcuts (a question's counted with its candidates among them) count what
+counting every document counts."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from infrastructure.search_index.plan import plan
 from infrastructure.search_index.tsquery import Node, Slot
 from infrastructure.sqlalchemy.access import clearance_parts, readable_by, terms_of
 from infrastructure.sqlalchemy.database import Database
+from infrastructure.sqlalchemy.search_candidates import counted_every_candidates, every_candidates
 from infrastructure.sqlalchemy.search_statistics import (
     first_rows_count,
     scan_tsquery,
@@ -182,7 +184,7 @@ async def test_bounded_counts_are_the_same_whichever_branch_counts_them(
             assert counted == {0: min(cap, 6), 1: min(cap, 1), 2: min(cap, 5)}, cap
 
 
-async def test_a_function_word_counted_in_thefirst_rows_counts_what_its_index_counts(
+async def test_a_function_word_counted_in_the_first_rows_counts_what_its_index_counts(
     app: Container, pg_database: Database
 ) -> None:
     """A function word is first counted among the table's first rows (`first_rows_count`:
@@ -247,3 +249,54 @@ async def test_a_function_word_counted_in_thefirst_rows_counts_what_its_index_co
             for name, statement in statements.items():
                 rows = dict((await conn.execute(statement, {"df_cap": cap})).all())
                 assert rows[1] == min(cap, 5), (name, cap)  # the long one counts
+
+
+async def test_a_question_counted_with_its_candidates_counts_what_its_statistics_count(
+    app: Container, pg_database: Database
+) -> None:
+    """A question of several words counts its statistics in the statement that finds the
+    documents holding every word (`counted_every_candidates`), and when DF_CAP of those are
+    found, no word is counted alone: for every bound and candidate cap, the counts are the
+    statistics statement's, and the rows after them are `every_candidates`' rows. A word
+    held only by the documents holding both (`zorba`) shows a bound settled one too early."""
+    system = RequestContext.system()
+    reader = await app.users().create(
+        system, CreateUser(email="r@example.com", name="R", department="Eng")
+    )
+    other = await app.users().create(
+        system, CreateUser(email="o@example.com", name="O", department="Sales")
+    )
+    mine, theirs = RequestContext(actor=reader), RequestContext(actor=other)
+    uploads = app.document_uploads()
+    bodies = ["zorba quint"] * 3 + ["quint alone"] * 2 + ["lorem ipsum"] * 2
+    for i, body in enumerate(bodies):  # distinct texts: an upload of the same bytes is refused
+        await uploads.create_text(
+            mine, f"{body} n{i}", DocumentType.TXT, DocumentFields(title=f"d{i}")
+        )
+    trashed = await uploads.create_text(
+        mine, "zorba quint", DocumentType.TXT, DocumentFields(title="t")
+    )
+    await app.document_lifecycle().delete(mine, trashed.id)
+    await uploads.create_text(  # in another department: not the reader's
+        theirs, "zorba quint", DocumentType.TXT, DocumentFields(title="h", department="Sales")
+    )
+    searched = plan(parse_query("zorba quint"))
+    terms = terms_of(reader)
+    population = (readable_by(terms, include_trash=False),)
+    parts = clearance_parts(terms)
+    async with pg_database.engine.connect() as conn:
+        for candidate_cap in (1, 2, 3, 5):
+            tuning = Tuning(candidate_cap=candidate_cap)
+            both = counted_every_candidates(searched, population, parts, tuning)
+            alone = statistics_statement(searched, population, parts, tuning)
+            every = every_candidates(searched, population, tuning)
+            for cap in range(1, 8):
+                bounds = {"df_cap": cap, "n_cap": cap}
+                rows = (await conn.execute(both, bounds)).all()
+                counted = {r[0]: r[1] for r in rows if r[0] is not None}
+                # N: 7 readable documents; `zorba`: 3; `quint` (typed: a prefix): 5.
+                assert counted == {0: min(cap, 7), 1: min(cap, 3), 2: min(cap, 5)}, cap
+                assert counted == dict((await conn.execute(alone, bounds)).all()), cap
+                found = sorted(tuple(r)[2:] for r in rows if r[0] is None)
+                assert len(found) == min(candidate_cap, 3)
+                assert found == sorted(tuple(r) for r in (await conn.execute(every)).all())

@@ -108,10 +108,15 @@ def question_queries(
     if core_query is None:
         return None
     room = fill_room(stats, core, cap, fill_cap)
-    every = None
-    if len(plan_.terms) > 1 and all(stats.frequencies):
-        every = " & ".join(f"({term.tsquery})" for term in plan_.terms)
+    every = every_query(plan_) if all(stats.frequencies) else None
     return QuestionQueries(every, core_query, fill_query(plan_, core, fill) if room else None, room)
+
+
+def every_query(plan_: SearchPlan) -> str | None:
+    """The tsquery of the documents holding every term of a question (None for one term)."""
+    if len(plan_.terms) < 2:
+        return None
+    return " & ".join(f"({term.tsquery})" for term in plan_.terms)
 
 
 def partial_limits(
@@ -121,8 +126,7 @@ def partial_limits(
     only the fill's, join the `holding_every` documents holding every term: without any
     such document, `cap` and `fill_limit` (the core's and the fill's bounds); otherwise as
     many as bring the candidates to `partial_cap` (none once those holding every term are
-    that many), the fill no more than the core. (SQL computes the same in the candidates
-    statement: `question_candidates`.)"""
+    that many), the fill no more than the core."""
     if holding_every == 0:
         return cap, fill_limit
     core = max(0, min(cap, partial_cap) - holding_every)

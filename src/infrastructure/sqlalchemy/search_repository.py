@@ -1,38 +1,29 @@
 """Full-text search in PostgreSQL (the logs kept of each search are `search_logs`).
 
-A search is three statements (`infrastructure.search_index` decides what they ask): the
-counts the scores need over the documents the reader may search (N and each term's document
-frequency, every count bounded; an English function word's first counted in the table's first
-rows, `search_statistics`); at most CANDIDATE_CAP candidates with where the query's
-lexemes stand in each (`ts_filter(setweight(…))`: the vector cut down to them) — for a
-question, found by its rarest terms first; for operators, the documents matching the tsquery
-(a phrase first narrowed to PHRASE_POOL_CAP documents holding its words in any order); then
-the returned page's titles, types and texts, for the snippets. A question of one term needs
-no statistics statement: its candidates are the documents its df counts, and carry N
-(`one_term_candidates`). Scores are computed in Python by the same function the in-memory
-adapter uses. docs/decisions.md, "Search", has the reasons and the measurements."""
+A search is three statements at most (`infrastructure.search_index` decides what they ask):
+the counts the scores need over the documents the reader may search (N and each term's
+document frequency, every count bounded; an English function word's first counted in the
+table's first rows, `search_statistics`); at most CANDIDATE_CAP candidates with where the
+query's lexemes stand in each (`ts_filter(setweight(…))`: the vector cut down to them); then
+the returned page's titles, types and texts, for the snippets. How the first two are cut:
+- a question of one term: its candidates are the documents its df counts, and carry N
+  (`one_term_candidates`): no statistics statement;
+- a question of several terms: the documents holding every term come with the statistics
+  (`counted_every_candidates`), and settle every df when DF_CAP of them are found; those
+  holding only some terms (the rarest first) follow in a statement of their own only while
+  the former are fewer than PARTIAL_CAP (`partial_candidates`);
+- operators: the statistics, then the documents matching the tsquery (a phrase first
+  narrowed to PHRASE_POOL_CAP documents holding its words in any order).
+Scores are computed in Python by the same function the in-memory adapter uses.
+docs/decisions.md, "Search", has the reasons and the measurements."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import (
-    ColumnElement,
-    Integer,
-    Select,
-    Text,
-    bindparam,
-    case,
-    cast,
-    false,
-    func,
-    literal_column,
-    not_,
-    select,
-    union_all,
-)
+from sqlalchemy import ColumnElement, Text, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -49,116 +40,17 @@ from infrastructure.search_index.scoring import DF_CAP
 from infrastructure.sqlalchemy import tables as t
 from infrastructure.sqlalchemy.access import clearance_parts, readable_by, terms_of
 from infrastructure.sqlalchemy.document_filters import filter_conditions
-from infrastructure.sqlalchemy.search_statistics import (
-    matches,
-    searched_count,
-    statistics_statement,
-    tsquery_param,
+from infrastructure.sqlalchemy.search_candidates import (
+    counted_every_candidates,
+    every_candidates,
+    one_term_candidates,
+    operator_candidates,
+    partial_candidates,
 )
+from infrastructure.sqlalchemy.search_statistics import statistics_statement
 from infrastructure.tuning import Tuning
 
 d = t.documents.c
-_MARK: Final[ColumnElement[Any]] = literal_column("'A'")
-_MARKED: Final[ColumnElement[Any]] = literal_column("'{a}'")
-
-
-def _candidate_columns(plan: SearchPlan, source: Any = t.documents) -> list[ColumnElement[Any]]:
-    """Per candidate: id, length, where the query's lexemes stand (the vector cut down to
-    them) and whether it holds the prefix; of `documents` or of a subquery of its columns.
-    (A hit's title and type are read with its text, for the page only.)"""
-    vector = source.c.search_vector
-    lexemes = bindparam("lexemes", plan.lexemes, type_=ARRAY(Text))
-    restricted = func.ts_filter(func.setweight(vector, _MARK, lexemes), _MARKED)
-    return [
-        source.c.id,
-        func.length(vector).label("length"),
-        cast(restricted, Text).label("hits"),
-        func.coalesce(
-            vector.op("@@", is_comparison=True)(tsquery_param("prefix_query", plan.prefix_query)),
-            false(),
-        ).label("prefix_hit"),
-    ]
-
-
-def one_term_candidates(
-    plan: SearchPlan,
-    population: Sequence[ColumnElement[bool]],
-    parts: Sequence[ColumnElement[bool]],
-    tuning: Tuning,
-) -> Select[Any]:
-    """A question of one term (a single word, its last letters a prefix being typed): the
-    documents holding it, at most CANDIDATE_CAP, each row also carrying N. These are the
-    documents the term's df counts, so the df is their number (CANDIDATE_CAP >= DF_CAP) and
-    the search needs no statistics statement: one scan of the term's documents, not two."""
-    (term,) = plan.terms
-    cap = bindparam("candidate_cap", tuning.candidate_cap, type_=Integer)
-    return (
-        select(*_candidate_columns(plan), searched_count(population, parts).label("documents"))
-        .where(matches(tsquery_param("term_query", term.tsquery)), *population)
-        .limit(cap)
-    )
-
-
-def question_candidates(
-    plan: SearchPlan,
-    population: Sequence[ColumnElement[bool]],
-    asked: scoring.QuestionQueries,
-    tuning: Tuning,
-) -> Select[Any]:
-    """The documents holding every term, at most CANDIDATE_CAP; then those holding the core
-    (rarest) terms but not every one, and those holding only the common ones, as many as
-    `scoring.partial_limits` says for the first part's count (without any document holding
-    every term: CANDIDATE_CAP and the fill's room)."""
-    cap = bindparam("candidate_cap", tuning.candidate_cap, type_=Integer)
-    partial = bindparam("partial_cap", tuning.partial_cap, type_=Integer)
-    fill_room = bindparam("fill_limit", asked.fill_limit, type_=Integer)
-    every_q = tsquery_param("every_query", asked.every)
-    core_q = tsquery_param("core_query", asked.core)
-    every = (select(*_candidate_columns(plan)).where(matches(every_q), *population).limit(cap)).cte(
-        "every"
-    )
-    holding_every = select(func.count()).select_from(every).scalar_subquery()
-    core_limit = case(
-        (holding_every == 0, cap),
-        else_=func.greatest(0, func.least(cap, partial) - holding_every),
-    )
-    fill_limit = case((holding_every == 0, fill_room), else_=func.least(fill_room, core_limit))
-    core = (
-        select(*_candidate_columns(plan))
-        .where(matches(core_q), not_(func.coalesce(matches(every_q), false())), *population)
-        .limit(core_limit)
-    )
-    rest = (
-        select(*_candidate_columns(plan))
-        .where(matches(tsquery_param("fill_query", asked.fill)), not_(matches(core_q)), *population)
-        .limit(fill_limit)
-    )
-    return union_all(select(*every.c), core, rest)  # type: ignore[return-value]
-
-
-def operator_candidates(
-    plan: SearchPlan, population: Sequence[ColumnElement[bool]], tuning: Tuning
-) -> Select[Any]:
-    """Documents matching the tsquery, at most CANDIDATE_CAP; a phrase is checked among at
-    most PHRASE_POOL_CAP documents holding its words in any order (a phrase of common words
-    otherwise rechecks positions in most of the corpus before the cap applies), in the same
-    scan (the pool's rows carry their vectors: no second visit of each by its id)."""
-    assert plan.match is not None
-    match = tsquery_param("match_query", plan.match.text())
-    cap = bindparam("candidate_cap", tuning.candidate_cap, type_=Integer)
-    if plan.loose is None:
-        return select(*_candidate_columns(plan)).where(matches(match), *population).limit(cap)
-    pool = (
-        select(d.id, d.search_vector)
-        .where(matches(tsquery_param("loose_query", plan.loose.text())), *population)
-        .limit(bindparam("pool_cap", tuning.phrase_pool_cap, type_=Integer))
-        .subquery("pool")
-    )
-    return (
-        select(*_candidate_columns(plan, pool))
-        .where(matches(match, pool.c.search_vector))
-        .limit(cap)
-    )
 
 
 class SqlAlchemySearchRepository:
@@ -190,6 +82,13 @@ class SqlAlchemySearchRepository:
         parts = () if conditions else clearance_parts(terms)
         if resume is None and self._counted_by_candidates(plan):
             return await self._one_term(plan, population, parts, limit, key, facets)
+        if resume is None and plan.natural and len(plan.terms) > 1:
+            statement = counted_every_candidates(plan, population, parts, self._tuning)
+            rows = (await self._conn.execute(statement)).all()
+            counted = {r[0]: r[1] for r in rows if r[0] is not None}
+            every = [tuple(r)[2:] for r in rows if r[0] is None]
+            stats = self._counted(plan, counted)
+            return await self._question(plan, stats, population, every, limit, key, None, facets)
         stats = resume.stats if resume else await self._statistics(plan, population, parts)
         return await self._ranked(plan, stats, population, limit, key, resume, facets)
 
@@ -249,7 +148,11 @@ class SqlAlchemySearchRepository:
         parts: Sequence[ColumnElement[bool]],
     ) -> scoring.Statistics:
         statement = statistics_statement(plan, population, parts, self._tuning)
-        counted = dict((await self._conn.execute(statement)).all())
+        return self._counted(plan, dict((await self._conn.execute(statement)).all()))
+
+    @staticmethod
+    def _counted(plan: SearchPlan, counted: dict[int, int]) -> scoring.Statistics:
+        """The statistics from the rows (0, N) and (i, df of term i) of `statistics_statement`."""
         return scoring.Statistics(
             int(counted.get(0, 0)),
             tuple(int(counted.get(i + 1, 0)) for i in range(len(plan.terms))),
@@ -266,15 +169,40 @@ class SqlAlchemySearchRepository:
         facets: bool,
     ) -> SearchPage:
         if plan.natural:
-            asked = scoring.question_queries(
-                plan, stats, self._tuning.candidate_cap, self._tuning.fill_cap
-            )
-            if asked is None:
-                return SearchPage([], 0)
-            statement = question_candidates(plan, population, asked, self._tuning)
-        else:
-            statement = operator_candidates(plan, population, self._tuning)
+            every: list[Any] = []
+            if len(plan.terms) > 1:
+                statement = every_candidates(plan, population, self._tuning)
+                every = list((await self._conn.execute(statement)).all())
+            return await self._question(plan, stats, population, every, limit, key, resume, facets)
+        statement = operator_candidates(plan, population, self._tuning)
         rows = (await self._conn.execute(statement)).all()
+        return await self._page(plan, stats, rows, limit, key, resume, facets)
+
+    async def _question(
+        self,
+        plan: SearchPlan,
+        stats: scoring.Statistics,
+        population: Sequence[ColumnElement[bool]],
+        every: list[Any],
+        limit: int,
+        key: str,
+        resume: paging.Resume | None,
+        facets: bool,
+    ) -> SearchPage:
+        """A question's page: `every` (the candidates holding every term, `every_candidates`)
+        and, while they are fewer than `scoring.partial_limits` wants, those holding only some
+        of its terms (`partial_candidates`)."""
+        tuning = self._tuning
+        asked = scoring.question_queries(plan, stats, tuning.candidate_cap, tuning.fill_cap)
+        if asked is None:
+            return SearchPage([], 0)
+        limits = scoring.partial_limits(
+            len(every), tuning.candidate_cap, asked.fill_limit, tuning.partial_cap
+        )
+        rows = every
+        if any(limits):
+            statement = partial_candidates(plan, population, asked, limits)
+            rows = every + list((await self._conn.execute(statement)).all())
         return await self._page(plan, stats, rows, limit, key, resume, facets)
 
     async def _page(

@@ -2,12 +2,13 @@
 search) and each term's df, every count bounded (`scoring.DF_CAP`, `scoring.N_CAP`), with the
 cheaper counts that settle a bound first: the clearance parts for N, the table's first rows for
 a function word, the exact form of the word being typed (docs/decisions.md, "Search").
-`search_repository` runs them; its candidates statements share `matches` and `tsquery_param`."""
+`search_repository` runs them; the candidates statements (`search_candidates`) share
+`matches` and `tsquery_param`."""
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import reduce
 from typing import Any
 
@@ -63,11 +64,15 @@ def statistics_statement(
     population: Sequence[ColumnElement[bool]],
     parts: Sequence[ColumnElement[bool]] = (),
     tuning: Tuning = Tuning(),
+    settled: Callable[[Any], ColumnElement[bool]] | None = None,
 ) -> Select[Any]:
-    """(0, N) and (i, df of term i) for i = 1..terms, each count stopping at its cap. Two
-    cheaper counts come first where they can answer (PostgreSQL runs a CASE branch's
-    subquery only when the branch is taken; each count is a lower bound of the term's, so
-    reaching DF_CAP settles it):
+    """(0, N) and (i, df of term i) for i = 1..terms, each count stopping at its cap. Cheaper
+    counts come first where they can answer (PostgreSQL runs a CASE branch's subquery only
+    when the branch is taken; each count is a lower bound of the term's, so reaching DF_CAP
+    settles it):
+    - `settled(cap)`, given: a condition on the bound that, when true, says every term is in
+      at least that many of the population's documents (those holding every term, counted
+      with the candidates: `search_candidates.counted_every_candidates`);
     - a function word is counted in the table's first rows (`scan_tsquery`);
     - the word being typed is counted without its prefix (`ScoringTerm.sure_tsquery`)."""
     x = (
@@ -84,6 +89,7 @@ def statistics_statement(
     surely = bounded_count((matches(x.c.s), *population), cap, x)
     first_rows = first_rows_count(x.c.f, population, cap, tuning, x)
     frequency = case(
+        *(() if settled is None else ((settled(cap), cap),)),
         (and_(x.c.f.is_not(None), first_rows >= cap), cap),
         (and_(x.c.s.is_not(None), surely >= cap), cap),
         else_=holding,
