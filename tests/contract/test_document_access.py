@@ -23,7 +23,12 @@ from domain.users import User
 from infrastructure.memory.store import InMemoryStore
 from infrastructure.memory.uow import InMemoryUnitOfWorkFactory
 from infrastructure.sqlalchemy import tables as t
-from infrastructure.sqlalchemy.access import clearance_parts, readable_by, terms_of
+from infrastructure.sqlalchemy.access import (
+    clearance_parts,
+    readable_by,
+    searchable_by,
+    terms_of,
+)
 from infrastructure.sqlalchemy.database import Database
 from infrastructure.sqlalchemy.search_statistics import searched_count
 from infrastructure.sqlalchemy.uow import SqlAlchemyUnitOfWorkFactory
@@ -139,13 +144,18 @@ async def test_sql_and_memory_show_exactly_what_the_policy_allows(
 
 
 async def _check_search_counts(database: Database, reader: User, allowed_live: set[Any]) -> None:
-    """A search's N (`searched_count`, bounded by `n_cap`) is the number of live documents
-    the reader may read, whichever branch counts it: the clearance parts (each only readable
-    documents, no document in two) when they reach the bound, every readable one otherwise."""
+    """A search's population (`searchable_by`: the trash tested where no index answers it) is
+    the live documents the reader may read, as `readable_by` says; its N (`searched_count`,
+    bounded by `n_cap`) is their number, whichever branch counts it: the clearance parts
+    (each only readable documents, no document in two) when they reach the bound, every
+    readable one otherwise."""
     terms = terms_of(reader)
     parts = clearance_parts(terms)
-    population = (readable_by(terms, include_trash=False),)
+    population = (searchable_by(terms),)
     async with database.engine.connect() as conn:
+        for rule in (searchable_by(terms), readable_by(terms, include_trash=False)):
+            ids = set((await conn.execute(select(t.documents.c.id).where(rule))).scalars())
+            assert ids == allowed_live
         found = [
             set((await conn.execute(select(t.documents.c.id).where(p))).scalars()) for p in parts
         ]

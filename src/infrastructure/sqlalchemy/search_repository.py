@@ -38,7 +38,11 @@ from infrastructure.search_index.plan import SearchPlan
 from infrastructure.search_index.plan import plan as plan_query
 from infrastructure.search_index.scoring import DF_CAP
 from infrastructure.sqlalchemy import tables as t
-from infrastructure.sqlalchemy.access import clearance_parts, readable_by, terms_of
+from infrastructure.sqlalchemy.access import (
+    clearance_parts,
+    searchable_by,
+    terms_of,
+)
 from infrastructure.sqlalchemy.document_filters import filter_conditions
 from infrastructure.sqlalchemy.search_candidates import (
     counted_every_candidates,
@@ -77,7 +81,7 @@ class SqlAlchemySearchRepository:
         if conditions is None:
             return SearchPage([], 0)
         terms = terms_of(reader)
-        population = (readable_by(terms, include_trash=False), *conditions)
+        population = (searchable_by(terms), *conditions)
         # N without filters: the reader's clearance alone usually holds N_CAP documents.
         parts = () if conditions else clearance_parts(terms)
         if resume is None and self._counted_by_candidates(plan):
@@ -94,7 +98,7 @@ class SqlAlchemySearchRepository:
 
     async def similar(self, reader: User, document_id: UUID, limit: int) -> SearchPage:
         terms = terms_of(reader)
-        readable = readable_by(terms, include_trash=False)
+        readable = searchable_by(terms)
         row = (
             await self._conn.execute(
                 select(cast(d.search_vector, Text).label("vector")).where(
