@@ -184,6 +184,19 @@ async def test_bounded_counts_are_the_same_whichever_branch_counts_them(
             assert counted == {0: min(cap, 6), 1: min(cap, 1), 2: min(cap, 5)}, cap
 
 
+async def _a_reader_and_another_department(app: Container) -> tuple[RequestContext, RequestContext]:
+    """The contexts of a reader in `Eng` and of a user in `Sales`, whose department's
+    documents the reader may not read."""
+    system = RequestContext.system()
+    reader = await app.users().create(
+        system, CreateUser(email="r@example.com", name="R", department="Eng")
+    )
+    other = await app.users().create(
+        system, CreateUser(email="o@example.com", name="O", department="Sales")
+    )
+    return RequestContext(actor=reader), RequestContext(actor=other)
+
+
 async def test_a_function_word_counted_in_the_first_rows_counts_what_its_index_counts(
     app: Container, pg_database: Database
 ) -> None:
@@ -192,14 +205,9 @@ async def test_a_function_word_counted_in_the_first_rows_counts_what_its_index_c
     that count falls short of the bound. The first rows leave out what the reader may not
     read, the trash, and vectors over `Tuning.scan_vector_bytes`; both ways give the count
     of every readable document holding the word, on either side of the bound."""
-    system = RequestContext.system()
-    reader = await app.users().create(
-        system, CreateUser(email="r@example.com", name="R", department="Eng")
-    )
-    other = await app.users().create(
-        system, CreateUser(email="o@example.com", name="O", department="Sales")
-    )
-    mine, theirs = RequestContext(actor=reader), RequestContext(actor=other)
+    mine, theirs = await _a_reader_and_another_department(app)
+    reader = mine.actor
+    assert reader is not None
     uploads = app.document_uploads()
     for i in range(4):  # readable, small vectors
         await uploads.create_text(
@@ -259,14 +267,9 @@ async def test_a_question_counted_with_its_candidates_counts_what_its_statistics
     found, no word is counted alone: for every bound and candidate cap, the counts are the
     statistics statement's, and the rows after them are `every_candidates`' rows. A word
     held only by the documents holding both (`zorba`) shows a bound settled one too early."""
-    system = RequestContext.system()
-    reader = await app.users().create(
-        system, CreateUser(email="r@example.com", name="R", department="Eng")
-    )
-    other = await app.users().create(
-        system, CreateUser(email="o@example.com", name="O", department="Sales")
-    )
-    mine, theirs = RequestContext(actor=reader), RequestContext(actor=other)
+    mine, theirs = await _a_reader_and_another_department(app)
+    reader = mine.actor
+    assert reader is not None
     uploads = app.document_uploads()
     bodies = ["zorba quint"] * 3 + ["quint alone"] * 2 + ["lorem ipsum"] * 2
     for i, body in enumerate(bodies):  # distinct texts: an upload of the same bytes is refused
