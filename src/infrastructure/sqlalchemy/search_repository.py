@@ -174,7 +174,9 @@ class SqlAlchemySearchRepository:
     ) -> SearchPage:
         if plan.natural:
             every: list[Any] = []
-            if len(plan.terms) > 1:
+            # As `question_queries` asks: with a term in no document (by these statistics, a
+            # cursor's perhaps), none hold every term, even if one has come since.
+            if len(plan.terms) > 1 and all(stats.frequencies):
                 statement = every_candidates(plan, population, self._tuning)
                 every = list((await self._conn.execute(statement)).all())
             return await self._question(plan, stats, population, every, limit, key, resume, facets)
