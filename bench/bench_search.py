@@ -720,6 +720,11 @@ async def sql_alone(fx: Fixture, n: int, caps: dict[str, int] | None = None) -> 
     conn = await asyncpg.connect(plain_dsn(fx.url))
     reader = _reader_values(fx.reader)
     step_of = {sql: _step(key) for key, (sql, _) in raw_search_app._STATEMENTS.items()}
+    # As the server does once started: without it, full collections of this process's heap
+    # (the query lists, the captured statements) put 50-100 ms pauses into a few searches
+    # of every class, its p99 (docs/benchmarks.md, sixth pass).
+    gc.collect()
+    gc.freeze()
     out: dict[str, Any] = {}
     try:
         for name in (*CLASSES, "question", "half"):
