@@ -56,10 +56,13 @@ def _candidate_columns(plan: SearchPlan, source: Any = t.documents) -> list[Colu
         func.length(vector).label("length"),
         cast(restricted, Text).label("hits"),
         func.coalesce(
-            vector.op("@@", is_comparison=True)(tsquery_param("prefix_query", plan.prefix_query)),
-            false(),
+            matches(tsquery_param("prefix_query", plan.prefix_query), vector), false()
         ).label("prefix_hit"),
     ]
+
+
+def _candidate_cap(tuning: Tuning) -> ColumnElement[Any]:
+    return bindparam("candidate_cap", tuning.candidate_cap, type_=Integer)
 
 
 def one_term_candidates(
@@ -73,7 +76,7 @@ def one_term_candidates(
     documents the term's df counts, so the df is their number (CANDIDATE_CAP >= DF_CAP) and
     the search needs no statistics statement: one scan of the term's documents, not two."""
     (term,) = plan.terms
-    cap = bindparam("candidate_cap", tuning.candidate_cap, type_=Integer)
+    cap = _candidate_cap(tuning)
     return (
         select(*_candidate_columns(plan), searched_count(population, parts).label("documents"))
         .where(matches(tsquery_param("term_query", term.tsquery)), *population)
@@ -87,7 +90,7 @@ def every_candidates(
     """A question's first candidates: the documents holding every one of its terms, at most
     CANDIDATE_CAP (`scoring.every_query`; a question of several terms)."""
     every = tsquery_param("every_query", scoring.every_query(plan))
-    cap = bindparam("candidate_cap", tuning.candidate_cap, type_=Integer)
+    cap = _candidate_cap(tuning)
     return select(*_candidate_columns(plan)).where(matches(every), *population).limit(cap)
 
 
@@ -153,7 +156,7 @@ def operator_candidates(
     scan (the pool's rows carry their vectors: no second visit of each by its id)."""
     assert plan.match is not None
     match = tsquery_param("match_query", plan.match.text())
-    cap = bindparam("candidate_cap", tuning.candidate_cap, type_=Integer)
+    cap = _candidate_cap(tuning)
     if plan.loose is None:
         return select(*_candidate_columns(plan)).where(matches(match), *population).limit(cap)
     pool = (

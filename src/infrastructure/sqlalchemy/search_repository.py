@@ -87,12 +87,7 @@ class SqlAlchemySearchRepository:
         if resume is None and self._counted_by_candidates(plan):
             return await self._one_term(plan, population, parts, limit, key, facets)
         if resume is None and plan.natural and len(plan.terms) > 1:
-            statement = counted_every_candidates(plan, population, parts, self._tuning)
-            rows = (await self._conn.execute(statement)).all()
-            counted = {r[0]: r[1] for r in rows if r[0] is not None}
-            every = [tuple(r)[2:] for r in rows if r[0] is None]
-            stats = self._counted(plan, counted)
-            return await self._question(plan, stats, population, every, limit, key, None, facets)
+            return await self._counted_question(plan, population, parts, limit, key, facets)
         stats = resume.stats if resume else await self._statistics(plan, population, parts)
         return await self._ranked(plan, stats, population, limit, key, resume, facets)
 
@@ -144,6 +139,23 @@ class SqlAlchemySearchRepository:
             return SearchPage([], 0)  # as when the statistics find the term nowhere
         stats = scoring.Statistics(rows[0].documents, (min(len(rows), DF_CAP),))
         return await self._page(plan, stats, rows, limit, key, None, facets)
+
+    async def _counted_question(
+        self,
+        plan: SearchPlan,
+        population: Sequence[ColumnElement[bool]],
+        parts: Sequence[ColumnElement[bool]],
+        limit: int,
+        key: str,
+        facets: bool,
+    ) -> SearchPage:
+        """A first page of a question of several terms: its statistics come with the
+        documents holding every term (`counted_every_candidates`)."""
+        statement = counted_every_candidates(plan, population, parts, self._tuning)
+        rows = (await self._conn.execute(statement)).all()
+        stats = self._counted(plan, {r[0]: r[1] for r in rows if r[0] is not None})
+        every = [tuple(r)[2:] for r in rows if r[0] is None]
+        return await self._question(plan, stats, population, every, limit, key, None, facets)
 
     async def _statistics(
         self,
