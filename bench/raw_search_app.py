@@ -268,7 +268,7 @@ async def _page(
             "title": row[1],
             "document_type": row[2],
             "score": scores[key],
-            "snippet": snippets.snippet(plan, row[3] or ""),
+            "snippet": snippets.snippet(plan, row[3] or "", candidates[key].hits),
         }
         for key in top
         if (row := described.get(key)) is not None

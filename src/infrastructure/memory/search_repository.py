@@ -154,7 +154,7 @@ class InMemorySearchRepository:
                 docs[k].title,
                 docs[k].document_type.value,
                 scores[k],
-                snippets.snippet(plan, docs[k].content or ""),
+                snippets.snippet(plan, docs[k].content or "", candidates[k].hits),
             )
             for k in top
         ]

@@ -254,7 +254,7 @@ class SqlAlchemySearchRepository:
                 row[1],
                 row[2],
                 scores[key_],
-                snippets.snippet(plan, row[3] or ""),
+                snippets.snippet(plan, row[3] or "", candidates[key_].hits),
             )
             for key_ in top
             if (row := described.get(key_)) is not None
