@@ -43,8 +43,8 @@ c. Throughput (32 connections, the mix) of Archivist against `raw_search_app.py`
 Before measuring it captures what the app actually sends: the search use case
 (`SearchService.search`, as the route calls it) runs on its own engine for probe queries that
 reach every statement shape (statistics; a question's every-word candidates with its
-statistics, and its partial candidates; candidates of operators, of a phrase; page contents
-for 1..10 hits; a reader with and without a department) and the log INSERTs,
+statistics, and its partial candidates; candidates of operators, of a phrase; a page's
+contents; a reader with and without a department) and the log INSERTs,
 and SQLAlchemy's `before_cursor_execute` records each statement's SQL and its parameters by
 bind name. The SQL goes to the raw app (BENCH_SEARCH_SQL) with each parameter a constant or a
 role it fills in. Then it checks, for 40 queries of every class (all of `half`), that the raw
@@ -106,6 +106,7 @@ from infrastructure.config import AppSettings
 from infrastructure.container import build_container, shutdown_container
 from infrastructure.search_index.analysis import STOPWORDS
 from infrastructure.sqlalchemy.migrations import upgrade
+from infrastructure.sqlalchemy.prepared import parameter_names
 from infrastructure.sqlalchemy.search_repository import SqlAlchemySearchRepository
 from infrastructure.tuning import Tuning
 
@@ -410,8 +411,9 @@ class Recorder:
         self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
     ) -> None:
         compiled = getattr(context, "compiled", None)
-        if compiled is None or many:
-            self.sent.append(Sent(statement, (), tuple(parameters or ())))
+        if compiled is None or many:  # a prepared statement's parameters, by its SQL
+            names = parameter_names(statement) or ()
+            self.sent.append(Sent(statement, names, tuple(parameters or ())))
             return
         params = context.compiled_parameters[0]  # IN lists already expanded: id_1_1, …
         expanded = getattr(context, "_expanded_parameters", None) or {}
@@ -463,9 +465,8 @@ def _kind(sent: Sent, hit_ids: list[Any]) -> str:
         return "phrase"
     if "match_query" in names:
         return "operator"
-    ids = [v for v in sent.values if v in hit_ids]
-    if ids and ids == hit_ids:
-        return f"page{len(ids)}"
+    if "page_ids" in names and list(sent.values[sent.names.index("page_ids")]) == hit_ids:
+        return "page"
     raise RuntimeError(f"the app ran a statement the raw app does not know:\n{sent.sql}")
 
 
@@ -488,8 +489,8 @@ def _plan_of(kind: str, sent: Sent, hit_ids: list[Any]) -> list[tuple[str, Any]]
     for name, value in zip(sent.names, sent.values, strict=True):
         if name in raw_search_app.ROLES:
             plan.append(("role", name))
-        elif kind.startswith("page") and value in hit_ids:
-            plan.append(("top", hit_ids.index(value)))
+        elif name == "page_ids":
+            plan.append(("top", name))
         else:
             plan.append(("const", [name, value]))
     return plan
@@ -531,7 +532,7 @@ async def _no_department_reader(url: str) -> User | None:
 def probe_queries(queries: dict[str, list[str]]) -> list[tuple[str, int]]:
     """Queries that make the app run every statement shape the raw app may meet: questions,
     a phrase, operators without a phrase, a phrase found nowhere (relaxed), and a page of
-    each size 1..LIMIT."""
+    each size 1..LIMIT (one statement, which every size must give)."""
     rare, mid = queries["rare"], queries["mid"]
     out = [(q, LIMIT) for c in (*CLASSES, "question") for q in queries[c][:3]]
     out += [(f"{rare[0]} -{rare[1]}", LIMIT), (f'"{rare[2]} {rare[3]}"', LIMIT)]
@@ -539,7 +540,7 @@ def probe_queries(queries: dict[str, list[str]]) -> list[tuple[str, int]]:
     return out
 
 
-PAGES = tuple(f"page{k}" for k in range(1, LIMIT + 1))
+PAGES = ("page",)
 
 
 async def capture_statements(fx: Fixture, path: Path) -> int:

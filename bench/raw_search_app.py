@@ -25,7 +25,7 @@ does by hand what Archivist does for that route:
 The SQL is not written here: it is what the app itself sent to asyncpg, captured by
 `bench_search.py` from the code under test for every statement shape (statistics; a
 question's every-word candidates with the statistics and its partial candidates; candidates of
-one term / of operators / of a phrase, page contents for 1..10 hits, each for a reader
+one term / of operators / of a phrase, a page's contents, each for a reader
 with and without a department) and the INSERTs, and handed over in the JSON file named by
 BENCH_SEARCH_SQL: for each shape the SQL text and, per parameter, either a constant (a cap, a
 literal) or a role the handler fills in (the reader, the plan's tsqueries and lexemes, the
@@ -91,7 +91,7 @@ CAPS = ("candidate_cap", "pool_cap", "df_cap", "n_cap", "fill_cap", "partial_cap
 # function word counted in the table's first rows); not lifted with the bounds.
 KNOBS = ("scan_rows", "scan_vector_bytes")
 
-# shape -> (SQL, [("const", [name, value]) | ("role", name) | ("top", index)]);
+# shape -> (SQL, [("const", [name, value]) | ("role", name) | ("top", "page_ids")]);
 # INSERT -> (SQL, parameter names)
 _STATEMENTS: dict[str, tuple[str, list[tuple[str, Any]]]] = {}
 _INSERTS: dict[str, tuple[str, list[str]]] = {}
@@ -109,7 +109,7 @@ def load_rendered(path: str) -> None:
 
 
 def shape_key(kind: str, department: str | None) -> str:
-    """`statistics`, `one_term`, `every`, `partial`, `operator`, `phrase` or `page<k>`, for a reader
+    """`statistics`, `one_term`, `every`, `partial`, `operator`, `phrase` or `page`, for a reader
     with or without a department."""
     return f"{kind}|{'department' if department is not None else 'none'}"
 
@@ -130,9 +130,9 @@ def bind(
     for role, v in plan:
         if role == "role":
             args.append(values[v])
-        elif role == "top":
+        elif role == "top":  # the page's ids
             assert top is not None
-            args.append(top[v])
+            args.append(list(top))
         else:  # ("const", [name, value])
             name, value = v
             args.append(caps[name] if caps is not None and name in caps else value)
@@ -261,7 +261,7 @@ async def _page(
     scores, top = ranked.scores, ranked.page
     if not top:
         return Found([], len(scores))
-    described = {r[0]: r for r in await _fetch(conn, bind(f"page{len(top)}", dep, values, top))}
+    described = {r[0]: r for r in await _fetch(conn, bind("page", dep, values, top))}
     hits = [
         {
             "document_id": key,

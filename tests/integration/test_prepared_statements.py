@@ -8,7 +8,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable
-from typing import TypeVar
+from typing import TypeVar, get_args
 
 import pytest
 from sqlalchemy import Integer, bindparam, column, select, table, text
@@ -17,9 +17,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.tokens import hash_secret
 from infrastructure.config import AppSettings
+from infrastructure.sqlalchemy.access import ReaderShape
 from infrastructure.sqlalchemy.database import Database
 from infrastructure.sqlalchemy.engine import create_engine
-from infrastructure.sqlalchemy.prepared import PreparedStatement
+from infrastructure.sqlalchemy.prepared import PreparedStatement, parameter_names
+from infrastructure.sqlalchemy.search_candidates import (
+    counted_every_candidates,
+    every_candidates,
+    one_term_candidates,
+    operator_candidates,
+    partial_candidates,
+    phrase_candidates,
+    prepared,
+    vector_statement,
+)
+from infrastructure.sqlalchemy.search_statistics import statistics_statement
 from infrastructure.sqlalchemy.uow import SqlAlchemyUnitOfWorkFactory
 from tests.support import factories
 
@@ -141,3 +153,25 @@ def test_an_expanding_parameter_is_refused() -> None:
     ids = table("t", column("id"))
     with pytest.raises(ValueError, match="expanding"):
         PreparedStatement(select(ids).where(ids.c.id.in_(bindparam("ids", expanding=True))))
+
+
+def test_every_search_statement_is_prepared_for_every_reader_shape() -> None:
+    """No value is bound into a search's statements (a reader's id bound into one would
+    search as that reader for everyone after): `PreparedStatement` refuses one, and the
+    reader is in each as parameters, by shape."""
+    builds = (
+        one_term_candidates,
+        every_candidates,
+        counted_every_candidates,
+        partial_candidates,
+        operator_candidates,
+        phrase_candidates,
+        vector_statement,
+        statistics_statement,
+    )
+    for build in builds:
+        for shape in get_args(ReaderShape):
+            statement = prepared(build, shape)
+            assert parameter_names(statement.sql) == statement.names
+            assert ("reader_id" in statement.names) is (shape != "admin"), (build, shape)
+            assert ("reader_department" in statement.names) is (shape == "department")

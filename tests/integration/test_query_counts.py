@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain.document_ports import DocumentFilter, DocumentSort
 from domain.documents import Category, Tag
 from domain.pagination import PageRequest
+from domain.search import parse_query
 from domain.tokens import hash_secret
 from infrastructure.sqlalchemy.uow import SqlAlchemyUnitOfWorkFactory
 from tests.support import factories
@@ -116,3 +117,29 @@ async def test_a_document_view_is_one_counted_statement(pg_engine: AsyncEngine) 
     # The document, its tags, the reader's grant and the view event, in one statement.
     assert found is not None
     assert len(statements) == 1 and "INSERT INTO events" in statements[0]
+
+
+async def test_a_search_is_counted_statement_by_statement(pg_engine: AsyncEngine) -> None:
+    """A search's statements, compiled once per reader shape and run on the driver
+    (`search_candidates.prepared`), are counted like the others: a word found in a document
+    is its candidates with their counts, then the page's contents; a filtered search runs
+    through SQLAlchemy, the filters' statement first."""
+    uow_factory = SqlAlchemyUnitOfWorkFactory(pg_engine)
+    owner = factories.user()
+    doc = factories.document(owner, title="Quarterly budget", content="the budget review")
+    async with uow_factory() as uow:
+        await uow.users.add(owner)
+        await uow.documents.add(doc)
+        await uow.commit()
+
+    async with uow_factory(autocommit=True) as uow:
+        with counting(pg_engine) as statements:
+            found = await uow.search.search(owner, parse_query("budget"), DocumentFilter(), 10)
+        with counting(pg_engine) as filtered:
+            tagged = DocumentFilter(tags=("missing",))
+            none = await uow.search.search(owner, parse_query("budget"), tagged, 10)
+
+    assert [h.document_id for h in found.hits] == [doc.id]
+    assert len(statements) == 2, statements
+    assert "ts_filter" in statements[0] and "left(documents.content" in statements[1]
+    assert none.hits == [] and len(filtered) == 1  # the unknown tag: nothing to search

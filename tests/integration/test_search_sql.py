@@ -26,11 +26,16 @@ from infrastructure.search_index.plan import plan
 from infrastructure.search_index.tsquery import Node, Slot
 from infrastructure.sqlalchemy.access import clearance_parts, readable_by, terms_of
 from infrastructure.sqlalchemy.database import Database
-from infrastructure.sqlalchemy.search_candidates import counted_every_candidates, every_candidates
+from infrastructure.sqlalchemy.search_candidates import (
+    counted_every_candidates,
+    every_candidates,
+    search_values,
+)
 from infrastructure.sqlalchemy.search_statistics import (
     first_rows_count,
     scan_tsquery,
     statistics_statement,
+    statistics_values,
 )
 from infrastructure.tuning import Tuning
 from tests.conftest import truncate_all
@@ -174,11 +179,12 @@ async def test_bounded_counts_are_the_same_whichever_branch_counts_them(
     assert [t.sure_tsquery is not None for t in searched.terms] == [False, True]
     terms = terms_of(owner)
     statement = statistics_statement(
-        searched, (readable_by(terms, include_trash=False),), clearance_parts(terms)
+        (readable_by(terms, include_trash=False),), clearance_parts(terms)
     )
+    values = statistics_values(searched, Tuning())
     async with pg_database.engine.connect() as conn:
         for cap in range(1, 8):
-            rows = (await conn.execute(statement, {"df_cap": cap, "n_cap": cap})).all()
+            rows = (await conn.execute(statement, {**values, "df_cap": cap, "n_cap": cap})).all()
             counted = dict(rows)
             # N: 6 documents; `kutisohe`: 1; `pogu` typed: 3 exact, 5 with `poguxy`.
             assert counted == {0: min(cap, 6), 1: min(cap, 1), 2: min(cap, 5)}, cap
@@ -242,20 +248,18 @@ async def test_a_function_word_counted_in_the_first_rows_counts_what_its_index_c
     population = (readable_by(terms, include_trash=False),)
     scanning = Tuning(scan_vector_bytes=bound)
     counted_first = select(
-        first_rows_count(
-            literal(term.tsquery, TSQUERY), population, bindparam("df_cap"), scanning, None
-        )
+        first_rows_count(literal(term.tsquery, TSQUERY), population, bindparam("df_cap"), None)
     )
-    statements = {
-        "first rows": statistics_statement(searched, population, (), scanning),
-        "index only": statistics_statement(searched, population, (), Tuning(scan_rows=0)),
-    }
+    statement = statistics_statement(population, ())
+    tunings = {"first rows": scanning, "index only": Tuning(scan_rows=0)}
     async with pg_database.engine.connect() as conn:
         for cap in range(1, 8):
-            first = (await conn.execute(counted_first, {"df_cap": cap})).scalar_one()
+            scan = {"scan_rows": scanning.scan_rows, "scan_vector_bytes": bound, "df_cap": cap}
+            first = (await conn.execute(counted_first, scan)).scalar_one()
             assert first == min(cap, 4), cap  # not the long, trashed or hidden ones
-            for name, statement in statements.items():
-                rows = dict((await conn.execute(statement, {"df_cap": cap})).all())
+            for name, tuning in tunings.items():
+                values = {**statistics_values(searched, tuning), "df_cap": cap}
+                rows = dict((await conn.execute(statement, values)).all())
                 assert rows[1] == min(cap, 5), (name, cap)  # the long one counts
 
 
@@ -288,13 +292,13 @@ async def test_a_question_counted_with_its_candidates_counts_what_its_statistics
     population = (readable_by(terms, include_trash=False),)
     parts = clearance_parts(terms)
     async with pg_database.engine.connect() as conn:
+        both = counted_every_candidates(population, parts)
+        alone = statistics_statement(population, parts)
+        every = every_candidates(population)
         for candidate_cap in (1, 2, 3, 5):
-            tuning = Tuning(candidate_cap=candidate_cap)
-            both = counted_every_candidates(searched, population, parts, tuning)
-            alone = statistics_statement(searched, population, parts, tuning)
-            every = every_candidates(searched, population, tuning)
+            values = search_values(searched, Tuning(candidate_cap=candidate_cap))
             for cap in range(1, 8):
-                bounds = {"df_cap": cap, "n_cap": cap}
+                bounds = {**values, "df_cap": cap, "n_cap": cap}
                 rows = (await conn.execute(both, bounds)).all()
                 counted = {r[0]: r[1] for r in rows if r[0] is not None}
                 # N: 7 readable documents; `zorba`: 3; `quint` (typed: a prefix): 5.
@@ -302,4 +306,4 @@ async def test_a_question_counted_with_its_candidates_counts_what_its_statistics
                 assert counted == dict((await conn.execute(alone, bounds)).all()), cap
                 found = sorted(tuple(r)[2:] for r in rows if r[0] is None)
                 assert len(found) == min(candidate_cap, 3)
-                assert found == sorted(tuple(r) for r in (await conn.execute(every)).all())
+                assert found == sorted(tuple(r) for r in (await conn.execute(every, bounds)).all())

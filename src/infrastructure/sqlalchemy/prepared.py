@@ -42,6 +42,16 @@ from infrastructure.sqlalchemy.db_metrics import count_error
 _DIALECT = pg_asyncpg.dialect()  # type: ignore[no-untyped-call]
 
 
+# Every prepared statement's parameter names, by its SQL (`parameter_names`).
+_NAMES: dict[str, tuple[str, ...]] = {}
+
+
+def parameter_names(sql: str) -> tuple[str, ...] | None:
+    """The names of a prepared statement's positional parameters, for a listener that sees
+    only its SQL and values (`before_cursor_execute` has no compiled statement for it)."""
+    return _NAMES.get(sql)
+
+
 class PreparedStatement:
     """`stmt` rendered once for asyncpg (`$n` placeholders), run with values by name.
 
@@ -61,6 +71,7 @@ class PreparedStatement:
         self.sql: str = str(compiled)
         # Parameter names in `$n` order (asyncpg's arguments are positional).
         self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
+        _NAMES[self.sql] = self.names
 
     async def fetchrow(self, conn: AsyncConnection, values: Mapping[str, Any]) -> Any:
         """The first record (an `asyncpg.Record`, by column name), or None."""

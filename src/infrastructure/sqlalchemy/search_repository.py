@@ -14,18 +14,20 @@ the returned page's titles, types and texts, for the snippets. How the first two
   the former are fewer than PARTIAL_CAP (`partial_candidates`);
 - operators: the statistics, then the documents matching the tsquery (a phrase first
   narrowed to PHRASE_POOL_CAP documents holding its words in any order).
-Scores are computed in Python by the same function the in-memory adapter uses.
-docs/decisions.md, "Search", has the reasons and the measurements."""
+Scores are computed in Python by the same function the in-memory adapter uses. Each statement
+is compiled once per reader shape and run on the driver with the search's values
+(`search_candidates.prepared`); a filtered search adds the filters' conditions and runs
+through SQLAlchemy (`_Statements`). docs/decisions.md, "Search", has the reasons and the
+measurements."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Text, bindparam, cast, func, select
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.document_ports import DocumentFilter
@@ -39,22 +41,50 @@ from infrastructure.search_index.plan import plan as plan_query
 from infrastructure.search_index.scoring import DF_CAP
 from infrastructure.sqlalchemy import tables as t
 from infrastructure.sqlalchemy.access import (
-    clearance_parts,
+    ReaderShape,
+    parameters_of,
+    reader_shape,
+    reader_values,
     searchable_by,
-    terms_of,
 )
 from infrastructure.sqlalchemy.document_filters import filter_conditions
 from infrastructure.sqlalchemy.search_candidates import (
+    FACETS,
+    PAGE,
+    Build,
     counted_every_candidates,
     every_candidates,
     one_term_candidates,
     operator_candidates,
     partial_candidates,
+    partial_values,
+    phrase_candidates,
+    prepared,
+    search_values,
+    vector_statement,
 )
 from infrastructure.sqlalchemy.search_statistics import statistics_statement
 from infrastructure.tuning import Tuning
 
-d = t.documents.c
+
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    """How one search runs its statements: compiled once for the reader's shape and run on
+    the driver (`search_candidates.prepared`); with filters, through SQLAlchemy with the
+    filters' conditions added. Either way with the search's values."""
+
+    conn: AsyncConnection
+    shape: ReaderShape
+    conditions: tuple[ColumnElement[bool], ...]
+    values: dict[str, Any]
+
+    async def rows(self, build: Build, **more: Any) -> Sequence[Any]:
+        values = {**self.values, **more} if more else self.values
+        if not self.conditions:
+            return await prepared(build, self.shape).fetch(self.conn, values)
+        # With filters, N is counted over the filtered documents (no clearance parts).
+        population = (searchable_by(parameters_of(self.shape)), *self.conditions)
+        return (await self.conn.execute(build(population, ()), values)).all()
 
 
 class SqlAlchemySearchRepository:
@@ -80,35 +110,27 @@ class SqlAlchemySearchRepository:
         conditions = await filter_conditions(self._conn, filters, self._tuning)
         if conditions is None:
             return SearchPage([], 0)
-        terms = terms_of(reader)
-        population = (searchable_by(terms), *conditions)
-        # N without filters: the reader's clearance alone usually holds N_CAP documents.
-        parts = () if conditions else clearance_parts(terms)
+        run = self._statements(reader, plan, tuple(conditions))
         if resume is None and self._counted_by_candidates(plan):
-            return await self._one_term(plan, population, parts, limit, key, facets)
+            return await self._one_term(run, plan, limit, key, facets)
         if resume is None and plan.natural and len(plan.terms) > 1:
-            return await self._counted_question(plan, population, parts, limit, key, facets)
-        stats = resume.stats if resume else await self._statistics(plan, population, parts)
-        return await self._ranked(plan, stats, population, limit, key, resume, facets)
+            return await self._counted_question(run, plan, limit, key, facets)
+        stats = resume.stats if resume else await self._statistics(run, plan)
+        return await self._ranked(run, plan, stats, limit, key, resume, facets)
 
     async def similar(self, reader: User, document_id: UUID, limit: int) -> SearchPage:
-        terms = terms_of(reader)
-        readable = searchable_by(terms)
-        row = (
-            await self._conn.execute(
-                select(cast(d.search_vector, Text).label("vector")).where(
-                    d.id == document_id, readable
-                )
-            )
-        ).first()
-        if row is None:
+        if not reader.is_active:
+            raise NotFound("document", document_id)
+        found = await self._statements(reader, None, ()).rows(
+            vector_statement, document_id=document_id
+        )
+        if not found:
             raise NotFound("document", document_id)
         # The stored vector is what `analyze` made of the document (its text form parsed back).
-        indexed = IndexedText(scoring.parse_hits(row.vector or ""))
+        indexed = IndexedText(scoring.parse_hits(found[0][0] or ""))
         lexemes = paging.similar_candidates(indexed)
-        counted = await self._statistics(
-            paging.lexeme_plan(lexemes), (readable,), clearance_parts(terms)
-        )
+        counting = paging.lexeme_plan(lexemes)
+        counted = await self._statistics(self._statements(reader, counting, ()), counting)
         plan = paging.similar_plan(lexemes, counted, indexed)
         if plan.is_empty:
             return SearchPage([], 0)
@@ -116,8 +138,16 @@ class SqlAlchemySearchRepository:
         stats = scoring.Statistics(
             counted.documents, tuple(by_lexeme[t.lexemes[0]] for t in plan.terms)
         )
-        population = (readable, d.id != document_id)
-        return await self._ranked(plan, stats, population, limit, "", None, False)
+        run = self._statements(reader, plan, (t.documents.c.id != document_id,))
+        return await self._ranked(run, plan, stats, limit, "", None, False)
+
+    def _statements(
+        self, reader: User, plan: SearchPlan | None, conditions: tuple[ColumnElement[bool], ...]
+    ) -> _Statements:
+        values = reader_values(reader)
+        if plan is not None:
+            values.update(search_values(plan, self._tuning))
+        return _Statements(self._conn, reader_shape(reader), conditions, values)
 
     def _counted_by_candidates(self, plan: SearchPlan) -> bool:
         """Whether a first page's statistics come with its candidates (`one_term_candidates`):
@@ -125,46 +155,26 @@ class SqlAlchemySearchRepository:
         return plan.natural and len(plan.terms) == 1 and self._tuning.candidate_cap >= DF_CAP
 
     async def _one_term(
-        self,
-        plan: SearchPlan,
-        population: Sequence[ColumnElement[bool]],
-        parts: Sequence[ColumnElement[bool]],
-        limit: int,
-        key: str,
-        facets: bool,
+        self, run: _Statements, plan: SearchPlan, limit: int, key: str, facets: bool
     ) -> SearchPage:
-        statement = one_term_candidates(plan, population, parts, self._tuning)
-        rows = (await self._conn.execute(statement)).all()
+        rows = await run.rows(one_term_candidates)
         if not rows:
             return SearchPage([], 0)  # as when the statistics find the term nowhere
-        stats = scoring.Statistics(rows[0].documents, (min(len(rows), DF_CAP),))
+        stats = scoring.Statistics(rows[0][4], (min(len(rows), DF_CAP),))
         return await self._page(plan, stats, rows, limit, key, None, facets)
 
     async def _counted_question(
-        self,
-        plan: SearchPlan,
-        population: Sequence[ColumnElement[bool]],
-        parts: Sequence[ColumnElement[bool]],
-        limit: int,
-        key: str,
-        facets: bool,
+        self, run: _Statements, plan: SearchPlan, limit: int, key: str, facets: bool
     ) -> SearchPage:
         """A first page of a question of several terms: its statistics come with the
         documents holding every term (`counted_every_candidates`)."""
-        statement = counted_every_candidates(plan, population, parts, self._tuning)
-        rows = (await self._conn.execute(statement)).all()
+        rows = await run.rows(counted_every_candidates)
         stats = self._counted(plan, {r[0]: r[1] for r in rows if r[0] is not None})
         every = [tuple(r)[2:] for r in rows if r[0] is None]
-        return await self._question(plan, stats, population, every, limit, key, None, facets)
+        return await self._question(run, plan, stats, every, limit, key, None, facets)
 
-    async def _statistics(
-        self,
-        plan: SearchPlan,
-        population: Sequence[ColumnElement[bool]],
-        parts: Sequence[ColumnElement[bool]],
-    ) -> scoring.Statistics:
-        statement = statistics_statement(plan, population, parts, self._tuning)
-        return self._counted(plan, dict((await self._conn.execute(statement)).all()))
+    async def _statistics(self, run: _Statements, plan: SearchPlan) -> scoring.Statistics:
+        return self._counted(plan, {r[0]: r[1] for r in await run.rows(statistics_statement)})
 
     @staticmethod
     def _counted(plan: SearchPlan, counted: dict[int, int]) -> scoring.Statistics:
@@ -176,32 +186,31 @@ class SqlAlchemySearchRepository:
 
     async def _ranked(
         self,
+        run: _Statements,
         plan: SearchPlan,
         stats: scoring.Statistics,
-        population: Sequence[ColumnElement[bool]],
         limit: int,
         key: str,
         resume: paging.Resume | None,
         facets: bool,
     ) -> SearchPage:
         if plan.natural:
-            every: list[Any] = []
+            every: Sequence[Any] = []
             # As `question_queries` asks: with a term in no document (by these statistics, a
             # cursor's perhaps), none hold every term, even if one has come since.
             if len(plan.terms) > 1 and all(stats.frequencies):
-                statement = every_candidates(plan, population, self._tuning)
-                every = list((await self._conn.execute(statement)).all())
-            return await self._question(plan, stats, population, every, limit, key, resume, facets)
-        statement = operator_candidates(plan, population, self._tuning)
-        rows = (await self._conn.execute(statement)).all()
+                every = await run.rows(every_candidates)
+            return await self._question(run, plan, stats, every, limit, key, resume, facets)
+        build = operator_candidates if plan.loose is None else phrase_candidates
+        rows = await run.rows(build)
         return await self._page(plan, stats, rows, limit, key, resume, facets)
 
     async def _question(
         self,
+        run: _Statements,
         plan: SearchPlan,
         stats: scoring.Statistics,
-        population: Sequence[ColumnElement[bool]],
-        every: list[Any],
+        every: Sequence[Any],
         limit: int,
         key: str,
         resume: paging.Resume | None,
@@ -219,8 +228,8 @@ class SqlAlchemySearchRepository:
         )
         rows = every
         if any(limits):
-            statement = partial_candidates(plan, population, asked, limits)
-            rows = every + list((await self._conn.execute(statement)).all())
+            partial = await run.rows(partial_candidates, **partial_values(asked, limits))
+            rows = [*every, *partial]
         return await self._page(plan, stats, rows, limit, key, resume, facets)
 
     async def _page(
@@ -235,7 +244,7 @@ class SqlAlchemySearchRepository:
     ) -> SearchPage:
         """The page of `rows` (candidates: `_candidate_columns`) ranked with `stats`, its
         snippets and, if asked, the facets of every candidate."""
-        # Up to CANDIDATE_CAP rows: read by index, the cheapest way through a Row.
+        # Up to CANDIDATE_CAP rows: read by index, the cheapest way through a row.
         candidate, parse = scoring.Candidate, scoring.parse_hits
         candidates = {r[0]: candidate(parse(r[2] or ""), bool(r[3]), r[1]) for r in rows}
         ranked = paging.rank_page(plan, stats, candidates, limit, key, resume)
@@ -243,10 +252,7 @@ class SqlAlchemySearchRepository:
         found = await self._facets(list(scores)) if facets else None
         if not top:
             return SearchPage([], len(scores), None, found)
-        page = select(
-            d.id, d.title, d.document_type, func.left(d.content, snippets.SNIPPET_CHARS)
-        ).where(d.id.in_(top))
-        described = {r[0]: r for r in (await self._conn.execute(page)).all()}
+        described = {r[0]: r for r in await PAGE.fetch(self._conn, {"page_ids": top})}
         # A hit deleted since its candidates were read (another transaction) is left out.
         hits = [
             SearchHit(
@@ -265,16 +271,5 @@ class SqlAlchemySearchRepository:
         """(type, category, department, tags) of every hit, in one statement."""
         if not ids:
             return paging.facets([])
-        tag_names = (
-            select(func.array_agg(t.tags.c.name))
-            .select_from(t.document_tags.join(t.tags, t.tags.c.id == t.document_tags.c.tag_id))
-            .where(t.document_tags.c.document_id == d.id)
-            .scalar_subquery()
-        )
-        statement = (
-            select(d.document_type, t.categories.c.name, d.department, tag_names)
-            .select_from(t.documents.outerjoin(t.categories, t.categories.c.id == d.category_id))
-            .where(d.id == func.any(bindparam("facet_ids", ids, type_=ARRAY(PG_UUID))))
-        )
-        rows = (await self._conn.execute(statement)).all()
+        rows = await FACETS.fetch(self._conn, {"facet_ids": ids})
         return paging.facets((r[0], r[1], r[2], r[3] or []) for r in rows)

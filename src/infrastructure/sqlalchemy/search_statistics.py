@@ -3,7 +3,11 @@ search) and each term's df, every count bounded (`scoring.DF_CAP`, `scoring.N_CA
 cheaper counts that settle a bound first: the clearance parts for N, the table's first rows for
 a function word, the exact form of the word being typed (docs/decisions.md, "Search").
 `search_repository` runs them; the candidates statements (`search_candidates`) share
-`matches` and `tsquery_param`."""
+`matches` and `tsquery_param`.
+
+Every statement here is a shape: its parameters have no values (a statement is compiled once
+for every search of a reader shape, `search_candidates.prepared`), and `search_values` gives
+them for one search."""
 
 from __future__ import annotations
 
@@ -24,7 +28,6 @@ from sqlalchemy import (
     column,
     false,
     func,
-    literal,
     literal_column,
     select,
     table,
@@ -46,8 +49,8 @@ def matches(query: ColumnElement[Any], vector: Any = d.search_vector) -> ColumnE
     return vector.op("@@", is_comparison=True)(query)  # type: ignore[no-any-return]
 
 
-def tsquery_param(name: str, text: str | None) -> ColumnElement[Any]:
-    return cast(bindparam(name, text, type_=Text), TSQUERY)
+def tsquery_param(name: str) -> ColumnElement[Any]:
+    return cast(bindparam(name, type_=Text), TSQUERY)
 
 
 def scan_tsquery(term: ScoringTerm) -> str | None:
@@ -60,10 +63,8 @@ def scan_tsquery(term: ScoringTerm) -> str | None:
 
 
 def statistics_statement(
-    plan: SearchPlan,
     population: Sequence[ColumnElement[bool]],
     parts: Sequence[ColumnElement[bool]] = (),
-    tuning: Tuning = Tuning(),
     settled: Callable[[Any], ColumnElement[bool]] | None = None,
 ) -> Select[Any]:
     """(0, N) and (i, df of term i) for i = 1..terms, each count stopping at its cap. Cheaper
@@ -77,17 +78,15 @@ def statistics_statement(
     - the word being typed is counted without its prefix (`ScoringTerm.sure_tsquery`)."""
     x = (
         func.unnest(
-            _tsqueries("term_queries", [t.tsquery for t in plan.terms]),
-            _tsqueries("sure_queries", [t.sure_tsquery for t in plan.terms]),
-            _tsqueries("scan_queries", [scan_tsquery(t) for t in plan.terms]),
+            _tsqueries("term_queries"), _tsqueries("sure_queries"), _tsqueries("scan_queries")
         )
         .table_valued("q", "s", "f", with_ordinality="i")
         .render_derived(name="x", with_types=False)
     )
-    cap = bindparam("df_cap", scoring.DF_CAP, type_=Integer)
+    cap = bindparam("df_cap", type_=Integer)
     holding = bounded_count((matches(x.c.q), *population), cap, x)
     surely = bounded_count((matches(x.c.s), *population), cap, x)
-    first_rows = first_rows_count(x.c.f, population, cap, tuning, x)
+    first_rows = first_rows_count(x.c.f, population, cap, x)
     frequency = case(
         *(() if settled is None else ((settled(cap), cap),)),
         (and_(x.c.f.is_not(None), first_rows >= cap), cap),
@@ -95,12 +94,27 @@ def statistics_statement(
         else_=holding,
     )
     frequencies = select(x.c.i.label("i"), frequency.label("n"))
-    documents = select(literal(0, Integer).label("i"), searched_count(population, parts).label("n"))
+    documents = select(
+        literal_column("0", Integer).label("i"), searched_count(population, parts).label("n")
+    )
     return union_all(documents, frequencies)  # type: ignore[return-value]
 
 
-def _tsqueries(name: str, queries: list[str | None]) -> ColumnElement[Any]:
-    return cast(bindparam(name, queries, type_=ARRAY(Text)), ARRAY(TSQUERY))
+def statistics_values(plan: SearchPlan, tuning: Tuning) -> dict[str, Any]:
+    """The values of `statistics_statement`'s parameters for a plan."""
+    return {
+        "term_queries": [t.tsquery for t in plan.terms],
+        "sure_queries": [t.sure_tsquery for t in plan.terms],
+        "scan_queries": [scan_tsquery(t) for t in plan.terms],
+        "df_cap": scoring.DF_CAP,
+        "n_cap": scoring.N_CAP,
+        "scan_rows": tuning.scan_rows,
+        "scan_vector_bytes": tuning.scan_vector_bytes,
+    }
+
+
+def _tsqueries(name: str) -> ColumnElement[Any]:
+    return cast(bindparam(name, type_=ARRAY(Text)), ARRAY(TSQUERY))
 
 
 class _Tid(UserDefinedType[Any]):
@@ -114,11 +128,7 @@ _pg_class = table("pg_class", column("oid"), column("relpages"), column("reltupl
 
 
 def first_rows_count(
-    query: ColumnElement[Any],
-    population: Sequence[ColumnElement[bool]],
-    cap: Any,
-    tuning: Tuning,
-    outer: Any,
+    query: ColumnElement[Any], population: Sequence[ColumnElement[bool]], cap: Any, outer: Any
 ) -> ColumnElement[Any]:
     """How many of the table's first pages' documents (about `Tuning.scan_rows` rows, by
     the planner's rows per page; none before the table is first analyzed) are in the
@@ -128,20 +138,24 @@ def first_rows_count(
     lexemes, where a compressed or out-of-line one would first be expanded or fetched. A
     lower bound of the population's count: when it reaches `cap`, so does that count."""
     c = _pg_class.c
-    rows = bindparam("scan_rows", tuning.scan_rows, type_=Integer)
+    rows = bindparam("scan_rows", type_=Integer)
     pages = (
-        select(case((c.reltuples > 0, func.ceil(rows * c.relpages / c.reltuples)), else_=0))
+        select(
+            case(
+                (c.reltuples > literal_column("0"), func.ceil(rows * c.relpages / c.reltuples)),
+                else_=literal_column("0"),
+            )
+        )
         .where(c.oid == literal_column("'documents'::regclass"))
         .scalar_subquery()
     )
     first_pages = literal_column("documents.ctid").op("<", is_comparison=True)(
-        cast(func.format("(%s,0)", pages), _Tid())
+        cast(func.concat(literal_column("'('"), pages, literal_column("',0)'")), _Tid())
     )
     vector = d.search_vector
     small = and_(
         func.pg_column_compression(vector).is_(None),
-        func.pg_column_size(vector)
-        <= bindparam("scan_vector_bytes", tuning.scan_vector_bytes, type_=Integer),
+        func.pg_column_size(vector) <= bindparam("scan_vector_bytes", type_=Integer),
     )
     # A CASE, so that PostgreSQL checks the population and the vector's size before the
     # vector itself (it orders plain conditions by their estimated cost).
@@ -154,7 +168,7 @@ def bounded_count(
 ) -> ColumnElement[Any]:
     """How many documents meet `conditions`, counting stops at `cap`; `outer`: a FROM of the
     enclosing statement the conditions refer to (a correlated count, once per its row)."""
-    rows = select(literal(1).label("one")).where(*conditions).limit(cap)
+    rows: Select[Any] = select(literal_column("1").label("one")).where(*conditions).limit(cap)
     if outer is not None:
         rows = rows.correlate(outer)
     return select(func.count()).select_from(rows.subquery("searched")).scalar_subquery()
@@ -168,7 +182,7 @@ def searched_count(
     (`access.clearance_parts`); when they hold N_CAP documents between them, N is N_CAP and
     the population itself is not counted (PostgreSQL runs a CASE's subquery only when its
     branch is taken)."""
-    cap = bindparam("n_cap", scoring.N_CAP, type_=Integer)
+    cap = bindparam("n_cap", type_=Integer)
     counted = bounded_count(population, cap)
     if not parts:
         return counted
