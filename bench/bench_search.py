@@ -456,7 +456,7 @@ def _kind(sent: Sent, hit_ids: list[Any]) -> str:
     """Which of the raw app's statement shapes `sent` is (by the app's bind names)."""
     names = set(sent.names)
     if "term_queries" in names:
-        return "every" if "every_query" in names else "statistics"
+        return "every" if "match_query" in names else "statistics"
     if "term_query" in names:
         return "one_term"
     if "core_query" in names:

@@ -14,7 +14,7 @@ does by hand what Archivist does for that route:
    documents holding some of its words (its rarest first, `retrieval_split`); otherwise the
    statistics statement, then the candidates (a question's rarest terms first; or the
    operators' tsquery, a phrase through its pool); the scores, page and cursor
-   (`paging.rank_page`) and the page's contents for the snippets (`snippet`), all with the
+   (`paging.rank_rows_page`) and the page's contents for the snippets (`snippet`), all with the
    index's own Python functions; when operators find nothing, the same again for the
    relaxed query (`ParsedQuery.relaxed`); then the INSERTs of the query log, the response
    log and the `search.performed` event (no RETURNING);
@@ -188,7 +188,7 @@ async def _search(
     every: list[Any] = []
     if plan.natural and len(plan.terms) > 1:
         # The documents holding every term, with the statistics.
-        values["every_query"] = scoring.every_query(plan)
+        values["match_query"] = scoring.every_query(plan)
         rows = await _fetch(conn, bind("every", dep, values, caps=caps))
         every = [r for r in rows if r["i"] is None]
         stats = _statistics(plan, {r["i"]: r["n"] for r in rows if r["i"] is not None})
@@ -250,14 +250,9 @@ async def _page(
     values: dict[str, Any],
     limit: int,
 ) -> Found:
-    candidates = {
-        r["id"]: scoring.Candidate(
-            scoring.parse_hits(r["hits"] or ""), bool(r["prefix_hit"]), r["length"]
-        )
-        for r in rows
-    }
+    candidates = {r["id"]: (r["hits"], r["prefix_hit"], r["length"]) for r in rows}
     key = paging.search_key(plan, DocumentFilter())
-    ranked = paging.rank_page(plan, stats, candidates, limit, key, None)
+    ranked = paging.rank_rows_page(plan, stats, candidates, limit, key, None)
     scores, top = ranked.scores, ranked.page
     if not top:
         return Found([], len(scores))
@@ -268,7 +263,9 @@ async def _page(
             "title": row[1],
             "document_type": row[2],
             "score": scores[key],
-            "snippet": snippets.snippet(plan, row[3] or "", candidates[key].hits),
+            "snippet": snippets.snippet(
+                plan, row[3] or "", scoring.parse_hits(candidates[key][0] or "")
+            ),
         }
         for key in top
         if (row := described.get(key)) is not None

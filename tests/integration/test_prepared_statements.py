@@ -23,9 +23,8 @@ from infrastructure.sqlalchemy.engine import create_engine
 from infrastructure.sqlalchemy.prepared import PreparedStatement, parameter_names
 from infrastructure.sqlalchemy.search_candidates import (
     counted_every_candidates,
-    every_candidates,
+    matching_candidates,
     one_term_candidates,
-    operator_candidates,
     partial_candidates,
     phrase_candidates,
     prepared,
@@ -161,10 +160,9 @@ def test_every_search_statement_is_prepared_for_every_reader_shape() -> None:
     reader is in each as parameters, by shape."""
     builds = (
         one_term_candidates,
-        every_candidates,
         counted_every_candidates,
         partial_candidates,
-        operator_candidates,
+        matching_candidates,
         phrase_candidates,
         vector_statement,
         statistics_statement,

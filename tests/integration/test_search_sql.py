@@ -28,7 +28,7 @@ from infrastructure.sqlalchemy.access import clearance_parts, readable_by, terms
 from infrastructure.sqlalchemy.database import Database
 from infrastructure.sqlalchemy.search_candidates import (
     counted_every_candidates,
-    every_candidates,
+    matching_candidates,
     search_values,
 )
 from infrastructure.sqlalchemy.search_statistics import (
@@ -269,7 +269,7 @@ async def test_a_question_counted_with_its_candidates_counts_what_its_statistics
     """A question of several words counts its statistics in the statement that finds the
     documents holding every word (`counted_every_candidates`), and when DF_CAP of those are
     found, no word is counted alone: for every bound and candidate cap, the counts are the
-    statistics statement's, and the rows after them are `every_candidates`' rows. A word
+    statistics statement's, and the rows after them are `matching_candidates`' rows. A word
     held only by the documents holding both (`zorba`) shows a bound settled one too early."""
     mine, theirs = await _a_reader_and_another_department(app)
     reader = mine.actor
@@ -294,7 +294,7 @@ async def test_a_question_counted_with_its_candidates_counts_what_its_statistics
     async with pg_database.engine.connect() as conn:
         both = counted_every_candidates(population, parts)
         alone = statistics_statement(population, parts)
-        every = every_candidates(population)
+        every = matching_candidates(population)
         for candidate_cap in (1, 2, 3, 5):
             values = search_values(searched, Tuning(candidate_cap=candidate_cap))
             for cap in range(1, 8):

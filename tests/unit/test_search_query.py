@@ -3,7 +3,7 @@ storage: parsing, what words become, which documents match and how they rank."""
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from domain.search import Term, parse_query
@@ -12,6 +12,8 @@ from infrastructure.search_index.plan import STEM_WEIGHT, matches, plan, term_ma
 from infrastructure.search_index.scoring import (
     FILL_CAP,
     PARTIAL_CAP,
+    Candidate,
+    Scorer,
     Statistics,
     fill_room,
     parse_hits,
@@ -254,3 +256,41 @@ def test_documents_holding_every_word_come_first_and_bound_the_rest() -> None:
     assert partial_limits(PARTIAL_CAP, 2000, 500) == (0, 0)
     assert partial_limits(10, 100, 500) == (90, 90)
     assert partial_limits(10, 2000, 40) == (PARTIAL_CAP - 10, 40)
+
+
+@given(
+    asked=st.lists(
+        st.sampled_from(["invoices", "paid", "the", "검색", "report", "rep"]), min_size=1
+    ),
+    ending=st.sampled_from(["", " ", "?"]),
+    held=st.dictionaries(
+        st.sampled_from(["invoices", "~invoic", "paid", "the", "검색", "report", "o'neil", "x"]),
+        # Around the title's end (BODY_START), where neighbours make phrases, and anywhere.
+        st.lists(
+            st.one_of(st.integers(250, 262), st.integers(1, 16383)),
+            min_size=1,
+            max_size=6,
+            unique=True,
+        ).map(sorted),
+        max_size=5,
+    ),
+    prefix_hit=st.booleans(),
+    length=st.integers(1, 500),
+)
+@example(["invoices", "paid"], " ", {"invoices": [300], "paid": [301]}, False, 9)  # a phrase
+def test_a_candidate_scores_the_same_from_the_text_of_its_hits(
+    asked: list[str], ending: str, held: dict[str, list[int]], prefix_hit: bool, length: int
+) -> None:
+    """`Scorer.text` (the SQL adapter's rows, read without building their hits) gives what
+    `Scorer.candidate` gives for the hits the text parses to, to the last bit: any lexemes,
+    positions in the title and in the body, a quoted lexeme (parsed), the phrase bonus."""
+    found = plan(parse_query(" ".join(asked) + ending))
+    if found.is_empty:
+        return
+    text = " ".join(
+        "'" + lex.replace("'", "''") + "':" + ",".join(f"{p}A" for p in at)
+        for lex, at in held.items()
+    )
+    scorer = Scorer(found, Statistics(1000, tuple(7 for _ in found.terms)), 120.0)
+    expected = scorer.candidate(Candidate(parse_hits(text), prefix_hit, length))
+    assert scorer.text(text, prefix_hit, length) == expected

@@ -31,6 +31,7 @@ from infrastructure.search_index.scoring import (
     idf,
     mean_length,
     rank,
+    rank_rows,
 )
 
 CURSOR_VERSION: Final = 2
@@ -153,7 +154,34 @@ def rank_page(
 ) -> Ranked:
     """Score the candidates (with the cursor's mean length when resuming) and cut the page."""
     mean = resume.mean_length if resume else mean_length(candidates)
-    scores = rank(plan, stats, candidates, mean)
+    return _cut(stats, rank(plan, stats, candidates, mean), mean, limit, key, resume)
+
+
+def rank_rows_page(
+    plan: SearchPlan,
+    stats: Statistics,
+    rows: Mapping[UUID, tuple[str | None, bool, int]],
+    limit: int,
+    key: str,
+    resume: Resume | None,
+) -> Ranked:
+    """`rank_page` of candidates given as (text of the hits, prefix hit, length)
+    (`scoring.rank_rows`)."""
+    if resume is not None:
+        mean = resume.mean_length
+    else:
+        mean = sum(r[2] for r in rows.values()) / len(rows) if rows else 0.0
+    return _cut(stats, rank_rows(plan, stats, rows, mean), mean, limit, key, resume)
+
+
+def _cut(
+    stats: Statistics,
+    scores: dict[UUID, float],
+    mean: float,
+    limit: int,
+    key: str,
+    resume: Resume | None,
+) -> Ranked:
     page, more = page_after(scores, limit, resume)
     next_cursor = None
     if more and page:

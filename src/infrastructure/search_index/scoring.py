@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple, TypeVar
 
@@ -226,53 +226,132 @@ def _in_order(plan_: SearchPlan, candidate: Candidate) -> bool:
     return True
 
 
-def scorer(
-    plan_: SearchPlan, stats: Statistics, mean_length: float
-) -> Callable[[Candidate], float]:
+class Scorer:
     """`score` with what every candidate shares worked out once (each term's idf, the prefix
     terms, the number of distinct words): a question is scored on up to CANDIDATE_CAP
-    documents."""
-    weights = [
-        term.count * idf(stats.documents, df)
-        for term, df in zip(plan_.terms, stats.frequencies, strict=True)
-    ]
-    words = [term.words for term in plan_.terms]
-    owners = plan_.owners
-    prefixed = [(i, t.prefix_weight) for i, t in enumerate(plan_.terms) if t.prefix is not None]
-    distinct = len({word.text for word in plan_.words})
-    bonus = plan_.natural and distinct > 1
-    k1_plus_1 = K1 + 1.0
+    documents. A candidate is scored from its hits (`candidate`) or, as the SQL adapter
+    reads it, from the text of its restricted vector (`text`, the same number: a property
+    test compares them)."""
 
-    def scored(candidate: Candidate) -> float:
-        norm = K1 * (1.0 - B + B * candidate.length / mean_length) if mean_length > 0 else K1
-        # tf of each term, from the lexemes the document holds (a few) rather than from every
-        # term's lexemes (a long question has dozens); positions are sorted.
+    __slots__ = (
+        "_all_words",
+        "_bonus",
+        "_mean",
+        "_ordered",
+        "_owners",
+        "_plan",
+        "_prefixed",
+        "_read",
+        "_weights",
+        "_words",
+    )
+
+    def __init__(self, plan_: SearchPlan, stats: Statistics, mean_length: float) -> None:
+        self._plan = plan_
+        self._mean = mean_length
+        self._weights = [
+            term.count * idf(stats.documents, df)
+            for term, df in zip(plan_.terms, stats.frequencies, strict=True)
+        ]
+        self._owners = plan_.owners
+        self._prefixed = [(i, t.prefix_weight) for i, t in enumerate(plan_.terms) if t.prefix]
+        # The question's distinct words (`ScoringTerm.words` indexes them) as bits.
+        self._words = [sum(1 << w for w in term.words) for term in plan_.terms]
+        distinct = len({word.text for word in plan_.words})
+        self._all_words = (1 << distinct) - 1
+        self._bonus = plan_.natural and distinct > 1
+        # Per text of hits (a page's candidates often share one): its terms' tfs, its words,
+        # and whether they stand in order.
+        self._read: dict[str, list[tuple[int, float]]] = {}
+        self._ordered: dict[str, bool] = {}
+
+    def candidate(self, candidate: Candidate) -> float:
+        tfs = self._hits_tfs(candidate.hits)
+        if candidate.prefix_hit:
+            for i, weight in self._prefixed:
+                tfs[i] = tfs.get(i, 0.0) + weight
+        total, words = self._sum(sorted(tfs.items()), candidate.length)
+        if self._bonus and words == self._all_words:
+            total *= 1.0 + ALL_WORDS_BONUS
+            if _in_order(self._plan, candidate):
+                total *= 1.0 + PHRASE_BONUS
+        return total
+
+    def text(self, text: str, prefix_hit: bool, length: int) -> float:
+        """The score of a candidate whose hits are `text`, a restricted vector's text form
+        (`parse_hits`), read without building its hits: a lexeme's tf needs only how many
+        positions it has and, when its first is in the title, which are."""
+        items = self._read.get(text)
+        if items is None:
+            items = self._read[text] = self._tfs(text)
+        if prefix_hit and self._prefixed:
+            tfs = dict(items)
+            for i, weight in self._prefixed:
+                tfs[i] = tfs.get(i, 0.0) + weight
+            items = sorted(tfs.items())
+        total, words = self._sum(items, length)
+        if self._bonus and words == self._all_words:
+            total *= 1.0 + ALL_WORDS_BONUS
+            ordered = self._ordered.get(text)
+            if ordered is None:
+                hits = Candidate(parse_hits(text), prefix_hit, length)
+                ordered = self._ordered[text] = _in_order(self._plan, hits)
+            if ordered:
+                total *= 1.0 + PHRASE_BONUS
+        return total
+
+    def _hits_tfs(self, hits: Mapping[str, Sequence[int]]) -> dict[int, float]:
+        """Each term's tf, from the lexemes the document holds (a few) rather than from every
+        term's lexemes (a long question has dozens); positions are sorted."""
+        owners = self._owners
         tfs: dict[int, float] = {}
-        for lexeme, positions in candidate.hits.items():
+        for lexeme, positions in hits.items():
             title = bisect_left(positions, BODY_START)
             tf = TITLE_BOOST * title + (len(positions) - title)
             for i, weight in owners.get(lexeme, ()):
                 tfs[i] = tfs.get(i, 0.0) + weight * tf
-        if candidate.prefix_hit:
-            for i, weight in prefixed:
-                tfs[i] = tfs.get(i, 0.0) + weight
+        return tfs
+
+    def _tfs(self, text: str) -> list[tuple[int, float]]:
+        """(term, tf) of the terms a text of hits holds, in term order."""
+        if "\\" in text or "''" in text:  # quoted or escaped lexemes: parsed
+            return sorted(self._hits_tfs(parse_hits(text)).items())
+        owners = self._owners
+        tfs: dict[int, float] = {}
+        if text:
+            for entry in text.split(" "):
+                lexeme, _, positions = entry.rpartition(":")
+                owned = owners.get(lexeme[1:-1])
+                if not owned:
+                    continue
+                # Every position is marked A (`setweight`), the first is the lowest.
+                if int(positions[: positions.index("A")]) >= BODY_START:
+                    tf = float(positions.count(",") + 1)
+                else:
+                    at = [int(p) for p in positions.replace("A", "").split(",")]
+                    title = bisect_left(at, BODY_START)
+                    tf = TITLE_BOOST * title + (len(at) - title)
+                for i, weight in owned:
+                    tfs[i] = tfs.get(i, 0.0) + weight * tf
+        return sorted(tfs.items())
+
+    def _sum(self, items: list[tuple[int, float]], length: int) -> tuple[float, int]:
+        """The BM25 sum over the terms' (term, tf), in term order; the bits of their words."""
+        mean = self._mean
+        norm = K1 * (1.0 - B + B * length / mean) if mean > 0 else K1
+        weights = self._weights
+        words = self._words
+        k1_plus_1 = K1 + 1.0
         total = 0.0
-        found: set[int] = set()
-        for i in sorted(tfs):
-            tf = tfs[i]
+        found = 0
+        for i, tf in items:
             found |= words[i]
             total += weights[i] * tf * k1_plus_1 / (tf + norm)
-        if bonus and len(found) == distinct:
-            total *= 1.0 + ALL_WORDS_BONUS
-            if _in_order(plan_, candidate):
-                total *= 1.0 + PHRASE_BONUS
-        return total
-
-    return scored
+        return total, found
 
 
 def score(plan_: SearchPlan, stats: Statistics, candidate: Candidate, mean_length: float) -> float:
-    return scorer(plan_, stats, mean_length)(candidate)
+    return Scorer(plan_, stats, mean_length).candidate(candidate)
 
 
 def mean_length(candidates: Mapping[Any, Candidate]) -> float:
@@ -292,5 +371,19 @@ def rank(
     carries the first page's)."""
     if mean is None:
         mean = mean_length(candidates)
-    scored = scorer(plan_, stats, mean)
+    scored = Scorer(plan_, stats, mean).candidate
     return {key: scored(c) for key, c in candidates.items()}
+
+
+def rank_rows(
+    plan_: SearchPlan,
+    stats: Statistics,
+    rows: Mapping[K, tuple[str | None, bool, int]],
+    mean: float | None = None,
+) -> dict[K, float]:
+    """`rank` of candidates given as (text of the hits, prefix hit, length): the SQL
+    adapter's rows, scored without building each one's hits (`Scorer.text`)."""
+    if mean is None:
+        mean = sum(r[2] for r in rows.values()) / len(rows) if rows else 0.0
+    scored = Scorer(plan_, stats, mean).text
+    return {key: scored(r[0] or "", bool(r[1]), r[2]) for key, r in rows.items()}

@@ -71,7 +71,8 @@ class PreparedStatement:
         self.sql: str = str(compiled)
         # Parameter names in `$n` order (asyncpg's arguments are positional).
         self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
-        _NAMES[self.sql] = self.names
+        if _NAMES.setdefault(self.sql, self.names) != self.names:
+            raise ValueError("another prepared statement of the same SQL names its parameters")
 
     async def fetchrow(self, conn: AsyncConnection, values: Mapping[str, Any]) -> Any:
         """The first record (an `asyncpg.Record`, by column name), or None."""

@@ -95,20 +95,22 @@ def one_term_candidates(population: Conditions, parts: Conditions) -> Select[Any
     )
 
 
-def every_candidates(population: Conditions, parts: Conditions = ()) -> Select[Any]:
-    """A question's first candidates: the documents holding every one of its terms, at most
-    CANDIDATE_CAP (`every_query`; a question of several terms)."""
-    every = tsquery_param("every_query")
-    return select(*_candidate_columns()).where(matches(every), *population).limit(_candidate_cap())
+def matching_candidates(population: Conditions, parts: Conditions = ()) -> Select[Any]:
+    """The documents matching `match_query`, at most CANDIDATE_CAP: the operators' tsquery,
+    or for a question of several terms the documents holding every one (its first
+    candidates, `scoring.every_query`)."""
+    match = tsquery_param("match_query")
+    return select(*_candidate_columns()).where(matches(match), *population).limit(_candidate_cap())
 
 
 def counted_every_candidates(population: Conditions, parts: Conditions) -> Select[Any]:
-    """`every_candidates` and the statistics (`statistics_statement`) in one statement, for a
-    question's first page: rows (i, n, NULL…) of the counts, then rows (NULL, NULL, candidate
-    columns…). The candidates are counted first: when DF_CAP of them hold every term, every
-    term's df is DF_CAP and none is counted alone (the costliest questions, two common words
-    found together in thousands of documents, are the ones this settles)."""
-    every = every_candidates(population).cte("every")
+    """`matching_candidates` (the documents holding every term) and the statistics
+    (`statistics_statement`) in one statement, for a question's first page: rows (i, n,
+    NULL…) of the counts, then rows (NULL, NULL, candidate columns…). The candidates are
+    counted first: when DF_CAP of them hold every term, every term's df is DF_CAP and none is
+    counted alone (the costliest questions, two common words found together in thousands of
+    documents, are the ones this settles)."""
+    every = matching_candidates(population).cte("every")
     holding = select(func.count()).select_from(every).scalar_subquery()
     counts = statistics_statement(population, parts, settled=lambda cap: holding >= cap).subquery(
         "counts"
@@ -126,7 +128,7 @@ def counted_every_candidates(population: Conditions, parts: Conditions) -> Selec
 
 
 def partial_candidates(population: Conditions, parts: Conditions = ()) -> Select[Any]:
-    """A question's candidates beside those holding every term (`every_candidates`): the
+    """A question's candidates beside those holding every term (`matching_candidates`): the
     documents holding its core (rarest) terms but not every term, and those holding only its
     common ones, as many as `partial_values` says (`scoring.partial_limits`)."""
     every_q = tsquery_param("every_query")
@@ -144,14 +146,8 @@ def partial_candidates(population: Conditions, parts: Conditions = ()) -> Select
     return union_all(core, rest)  # type: ignore[return-value]
 
 
-def operator_candidates(population: Conditions, parts: Conditions = ()) -> Select[Any]:
-    """Documents matching the operators' tsquery, at most CANDIDATE_CAP."""
-    match = tsquery_param("match_query")
-    return select(*_candidate_columns()).where(matches(match), *population).limit(_candidate_cap())
-
-
 def phrase_candidates(population: Conditions, parts: Conditions = ()) -> Select[Any]:
-    """`operator_candidates` for operators with a phrase: checked among at most
+    """`matching_candidates` for operators with a phrase: checked among at most
     PHRASE_POOL_CAP documents holding its words in any order (a phrase of common words
     otherwise rechecks positions in most of the corpus before the cap applies), in the same
     scan (the pool's rows carry their vectors: no second visit of each by its id)."""
@@ -220,8 +216,7 @@ def search_values(plan: SearchPlan, tuning: Tuning) -> dict[str, Any]:
         "lexemes": plan.lexemes,
         "prefix_query": plan.prefix_query,
         "term_query": plan.terms[0].tsquery if len(plan.terms) == 1 else None,
-        "every_query": scoring.every_query(plan),
-        "match_query": plan.match.text() if plan.match is not None else None,
+        "match_query": plan.match.text() if plan.match is not None else scoring.every_query(plan),
         "loose_query": plan.loose.text() if plan.loose is not None else None,
         "candidate_cap": tuning.candidate_cap,
         "pool_cap": tuning.phrase_pool_cap,

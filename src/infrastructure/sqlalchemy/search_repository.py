@@ -53,9 +53,8 @@ from infrastructure.sqlalchemy.search_candidates import (
     PAGE,
     Build,
     counted_every_candidates,
-    every_candidates,
+    matching_candidates,
     one_term_candidates,
-    operator_candidates,
     partial_candidates,
     partial_values,
     phrase_candidates,
@@ -199,9 +198,9 @@ class SqlAlchemySearchRepository:
             # As `question_queries` asks: with a term in no document (by these statistics, a
             # cursor's perhaps), none hold every term, even if one has come since.
             if len(plan.terms) > 1 and all(stats.frequencies):
-                every = await run.rows(every_candidates)
+                every = await run.rows(matching_candidates)  # `match_query`: every term
             return await self._question(run, plan, stats, every, limit, key, resume, facets)
-        build = operator_candidates if plan.loose is None else phrase_candidates
+        build = matching_candidates if plan.loose is None else phrase_candidates
         rows = await run.rows(build)
         return await self._page(plan, stats, rows, limit, key, resume, facets)
 
@@ -216,7 +215,7 @@ class SqlAlchemySearchRepository:
         resume: paging.Resume | None,
         facets: bool,
     ) -> SearchPage:
-        """A question's page: `every` (the candidates holding every term, `every_candidates`)
+        """A question's page: `every` (the candidates holding every term)
         and, while they are fewer than `scoring.partial_limits` wants, those holding only some
         of its terms (`partial_candidates`)."""
         tuning = self._tuning
@@ -244,10 +243,10 @@ class SqlAlchemySearchRepository:
     ) -> SearchPage:
         """The page of `rows` (candidates: `_candidate_columns`) ranked with `stats`, its
         snippets and, if asked, the facets of every candidate."""
-        # Up to CANDIDATE_CAP rows: read by index, the cheapest way through a row.
-        candidate, parse = scoring.Candidate, scoring.parse_hits
-        candidates = {r[0]: candidate(parse(r[2] or ""), bool(r[3]), r[1]) for r in rows}
-        ranked = paging.rank_page(plan, stats, candidates, limit, key, resume)
+        # Up to CANDIDATE_CAP rows, read by index (the cheapest way through a row) and
+        # scored from the text of their hits (`scoring.Scorer.text`).
+        candidates = {r[0]: (r[2], r[3], r[1]) for r in rows}
+        ranked = paging.rank_rows_page(plan, stats, candidates, limit, key, resume)
         scores, top = ranked.scores, ranked.page
         found = await self._facets(list(scores)) if facets else None
         if not top:
@@ -260,7 +259,7 @@ class SqlAlchemySearchRepository:
                 row[1],
                 row[2],
                 scores[key_],
-                snippets.snippet(plan, row[3] or "", candidates[key_].hits),
+                snippets.snippet(plan, row[3] or "", scoring.parse_hits(candidates[key_][0] or "")),
             )
             for key_ in top
             if (row := described.get(key_)) is not None
