@@ -11,9 +11,7 @@ them for one search."""
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Sequence
-from functools import reduce
 from typing import Any
 
 from sqlalchemy import (
@@ -180,11 +178,15 @@ def searched_count(
     """N: the documents the reader may search (passing the search's filters), up to N_CAP.
     `parts`: disjoint subsets of the population an index counts alone
     (`access.clearance_parts`); when they hold N_CAP documents between them, N is N_CAP and
-    the population itself is not counted (PostgreSQL runs a CASE's subquery only when its
-    branch is taken)."""
+    the population itself is not counted. The parts are added one at a time, so a first part
+    of N_CAP documents settles N alone (PostgreSQL runs a CASE's subquery only when its
+    branch is reached)."""
     cap = bindparam("n_cap", type_=Integer)
     counted = bounded_count(population, cap)
-    if not parts:
-        return counted
-    cleared = reduce(operator.add, (bounded_count((part,), cap) for part in parts))
-    return case((cleared >= cap, cap), else_=counted)
+    whens: list[tuple[ColumnElement[bool], Any]] = []
+    cleared: ColumnElement[Any] | None = None
+    for part in parts:
+        count = bounded_count((part,), cap)
+        cleared = count if cleared is None else cleared + count
+        whens.append((cleared >= cap, cap))
+    return case(*whens, else_=counted) if whens else counted
