@@ -14,10 +14,11 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.document_ports import DocumentFilter, DocumentSort
-from domain.documents import Category, Tag
+from domain.documents import Category, Document, Tag
 from domain.pagination import PageRequest
 from domain.search import parse_query
 from domain.tokens import hash_secret
+from domain.users import User
 from infrastructure.sqlalchemy.uow import SqlAlchemyUnitOfWorkFactory
 from tests.support import factories
 
@@ -98,14 +99,18 @@ async def test_the_token_lookup_is_one_counted_statement(pg_engine: AsyncEngine)
     assert len(statements) == 1 and "FROM api_tokens JOIN users" in statements[0]
 
 
-async def test_a_document_view_is_one_counted_statement(pg_engine: AsyncEngine) -> None:
-    uow_factory = SqlAlchemyUnitOfWorkFactory(pg_engine)
-    owner = factories.user()
-    doc = factories.document(owner)
+async def _stored(uow_factory: SqlAlchemyUnitOfWorkFactory, owner: User, doc: Document) -> None:
     async with uow_factory() as uow:
         await uow.users.add(owner)
         await uow.documents.add(doc)
         await uow.commit()
+
+
+async def test_a_document_view_is_one_counted_statement(pg_engine: AsyncEngine) -> None:
+    uow_factory = SqlAlchemyUnitOfWorkFactory(pg_engine)
+    owner = factories.user()
+    doc = factories.document(owner)
+    await _stored(uow_factory, owner, doc)
     viewed = factories.event(
         "document.viewed", str(doc.id), actor_id=owner.id, subject_type="document"
     )
@@ -127,10 +132,7 @@ async def test_a_search_is_counted_statement_by_statement(pg_engine: AsyncEngine
     uow_factory = SqlAlchemyUnitOfWorkFactory(pg_engine)
     owner = factories.user()
     doc = factories.document(owner, title="Quarterly budget", content="the budget review")
-    async with uow_factory() as uow:
-        await uow.users.add(owner)
-        await uow.documents.add(doc)
-        await uow.commit()
+    await _stored(uow_factory, owner, doc)
 
     async with uow_factory(autocommit=True) as uow:
         with counting(pg_engine) as statements:
