@@ -30,6 +30,7 @@ from infrastructure.search_index.scoring import (
     Statistics,
     idf,
     mean_length,
+    mean_row_length,
     rank,
     rank_rows,
 )
@@ -167,10 +168,7 @@ def rank_rows_page(
 ) -> Ranked:
     """`rank_page` of candidates given as (text of the hits, prefix hit, length)
     (`scoring.rank_rows`)."""
-    if resume is not None:
-        mean = resume.mean_length
-    else:
-        mean = sum(r[2] for r in rows.values()) / len(rows) if rows else 0.0
+    mean = resume.mean_length if resume else mean_row_length(rows)
     return _cut(stats, rank_rows(plan, stats, rows, mean), mean, limit, key, resume)
 
 

@@ -1,7 +1,7 @@
 """The counts a search is scored with, the candidates a question is scored on, and the score of
 a document for a plan (`infrastructure.search_index.plan`) — the same numbers for both storages.
 
-The score (`score`), for a document d and each term t of the query:
+The score (`Scorer`), for a document d and each term t of the query:
 
     idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5))
     tf(t, d) = the positions of t's lexemes in d, each counted by its lexeme's weight (the word
@@ -227,11 +227,11 @@ def _in_order(plan_: SearchPlan, candidate: Candidate) -> bool:
 
 
 class Scorer:
-    """`score` with what every candidate shares worked out once (each term's idf, the prefix
-    terms, the number of distinct words): a question is scored on up to CANDIDATE_CAP
-    documents. A candidate is scored from its hits (`candidate`) or, as the SQL adapter
-    reads it, from the text of its restricted vector (`text`, the same number: a property
-    test compares them)."""
+    """The score (above), with what every candidate shares worked out once (each term's
+    idf, the prefix terms, the question's distinct words): a question is scored on up to
+    CANDIDATE_CAP documents. A candidate is scored from its hits (`candidate`) or, as the
+    SQL adapter reads it, from the text of its restricted vector (`text`, the same number: a
+    property test compares them)."""
 
     __slots__ = (
         "_all_words",
@@ -350,15 +350,18 @@ class Scorer:
         return total, found
 
 
-def score(plan_: SearchPlan, stats: Statistics, candidate: Candidate, mean_length: float) -> float:
-    return Scorer(plan_, stats, mean_length).candidate(candidate)
-
-
 def mean_length(candidates: Mapping[Any, Candidate]) -> float:
     """The mean length of the candidates (what a length is compared with)."""
     if not candidates:
         return 0.0
     return sum(c.length for c in candidates.values()) / len(candidates)
+
+
+def mean_row_length(rows: Mapping[Any, tuple[str | None, bool, int]]) -> float:
+    """`mean_length` of candidates given as (text of the hits, prefix hit, length)."""
+    if not rows:
+        return 0.0
+    return sum(r[2] for r in rows.values()) / len(rows)
 
 
 def rank(
@@ -384,6 +387,6 @@ def rank_rows(
     """`rank` of candidates given as (text of the hits, prefix hit, length): the SQL
     adapter's rows, scored without building each one's hits (`Scorer.text`)."""
     if mean is None:
-        mean = sum(r[2] for r in rows.values()) / len(rows) if rows else 0.0
+        mean = mean_row_length(rows)
     scored = Scorer(plan_, stats, mean).text
     return {key: scored(r[0] or "", bool(r[1]), r[2]) for key, r in rows.items()}
